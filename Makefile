@@ -1,0 +1,46 @@
+# Liaison: `make run` starts the whole system on embedded defaults, `make test` runs the suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint typecheck perf messages clean-var
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The demo: DEBUG on, MFA optional, SQLite and files under var/, kombu's filesystem broker.
+run: export DEBUG ?= true
+run: export LIAISON_REQUIRE_MFA ?= false
+run: $(STAMP)
+	mkdir -p var/celery/queue var/celery/control var/files var/mail
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(VENV)/bin/honcho -f Procfile.dev start
+
+test: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy accounts cases liaison
+
+# Benchmarks: on demand, not part of `make test`.
+perf: $(STAMP)
+	$(VENV)/bin/pytest tests/perf -o addopts="" -s $(PYTEST_ARGS)
+
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l id --ignore=.venv --ignore=var --ignore=tests
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean-var:
+	rm -rf var

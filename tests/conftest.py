@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+from liaison.celery import app as celery_app
+
+from .factories import World, build_world
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery() -> Iterator[None]:
+    """Tasks run in-process unless a test starts a real worker (tests marked integration)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings: Any, tmp_path: Any) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(tmp_path / "files")}},
+    }
+    settings.MEDIA_ROOT = str(tmp_path / "files")
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    return build_world()
+
+
+def enrol_totp(user: Any) -> str:
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+@pytest.fixture
+def mfa_client(client: Any) -> Any:
+    """A test client whose login() also enrols the person in TOTP, as production requires."""
+    original = client.force_login
+
+    def force_login(user: Any, backend: str | None = None) -> None:
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            enrol_totp(user)
+        original(user, backend)
+
+    client.force_login = force_login
+    return client
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI every test must run: a skipped test there means a real service was missing."""
+    if not os.environ.get("LIAISON_STRICT_CI"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped:
+        if reporter:
+            reporter.write_line(f"LIAISON_STRICT_CI: {skipped} test(s) skipped; CI requires all to run.", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
