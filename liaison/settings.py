@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "cases.audit.AuditContextMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "accounts.middleware.RequireMFAMiddleware",
@@ -118,6 +119,7 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'l
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL and a busy timeout let the web server and the worker share the file.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
@@ -280,3 +282,8 @@ LOGGING = {
 
 # Forms render with Bootstrap classes from templates/django/forms/ and templates/includes/field.html.
 FORM_RENDERER = "liaison.forms.FormRenderer"
+
+# --- Cases ---------------------------------------------------------------------------
+LIAISON_APPEAL_WINDOW_DAYS = env.int("LIAISON_APPEAL_WINDOW_DAYS", default=14)
+LIAISON_INTAKE_MAX_UPLOAD_BYTES = env.int("LIAISON_INTAKE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+LIAISON_CASES_PER_PAGE = env.int("LIAISON_CASES_PER_PAGE", default=50)

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from accounts.models import Membership, Organization, Queue, User
 from accounts.roles import OrgKind, Role
+from cases.demo import seed_cases
 
 MINISTRY_ID = "Ministry of Communications (Demo)"
 COMMISSION_MY = "Communications Commission (Demo)"
@@ -59,8 +60,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             orgs = self.seed_organizations()
             self.seed_people(orgs, password)
+        people = {u.email: u for u in User.objects.filter(email__in=[p[0] for p in PEOPLE])}
+        cases = seed_cases(people, orgs[PLATFORM])
         self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready: {len(PEOPLE)} accounts, password from DEMO_PASSWORD (default liaison-demo-2026)."
+            f"Demo data ready: {len(PEOPLE)} accounts (password from DEMO_PASSWORD, default liaison-demo-2026), "
+            f"{cases} new demo cases."
         ))
 
     def seed_organizations(self) -> dict[str, Organization]:

@@ -1,0 +1,270 @@
+"""The access policy: the one place that knows roles, queues and guardian.
+
+Each yes/no check is paired with the queryset it must agree with, so lists
+and pages cannot disagree. Deny with 404 where the case is not visible, 403
+where it is visible but the action is not allowed.
+
+The baseline is a plain predicate on indexed columns of Case; guardian holds
+the exceptions (per-case grants, the named people of a TLP:RED case), fetched
+first and OR'ed in as a literal list of ids.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, User
+from accounts.permissions import membership_of
+from accounts.roles import OrgKind, Role
+
+from .choices import TLP, WORKFLOW, Status, Transition
+from .models import Case, CaseUserObjectPermission
+
+VIEW_PERMISSION = "view_case"
+
+AUTHORITY_WORKERS = (Role.LIAISON, Role.AUTHORITY_LEAD)
+PLATFORM_WORKERS = (Role.MODERATOR, Role.TS_MANAGER)
+PLATFORM_READERS_OF_EVERYTHING = (Role.TS_MANAGER, Role.LEGAL, Role.AUDITOR)
+
+
+class InvalidTransition(Exception):
+    """The case is not in a state where this move is possible; the message says why."""
+
+
+def _membership(user: User) -> Membership | None:
+    return membership_of(user)
+
+
+def is_authority(membership: Membership | None) -> bool:
+    return membership is not None and membership.organization.kind == OrgKind.AUTHORITY
+
+
+def is_platform(membership: Membership | None) -> bool:
+    return membership is not None and membership.organization.kind == OrgKind.PLATFORM
+
+
+def side_of(user: User) -> str:
+    membership = _membership(user)
+    return membership.organization.kind if membership is not None else ""
+
+
+def granted_case_ids(user: User) -> list[int]:
+    """The few cases named to this person through guardian (direct foreign-key table)."""
+    return list(
+        CaseUserObjectPermission.objects.filter(user=user, permission__codename=VIEW_PERMISSION)
+        .values_list("content_object_id", flat=True)
+    )
+
+
+def _baseline(membership: Membership, user: User) -> Q:
+    org_id = membership.organization_id
+    if membership.organization.kind == OrgKind.AUTHORITY:
+        return Q(requesting_org_id=org_id)
+    not_draft = Q(responding_org_id=org_id) & ~Q(status=Status.DRAFT)
+    if membership.role in PLATFORM_READERS_OF_EVERYTHING:
+        return not_draft
+    if membership.role == Role.MODERATOR:
+        queue_ids = list(membership.queues.values_list("id", flat=True))
+        return not_draft & (Q(queue_id__in=queue_ids) | Q(assignee_id=user.pk))
+    return Q(pk__in=[])
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    membership = _membership(user)
+    if membership is None:
+        return Case.objects.none()
+    visible = _baseline(membership, user) & ~Q(tlp=TLP.RED)
+    granted = granted_case_ids(user)
+    if granted:
+        named = Q(pk__in=granted)
+        if membership.organization.kind == OrgKind.PLATFORM:
+            named &= ~Q(status=Status.DRAFT)
+        else:
+            named &= Q(requesting_org_id=membership.organization_id) | ~Q(status=Status.DRAFT)
+        visible |= named
+    return Case.objects.filter(visible)
+
+
+def can_view_case(user: User, case: Case) -> bool:
+    membership = _membership(user)
+    if membership is None:
+        return False
+    named = CaseUserObjectPermission.objects.filter(
+        user=user, permission__codename=VIEW_PERMISSION, content_object_id=case.pk
+    ).exists()
+    if case.status == Status.DRAFT and membership.organization_id != case.requesting_org_id:
+        return False
+    if named:
+        return True
+    if case.tlp == TLP.RED:
+        return False
+    return _matches_baseline(membership, user, case)
+
+
+def _matches_baseline(membership: Membership, user: User, case: Case) -> bool:
+    if membership.organization.kind == OrgKind.AUTHORITY:
+        return case.requesting_org_id == membership.organization_id
+    if case.responding_org_id != membership.organization_id:
+        return False
+    if membership.role in PLATFORM_READERS_OF_EVERYTHING:
+        return True
+    if membership.role == Role.MODERATOR:
+        if case.assignee_id == user.pk:
+            return True
+        return membership.queues.filter(pk=case.queue_id).exists()
+    return False
+
+
+def get_case_for_user(user: User, reference: str) -> Case:
+    """The case, if this person may see it; Http404 otherwise (never a hint that it exists)."""
+    case = cases_visible_to(user).select_related(
+        "category", "requesting_org", "responding_org", "queue", "assignee", "created_by"
+    ).filter(reference=reference).first()
+    if case is None:
+        raise Http404(_("No such case."))
+    return case
+
+
+def ensure_can_view(user: User, case: Case) -> None:
+    if not can_view_case(user, case):
+        raise Http404(_("No such case."))
+
+
+# --- Actions -----------------------------------------------------------------------------
+
+
+def can_create_case(user: User) -> bool:
+    membership = _membership(user)
+    return is_authority(membership) and membership.role in AUTHORITY_WORKERS  # type: ignore[union-attr]
+
+
+def _is_requesting_worker(membership: Membership | None, case: Case) -> bool:
+    return (
+        membership is not None
+        and membership.organization_id == case.requesting_org_id
+        and membership.role in AUTHORITY_WORKERS
+    )
+
+
+def _is_platform_worker(membership: Membership | None, case: Case) -> bool:
+    return (
+        membership is not None
+        and membership.organization_id == case.responding_org_id
+        and membership.role in PLATFORM_WORKERS
+    )
+
+
+AUTHORITY_TRANSITIONS = {Transition.SUBMIT, Transition.PROVIDE_INFORMATION, Transition.REOPEN,
+                         Transition.WITHDRAW}
+PLATFORM_TRANSITIONS = {Transition.ACKNOWLEDGE, Transition.REQUEST_INFORMATION, Transition.RESOLVE}
+EITHER_SIDE_TRANSITIONS = {Transition.CLOSE}
+
+
+def may_perform(user: User, case: Case, transition: str) -> bool:
+    """Role check only (the state is checked by ensure_can_transition)."""
+    if not can_view_case(user, case):
+        return False
+    membership = _membership(user)
+    if transition in AUTHORITY_TRANSITIONS:
+        return _is_requesting_worker(membership, case)
+    if transition in PLATFORM_TRANSITIONS:
+        return _is_platform_worker(membership, case)
+    if transition in EITHER_SIDE_TRANSITIONS:
+        return _is_requesting_worker(membership, case) or _is_platform_worker(membership, case)
+    return False
+
+
+def appeal_window_open(case: Case) -> bool:
+    if case.resolved_at is None:
+        return False
+    return timezone.now() <= case.resolved_at + timedelta(days=settings.LIAISON_APPEAL_WINDOW_DAYS)
+
+
+def ensure_can_transition(user: User, case: Case, transition: str) -> str:
+    """Returns the target status, or raises Http404 / PermissionDenied / InvalidTransition."""
+    ensure_can_view(user, case)
+    if transition not in WORKFLOW:
+        raise InvalidTransition(_("Unknown action."))
+    if not may_perform(user, case, transition):
+        raise PermissionDenied(_("Your role does not allow this action on this case."))
+    sources, target = WORKFLOW[transition]
+    if case.status not in sources:
+        raise InvalidTransition(
+            _("This case is %(status)s; it cannot be %(action)s now. Someone may have acted on it already.")
+            % {"status": case.get_status_display().lower(), "action": Transition(transition).label.lower()}
+        )
+    if transition == Transition.REOPEN and not appeal_window_open(case):
+        raise InvalidTransition(_("The appeal window of this case has closed; open a new case instead."))
+    return target
+
+
+def available_transitions(user: User, case: Case) -> list[str]:
+    result = []
+    for transition, (sources, _target) in WORKFLOW.items():
+        if case.status not in sources:
+            continue
+        if not may_perform(user, case, transition):
+            continue
+        if transition == Transition.REOPEN and not appeal_window_open(case):
+            continue
+        result.append(transition)
+    return result
+
+
+def can_edit_items(user: User, case: Case) -> bool:
+    """The requesting authority adds items while the case is not finished."""
+    membership = _membership(user)
+    return _is_requesting_worker(membership, case) and case.status in (
+        Status.DRAFT, Status.SUBMITTED, Status.IN_PROGRESS, Status.AWAITING_INFORMATION,
+    )
+
+
+def can_decide_items(user: User, case: Case) -> bool:
+    membership = _membership(user)
+    return _is_platform_worker(membership, case) and case.status == Status.IN_PROGRESS
+
+
+def can_assign(user: User, case: Case) -> bool:
+    """T&S managers, and moderators of the case's queue, take or assign open cases."""
+    membership = _membership(user)
+    if not _is_platform_worker(membership, case) or not case.is_open:
+        return False
+    if membership.role == Role.TS_MANAGER:  # type: ignore[union-attr]
+        return True
+    return case.queue_id is not None and membership.queues.filter(pk=case.queue_id).exists()  # type: ignore[union-attr]
+
+
+def can_be_assignee(user: User, case: Case) -> bool:
+    membership = _membership(user)
+    return _is_platform_worker(membership, case)
+
+
+def can_manage_access(user: User, case: Case) -> bool:
+    """Who may name people on a case: the requesting authority's workers, and T&S managers who see it."""
+    if not can_view_case(user, case):
+        return False
+    membership = _membership(user)
+    if _is_requesting_worker(membership, case):
+        return True
+    return membership is not None and membership.role == Role.TS_MANAGER and \
+        membership.organization_id == case.responding_org_id
+
+
+def can_view_audit_log(user: User, case: Case) -> bool:
+    membership = _membership(user)
+    return can_view_case(user, case) and membership is not None and membership.role in (
+        Role.AUDITOR, Role.TS_MANAGER, Role.LEGAL, Role.AUTHORITY_LEAD
+    )
+
+
+def visible_sides(user: User) -> tuple[str, ...]:
+    """Audit and thread entries a person may see: shared ones and their own side's."""
+    side = side_of(user)
+    return ("", side) if side else ("",)

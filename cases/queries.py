@@ -1,0 +1,194 @@
+"""Reads that span relations, with their joins chosen so a page's query count does not grow with its rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Membership, User
+from accounts.roles import OrgKind, Role
+
+from . import permissions
+from .choices import OPEN_STATUSES, TLP, Outcome, Status
+from .intake import TargetError, normalise_target
+from .models import AuditEvent, Case, CaseUserObjectPermission, ReportedItem
+
+SORTS = {
+    "priority": ("-priority_rank", "submitted_at", "id"),
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "reference": ("reference",),
+    "updated": ("-updated_at", "-id"),
+}
+
+
+@dataclass
+class CaseFilters:
+    status: str = ""
+    priority: str = ""
+    category: str = ""
+    authority: str = ""
+    assignee: str = ""  # a user id, "me" or "none"
+    q: str = ""
+    sort: str = "priority"
+
+
+def filtered_cases(user: User, filters: CaseFilters) -> QuerySet[Case]:
+    qs = permissions.cases_visible_to(user)
+    if filters.status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif filters.status in Status.values:
+        qs = qs.filter(status=filters.status)
+    if filters.priority == "threat_to_life":
+        qs = qs.filter(threat_to_life=True)
+    elif filters.priority:
+        qs = qs.filter(priority=filters.priority)
+    if filters.category:
+        qs = qs.filter(category__slug=filters.category)
+    if filters.authority.isdigit():
+        qs = qs.filter(requesting_org_id=int(filters.authority))
+    if filters.assignee == "me":
+        qs = qs.filter(assignee_id=user.pk)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        qs = qs.filter(assignee_id=int(filters.assignee))
+    if filters.q.strip():
+        qs = qs.filter(_search(filters.q.strip()))
+    return qs.order_by(*SORTS.get(filters.sort, SORTS["priority"]))
+
+
+def _search(text: str) -> Q:
+    condition = Q(reference__iexact=text) | Q(title__icontains=text) | Q(reference__icontains=text)
+    try:
+        key = normalise_target(text).key
+    except TargetError:
+        return condition
+    return condition | Q(pk__in=ReportedItem.objects.filter(key=key).values("case_id"))
+
+
+def page_of_cases(qs: QuerySet[Case], page: int, per_page: int) -> tuple[list[Case], int]:
+    """One page: select the ids first, then load those rows with their relations; plus the total."""
+    total = qs.count()
+    offset = max(page - 1, 0) * per_page
+    ids = list(qs.values_list("id", flat=True)[offset:offset + per_page])
+    rows = (
+        Case.objects.filter(pk__in=ids)
+        .select_related("category", "requesting_org", "responding_org", "queue", "assignee")
+        .annotate(item_count=Count("items"),
+                  pending_count=Count("items", filter=Q(items__outcome=Outcome.PENDING)))
+    )
+    by_id = {c.pk: c for c in rows}
+    return [by_id[i] for i in ids if i in by_id], total
+
+
+def case_items(case: Case) -> QuerySet[ReportedItem]:
+    return case.items.select_related("decided_by").order_by("position", "id")
+
+
+@dataclass
+class Sighting:
+    reference: str
+    organisation: str
+    same_org: bool
+
+
+def deconfliction(user: User, keys: list[str], exclude_case: Case | None = None) -> dict[str, list[Sighting]]:
+    """Other open cases reporting the same targets, as far as this person may know of them.
+
+    Platform staff learn every other open (non-RED) case; an authority learns only of
+    its own earlier cases; another authority's case is never revealed to it.
+    """
+    if not keys:
+        return {}
+    membership = permissions.membership_of(user)
+    if membership is None:
+        return {}
+    items = ReportedItem.objects.filter(key__in=set(keys), case__status__in=OPEN_STATUSES).exclude(
+        case__tlp=TLP.RED
+    )
+    if exclude_case is not None:
+        items = items.exclude(case_id=exclude_case.pk)
+    if membership.organization.kind == OrgKind.AUTHORITY:
+        items = items.filter(case__requesting_org_id=membership.organization_id)
+    else:
+        items = items.filter(case__responding_org_id=membership.organization_id)
+    found: dict[str, list[Sighting]] = defaultdict(list)
+    for key, reference, org_name, org_id in items.values_list(
+        "key", "case__reference", "case__requesting_org__name", "case__requesting_org_id"
+    ).order_by("case__reference")[:5000]:
+        sighting = Sighting(reference, org_name, org_id == membership.organization_id)
+        if sighting not in found[key]:
+            found[key].append(sighting)
+    return dict(found)
+
+
+def timeline(user: User, case: Case) -> QuerySet[AuditEvent]:
+    return (
+        case.events.filter(side__in=permissions.visible_sides(user))
+        .select_related("actor", "actor_org")
+        .order_by("id")
+    )
+
+
+@dataclass
+class AccessEntry:
+    who: str
+    why: str
+    people: list[str] = field(default_factory=list)
+
+
+def access_panel(case: Case) -> list[AccessEntry]:
+    """Who can see this case and why, in words."""
+    from django.utils.translation import gettext as _
+
+    entries: list[AccessEntry] = []
+    named = list(
+        CaseUserObjectPermission.objects.filter(content_object_id=case.pk,
+                                                permission__codename=permissions.VIEW_PERMISSION)
+        .select_related("user", "user__membership__organization").order_by("user__full_name")
+    )
+    named_people = [f"{p.user.full_name} ({p.user.membership.organization.name})" for p in named
+                    if hasattr(p.user, "membership")]
+    if case.tlp == TLP.RED:
+        entries.append(AccessEntry(_("Named people only"), _("TLP:RED: nobody else, on either side, can see it."),
+                                   named_people))
+        return entries
+    entries.append(AccessEntry(case.requesting_org.name, _("Every member of the requesting authority")))
+    if case.status != Status.DRAFT:
+        platform = case.responding_org.name
+        entries.append(AccessEntry(platform, _("T&S managers, legal and auditors of the platform")))
+        if case.queue_id:
+            moderators = list(
+                Membership.objects.filter(queues=case.queue_id, role=Role.MODERATOR, deactivated_at__isnull=True)
+                .select_related("user").order_by("user__full_name")
+            )
+            entries.append(AccessEntry(
+                _("Queue %(queue)s") % {"queue": case.queue.name}, _("Moderators of the queue"),
+                [m.user.full_name for m in moderators],
+            ))
+        if case.assignee_id:
+            entries.append(AccessEntry(_("Assignee"), _("Assigned to work the case"), [case.assignee.full_name]))
+    else:
+        entries.append(AccessEntry(_("Not yet the platform"), _("Drafts stay with the requesting authority.")))
+    if named_people:
+        entries.append(AccessEntry(_("Named people"), _("Given access to this case by name"), named_people))
+    return entries
+
+
+def inbox_counts(user: User) -> dict[str, Any]:
+    qs = permissions.cases_visible_to(user)
+    return qs.aggregate(
+        open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+        submitted=Count("id", filter=Q(status=Status.SUBMITTED)),
+        urgent=Count("id", filter=Q(status__in=OPEN_STATUSES, priority_rank__gte=30)),
+        mine=Count("id", filter=Q(status__in=OPEN_STATUSES, assignee_id=user.pk)),
+        awaiting=Count("id", filter=Q(status=Status.AWAITING_INFORMATION)),
+        drafts=Count("id", filter=Q(status=Status.DRAFT)),
+        recent=Count("id", filter=Q(created_at__gte=timezone.now() - timedelta(days=7))),
+    )
