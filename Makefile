@@ -38,6 +38,8 @@ typecheck: $(STAMP)
 perf: $(STAMP)
 	$(VENV)/bin/pytest tests/perf -o addopts="" -s $(PYTEST_ARGS)
 
+# Management commands need settings; outside production, development defaults do.
+messages: export DEBUG ?= true
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l id --ignore=.venv --ignore=var --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv

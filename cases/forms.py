@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organization, User
 from accounts.roles import OrgKind
 
-from .choices import TLP, DECIDED_OUTCOMES, Outcome, Priority, RequestType
-from .models import Category
+from .choices import DECIDED_OUTCOMES, TLP, Outcome, Priority, RequestType
+from .models import Category, ReportedItem
 
 
 class CaseForm(forms.Form):
@@ -109,3 +109,33 @@ class GrantForm(forms.Form):
     def __init__(self, *args: Any, candidates: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = candidates
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class EvidenceForm(forms.Form):
+    files = forms.FileField(label=_("Files"), required=False,
+                            widget=MultipleFileInput(attrs={"multiple": True}),
+                            help_text=_("Screenshots, PDFs, videos, chat exports, e-mails (.eml), ZIP or Office "
+                                        "files. The SHA-256 fingerprint is computed as the file is stored."))
+    item = forms.ModelChoiceField(label=_("About item"), queryset=ReportedItem.objects.none(), required=False,
+                                  empty_label=_("The whole case"))
+    description = forms.CharField(label=_("Description"), required=False, max_length=2000)
+    documents_url = forms.URLField(label=_("URL it documents"), required=False, max_length=2048,
+                                   assume_scheme="https")
+    captured_at = forms.DateTimeField(label=_("Captured at"), required=False,
+                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                                      help_text=_("When the screenshot or export was made, in your time zone."))
+    internal = forms.BooleanField(label=_("Internal to the platform (hidden from the authority)"), required=False)
+
+    def __init__(self, *args: Any, case: Any = None, side: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if case is not None:
+            self.fields["item"].queryset = case.items.order_by("position")
+            self.fields["item"].label_from_instance = lambda item: f"#{item.position} {item.target[:80]}"
+        else:
+            del self.fields["item"]
+        if side != "platform":
+            del self.fields["internal"]

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import ipaddress
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from functools import lru_cache
 from itertools import chain, islice
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 KINDS = ("channel", "group", "message", "account", "post", "file", "other")
 MAX_TARGET_LENGTH = 2048
+MAX_KEY_LENGTH = 2048
 MAX_NOTE_LENGTH = 1000
 MAX_ROWS = 20000
 # Rows read (blank ones included) before giving up: bounds the work on sheets padded with empty rows.
@@ -55,6 +57,7 @@ NOTE_HEADER_WORDS = frozenset(
 )
 
 _HANDLE = re.compile(r"[A-Za-z0-9_]{5,32}")
+_INVITE = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(.*)", re.DOTALL)
 _PORT_THEN_PATH = re.compile(r"\d+(?:[/?#].*)?", re.DOTALL)
 _BLANK_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -64,7 +67,7 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _PATH_SAFE = "/%:@!$&'()*+,;="
 _QUERY_SAFE = "/%:@!$'()*+,;=?"
 # Copy-paste from web pages and Word leaves these around links; they are never part of one.
-_INVISIBLE_EDGES = " \t\r\n\f\v\u00a0\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 # The key carries no scheme, so http on 443 and https on 80 fold too.
 _DEFAULT_PORTS = (80, 443)
 
@@ -143,8 +146,20 @@ def _not_a_target(message: StrOrPromise | None = None) -> TargetError:
 
 
 def normalise_target(raw: str) -> Normalised:
-    """Return the key and a best-guess kind for one target, or raise TargetError."""
-    target = (raw or "").strip(_INVISIBLE_EDGES)
+    """Return the key and a best-guess kind for one target, or raise TargetError.
+
+    Keys are ASCII and at most MAX_KEY_LENGTH characters: percent-encoding can make a key several times
+    longer than its target, so a longer key keeps its start and ends in "#" and the SHA-256 of the whole.
+    """
+    normalised = _normalise(raw)
+    if len(normalised.key) <= MAX_KEY_LENGTH:
+        return normalised
+    digest = hashlib.sha256(normalised.key.encode("ascii")).hexdigest()
+    return replace(normalised, key=normalised.key[: MAX_KEY_LENGTH - len(digest) - 1] + "#" + digest)
+
+
+def _normalise(raw: str) -> Normalised:
+    target = (raw or "").strip().strip(_INVISIBLE).strip()
     if not target:
         raise TargetError("empty", _("The target is empty."))
     if len(target) > MAX_TARGET_LENGTH:
@@ -223,7 +238,7 @@ def _normalise_tg(target: str) -> Normalised:
         return Normalised(key=f"t.me/{name.lower()}", kind="channel", target=target)
     if action == "join":
         invite = params.get("invite", "")
-        if not invite or not invite.replace("-", "").replace("_", "").isalnum():
+        if not _INVITE.fullmatch(invite):
             raise _not_a_target()
         return Normalised(key=f"t.me/+{invite}", kind="group", target=target)
     if action == "privatepost":

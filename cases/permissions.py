@@ -25,7 +25,7 @@ from accounts.permissions import membership_of
 from accounts.roles import OrgKind, Role
 
 from .choices import TLP, WORKFLOW, Status, Transition
-from .models import Case, CaseUserObjectPermission
+from .models import Case, CaseUserObjectPermission, Evidence
 
 VIEW_PERMISSION = "view_case"
 
@@ -268,3 +268,59 @@ def visible_sides(user: User) -> tuple[str, ...]:
     """Audit and thread entries a person may see: shared ones and their own side's."""
     side = side_of(user)
     return ("", side) if side else ("",)
+
+
+# --- Evidence ------------------------------------------------------------------------------
+
+
+def evidence_visible_to(user: User, case: Case) -> QuerySet[Evidence]:
+    """Evidence of a visible case: shared files, and internal ones of the person's own side."""
+    if not can_view_case(user, case):
+        return Evidence.objects.none()
+    return case.evidence.filter(Q(internal=False) | Q(side=side_of(user)))
+
+
+def can_view_evidence(user: User, evidence: Evidence) -> bool:
+    if not can_view_case(user, evidence.case):
+        return False
+    return not evidence.internal or evidence.side == side_of(user)
+
+
+def get_evidence_for_user(user: User, case: Case, evidence_id: int) -> Evidence:
+    evidence = evidence_visible_to(user, case).filter(pk=evidence_id).select_related("uploaded_by", "item").first()
+    if evidence is None:
+        raise Http404(_("No such evidence."))
+    return evidence
+
+
+def can_upload_evidence(user: User, case: Case) -> bool:
+    """Both sides' workers add evidence while the case is not finished."""
+    membership = _membership(user)
+    if not (_is_requesting_worker(membership, case) or _is_platform_worker(membership, case)):
+        return False
+    return case.status not in (Status.CLOSED, Status.WITHDRAWN)
+
+
+def can_withdraw_evidence(user: User, evidence: Evidence) -> bool:
+    """The uploader's side withdraws its own evidence; it stays in the record."""
+    membership = _membership(user)
+    if membership is None or evidence.withdrawn_at is not None:
+        return False
+    if side_of(user) != evidence.side:
+        return False
+    case = evidence.case
+    return _is_requesting_worker(membership, case) or _is_platform_worker(membership, case)
+
+
+def can_manage_legal_hold(user: User, case: Case) -> bool:
+    membership = _membership(user)
+    return (
+        can_view_case(user, case)
+        and membership is not None
+        and membership.role == Role.LEGAL
+        and membership.organization_id == case.responding_org_id
+    )
+
+
+def can_view_custody(user: User, evidence: Evidence) -> bool:
+    return can_view_evidence(user, evidence)

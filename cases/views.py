@@ -18,7 +18,7 @@ from accounts.roles import OrgKind, Role
 
 from . import actions, intake, permissions, queries
 from .choices import DECIDED_OUTCOMES, OPEN_STATUSES, Outcome, Priority, Status, Transition
-from .forms import AssignForm, CaseForm, GrantForm, ItemListForm, NoteForm, OutcomeForm
+from .forms import AssignForm, CaseForm, EvidenceForm, GrantForm, ItemListForm, NoteForm, OutcomeForm
 from .models import Case, Category, ReportedItem
 
 PREVIEW_ROWS = 300
@@ -135,6 +135,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 if parsed is not None:
                     context.update(_preview_context(user, parsed))
                     context["token"] = _store_intake(request, parsed)
+                    context["evidence_form"] = EvidenceForm(prefix="evidence", side=permissions.side_of(user))
         elif form.is_valid():
             rows = _take_intake(request, request.POST.get("token", ""))
             if rows is None:
@@ -154,6 +155,13 @@ def case_new(request: HttpRequest) -> HttpResponse:
             except (ValidationError, PermissionDenied) as exc:
                 messages.error(request, _error_text(exc))
                 return render(request, "cases/new.html", context)
+            evidence_form = EvidenceForm(request.POST, request.FILES, prefix="evidence", case=case,
+                                         side=permissions.side_of(user))
+            if request.FILES.getlist(evidence_form.add_prefix("files")):
+                from .evidence_views import handle_evidence_form
+
+                for result in handle_evidence_form(request, user, case, evidence_form):
+                    (messages.success if result["ok"] else messages.error)(request, result["message"])
             if step == "submit":
                 try:
                     actions.submit_case(case=case, actor=user)
@@ -201,6 +209,7 @@ def _detail_context(user: User, case: Case, **extra: Any) -> dict[str, Any]:
         "items_form": ItemListForm(),
         "note_form": NoteForm(),
     }
+    context.update(_evidence_context(user, case))
     if can_assign:
         context["assign_form"] = AssignForm(candidates=_assignees(case), initial={"assignee": case.assignee_id})
         context["take_possible"] = case.assignee_id != user.pk
@@ -208,6 +217,22 @@ def _detail_context(user: User, case: Case, **extra: Any) -> dict[str, Any]:
         context["grant_form"] = GrantForm(candidates=_grantable(case))
     context.update(extra)
     return context
+
+
+def _evidence_context(user: User, case: Case) -> dict[str, Any]:
+    can_upload = permissions.can_upload_evidence(user, case)
+    return {
+        "evidence_list": permissions.evidence_visible_to(user, case).select_related("uploaded_by", "item"),
+        "can_upload_evidence": can_upload,
+        "evidence_form": EvidenceForm(case=case, side=permissions.side_of(user)) if can_upload else None,
+        "evidence_max_mb": settings.LIAISON_EVIDENCE_MAX_BYTES // (1024 * 1024),
+        "holds": case.legal_holds.select_related("placed_by", "lifted_by") if is_platform_side(user) else [],
+        "can_manage_holds": permissions.can_manage_legal_hold(user, case),
+    }
+
+
+def is_platform_side(user: User) -> bool:
+    return permissions.side_of(user) == OrgKind.PLATFORM
 
 
 def _assignees(case: Case) -> Any:

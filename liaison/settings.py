@@ -287,3 +287,31 @@ FORM_RENDERER = "liaison.forms.FormRenderer"
 LIAISON_APPEAL_WINDOW_DAYS = env.int("LIAISON_APPEAL_WINDOW_DAYS", default=14)
 LIAISON_INTAKE_MAX_UPLOAD_BYTES = env.int("LIAISON_INTAKE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 LIAISON_CASES_PER_PAGE = env.int("LIAISON_CASES_PER_PAGE", default=50)
+
+# --- Evidence --------------------------------------------------------------------------
+LIAISON_EVIDENCE_MAX_BYTES = env.int("LIAISON_EVIDENCE_MAX_BYTES", default=512 * 1024 * 1024)
+LIAISON_EVIDENCE_RETENTION_DAYS = env.int("LIAISON_EVIDENCE_RETENTION_DAYS", default=183)
+LIAISON_EVIDENCE_ALLOWED_TYPES = env.list("LIAISON_EVIDENCE_ALLOWED_TYPES", default=[
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/heic", "image/tiff",
+    "application/pdf",
+    "video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/x-msvideo", "video/mpeg",
+    "text/plain", "text/csv", "message/rfc822",
+    "application/zip",
+    "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+])
+# Uploads larger than this go to a temporary file while they arrive, so memory stays flat.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = None
+
+# Periodic jobs; django-celery-beat's database scheduler picks these up (and T&S staff can see them in the admin).
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = {
+    "verify-evidence-nightly": {"task": "cases.tasks.verify_evidence_task", "schedule": crontab(hour=2, minute=15)},
+    "purge-expired-evidence-nightly": {"task": "cases.tasks.purge_expired_evidence_task",
+                                       "schedule": crontab(hour=3, minute=0)},
+}

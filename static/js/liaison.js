@@ -13,3 +13,75 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// Evidence upload: drag and drop, one request per file with its own progress bar.
+// Without JavaScript the form posts all files at once.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form.lx-upload").forEach(function (form) {
+    var input = form.querySelector("input[type=file]");
+    var zone = form.querySelector(".lx-dropzone");
+    var list = form.querySelector(".lx-upload-progress");
+    if (!input || !window.FormData || !window.XMLHttpRequest) { return; }
+    if (zone) {
+      ["dragenter", "dragover"].forEach(function (name) {
+        zone.addEventListener(name, function (e) { e.preventDefault(); zone.classList.add("lx-dragover"); });
+      });
+      ["dragleave", "drop"].forEach(function (name) {
+        zone.addEventListener(name, function (e) { e.preventDefault(); zone.classList.remove("lx-dragover"); });
+      });
+      zone.addEventListener("drop", function (e) {
+        if (e.dataTransfer && e.dataTransfer.files.length) { input.files = e.dataTransfer.files; }
+      });
+    }
+    form.addEventListener("submit", function (e) {
+      if (!input.files.length) { return; }
+      e.preventDefault();
+      var files = Array.prototype.slice.call(input.files);
+      var remaining = files.length;
+      var failed = false;
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+      files.forEach(function (file) {
+        var row = document.createElement("li");
+        row.className = "mb-2";
+        var label = document.createElement("div");
+        label.className = "small";
+        label.textContent = file.name;
+        var bar = document.createElement("progress");
+        bar.max = 100; bar.value = 0; bar.className = "w-100";
+        bar.setAttribute("aria-label", file.name);
+        var status = document.createElement("div");
+        status.className = "small";
+        row.appendChild(label); row.appendChild(bar); row.appendChild(status);
+        list.appendChild(row);
+        var data = new FormData(form);
+        data.delete("files");
+        data.append("files", file, file.name);
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", form.action);
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.upload.addEventListener("progress", function (ev) {
+          if (ev.lengthComputable) { bar.value = Math.round(ev.loaded * 100 / ev.total); }
+        });
+        xhr.addEventListener("loadend", function () {
+          var message = "";
+          var ok = false;
+          try {
+            var body = JSON.parse(xhr.responseText);
+            ok = body.results.every(function (r) { return r.ok; });
+            message = body.results.map(function (r) { return r.message; }).join(" ");
+          } catch (err) { message = xhr.status ? ("HTTP " + xhr.status) : "Upload interrupted"; }
+          bar.value = 100;
+          status.textContent = message;
+          status.className = ok ? "small text-success" : "small text-danger";
+          if (!ok) { failed = true; }
+          remaining -= 1;
+          if (remaining === 0 && !failed) { window.location.reload(); }
+          if (remaining === 0) {
+            form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+          }
+        });
+        xhr.send(data);
+      });
+    });
+  });
+});

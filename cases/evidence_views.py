@@ -1,0 +1,189 @@
+"""Evidence pages: upload, the evidence page with its custody log, download and sandboxed preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+
+from . import actions, permissions
+from .evidence import EvidenceRejected, safe_display_name, storage
+from .forms import EvidenceForm
+from .models import AuditEvent, Case, Evidence, LegalHold
+
+# Room for the multipart envelope and the other fields around the files.
+ENVELOPE_BYTES = 1024 * 1024
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _case_and_evidence(request: HttpRequest, reference: str, evidence_id: int) -> tuple[Case, Evidence]:
+    user: User = request.user  # type: ignore[assignment]
+    case = permissions.get_case_for_user(user, reference)
+    return case, permissions.get_evidence_for_user(user, case, evidence_id)
+
+
+@login_required
+@require_POST
+def upload(request: HttpRequest, reference: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case = permissions.get_case_for_user(user, reference)
+    if not permissions.can_upload_evidence(user, case):
+        raise PermissionDenied(_("You may not add evidence to this case now."))
+    limit = settings.LIAISON_EVIDENCE_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + ENVELOPE_BYTES:
+        # Refused before the body is read: nothing is stored.
+        message = _("The upload is larger than the limit of %(mb)d MiB.") % {"mb": limit // (1024 * 1024)}
+        if _wants_json(request):
+            return JsonResponse({"results": [{"ok": False, "message": message}]}, status=413)
+        messages.error(request, message)
+        return redirect(reverse("cases:detail", args=[case.reference]) + "#evidence")
+    form = EvidenceForm(request.POST, request.FILES, case=case, side=permissions.side_of(user))
+    results = handle_evidence_form(request, user, case, form)
+    if _wants_json(request):
+        status = 200 if results and all(r["ok"] for r in results) else 400
+        return JsonResponse({"results": results}, status=status)
+    for result in results:
+        (messages.success if result["ok"] else messages.error)(request, result["message"])
+    return redirect(reverse("cases:detail", args=[case.reference]) + "#evidence")
+
+
+def handle_evidence_form(request: HttpRequest, user: User, case: Case, form: EvidenceForm) -> list[dict[str, Any]]:
+    """Store every file of a valid evidence form; one result per file. Also used by the new-case form."""
+    if not form.is_valid():
+        return [{"ok": False, "message": " ".join(e for errors in form.errors.values() for e in errors)}]
+    results = []
+    data = form.cleaned_data
+    for upload_file in request.FILES.getlist(form.add_prefix("files")):
+        name = upload_file.name or "evidence"
+        try:
+            outcome = actions.add_evidence(
+                actor=user, case=case, source=upload_file, original_name=name, item=data.get("item"),
+                description=data.get("description") or "", documents_url=data.get("documents_url") or "",
+                captured_at=data.get("captured_at"), internal=bool(data.get("internal")),
+            )
+        except (EvidenceRejected, ValidationError) as exc:
+            results.append({"ok": False, "name": safe_display_name(name),
+                            "message": f"{safe_display_name(name)}: {' '.join(getattr(exc, 'messages', [str(exc)]))}"})
+            continue
+        evidence = outcome.evidence
+        url = reverse("cases:evidence", args=[case.reference, evidence.pk])
+        if outcome.created:
+            message = _("%(name)s stored, SHA-256 %(sha)s.") % {"name": safe_display_name(name), "sha": evidence.sha256}
+        else:
+            message = _("%(name)s is already attached to this case (same SHA-256); it was not stored twice.") % {
+                "name": safe_display_name(name)}
+        results.append({"ok": True, "name": safe_display_name(name), "created": outcome.created,
+                        "sha256": evidence.sha256, "url": url, "message": message})
+    if not results:
+        results.append({"ok": False, "message": _("Choose at least one file.")})
+    return results
+
+
+@login_required
+@require_GET
+def evidence_page(request: HttpRequest, reference: str, evidence_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case, evidence = _case_and_evidence(request, reference, evidence_id)
+    custody = (
+        AuditEvent.objects.filter(case=case, object_type="Evidence", object_id=str(evidence.pk))
+        .filter(side__in=permissions.visible_sides(user))
+        .select_related("actor", "actor_org").order_by("id")
+    )
+    return render(request, "cases/evidence.html", {
+        "case": case, "evidence": evidence, "custody": custody,
+        "can_withdraw": permissions.can_withdraw_evidence(user, evidence),
+        "display_name": safe_display_name(evidence.original_name),
+    })
+
+
+def _serve(request: HttpRequest, reference: str, evidence_id: int, *, inline: bool) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case, evidence = _case_and_evidence(request, reference, evidence_id)
+    if evidence.purged_at is not None:
+        return render(request, "cases/evidence_gone.html", {"case": case, "evidence": evidence}, status=410)
+    if inline and not evidence.is_previewable:
+        raise Http404(_("This file cannot be previewed; download it instead."))
+    try:
+        handle = storage().open(evidence.storage_name, "rb")
+    except FileNotFoundError:
+        raise Http404(_("The stored file is missing; the integrity check will report it.")) from None
+    actions.record_evidence_access(actor=user, evidence=evidence,
+                                   action="evidence.previewed" if inline else "evidence.downloaded")
+    response = FileResponse(handle, as_attachment=not inline, filename=safe_display_name(evidence.original_name),
+                            content_type=evidence.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    if inline:
+        response["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@login_required
+@require_GET
+def download(request: HttpRequest, reference: str, evidence_id: int) -> HttpResponse:
+    return _serve(request, reference, evidence_id, inline=False)
+
+
+@login_required
+@require_GET
+def preview(request: HttpRequest, reference: str, evidence_id: int) -> HttpResponse:
+    return _serve(request, reference, evidence_id, inline=True)
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, reference: str, evidence_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case, evidence = _case_and_evidence(request, reference, evidence_id)
+    try:
+        actions.withdraw_evidence(actor=user, evidence=evidence, reason=request.POST.get("reason", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Evidence withdrawn. It stays in the record, marked as withdrawn."))
+    return redirect("cases:evidence", case.reference, evidence.pk)
+
+
+@login_required
+@require_POST
+def place_hold(request: HttpRequest, reference: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case = permissions.get_case_for_user(user, reference)
+    try:
+        actions.place_legal_hold(actor=user, case=case, reason=request.POST.get("reason", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Legal hold placed: nothing of this case will be purged while it holds."))
+    return redirect(reverse("cases:detail", args=[case.reference]) + "#evidence")
+
+
+@login_required
+@require_POST
+def lift_hold(request: HttpRequest, reference: str, hold_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case = permissions.get_case_for_user(user, reference)
+    hold = LegalHold.objects.filter(case=case, pk=hold_id).first()
+    if hold is None:
+        raise Http404
+    actions.lift_legal_hold(actor=user, hold=hold)
+    messages.success(request, _("Legal hold lifted."))
+    return redirect(reverse("cases:detail", args=[case.reference]) + "#evidence")
