@@ -1,13 +1,14 @@
-"""Login bookkeeping: failed logins are counted per account."""
+"""Login bookkeeping: failed logins are counted per account; a login switches to the person's language."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models import F
 from django.dispatch import receiver
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .models import User
 
@@ -25,3 +26,17 @@ def count_failed_login(sender: Any, credentials: dict[str, Any], request: Any = 
 def reset_failed_logins(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
     if user.failed_login_count:
         User.objects.filter(pk=user.pk).update(failed_login_count=0)
+
+
+@receiver(user_logged_in)
+def use_preferred_language(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
+    """The rest of the login request (its "signed in" message) speaks the person's language, as later pages do.
+
+    Only for a request that went through the URL resolver: the test client's login() builds a bare request,
+    and activating a language there would leak into the test's own thread.
+    """
+    if request is None or getattr(request, "resolver_match", None) is None:
+        return
+    if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and user.preferred_language:
+        translation.activate(user.preferred_language)
+        request.LANGUAGE_CODE = translation.get_language()

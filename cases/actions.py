@@ -23,10 +23,24 @@ from accounts.models import Organization, Queue, User
 from accounts.roles import OrgKind
 
 from . import audit, permissions
+from . import deadlines as deadline_clock
 from . import evidence as evidence_files
 from .choices import TLP, Outcome, Priority, Side, Status, Transition, priority_rank
 from .intake import AcceptedRow
-from .models import Case, CaseSequence, Category, Evidence, LegalHold, ReportedItem
+from .models import (
+    Case,
+    CaseSequence,
+    Category,
+    Deadline,
+    DeadlineProposal,
+    DeadlineSignal,
+    Evidence,
+    LegalHold,
+    Message,
+    MessageRevision,
+    ReadMarker,
+    ReportedItem,
+)
 
 MAX_ITEMS_PER_CASE = 20000
 
@@ -229,10 +243,75 @@ def transition_case(*, case: Case, transition: str, actor: User, note: str = "",
     if transition == Transition.RESOLVE and extra.get("outcome_summary") is not None:
         case.outcome_summary = str(extra["outcome_summary"]).strip()
         fields.append("outcome_summary")
+    fields += _run_clocks(case=case, transition=transition, now=now, actor=actor, extra=extra)
     case.save(update_fields=fields)
     audit.record(actor=actor, action=f"case.{transition}", case=case, obj=case,
                  data={"from": previous, "to": target, "note": note.strip(), "at": now.isoformat()})
+    _announce_transition(case=case, actor=actor, previous=previous, note=note)
     return case
+
+
+def _run_clocks(*, case: Case, transition: str, now: Any, actor: User, extra: dict[str, Any]) -> list[str]:
+    """Start, meet, pause, resume or cancel the case's deadlines for this move; returns Case fields set."""
+    fields: list[str] = []
+    if transition == Transition.SUBMIT:
+        for deadline in deadline_clock.create_from_policy(case, now):
+            audit.record(actor=actor, action="deadline.created", case=case, obj=deadline,
+                         data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat(), "origin": "policy"})
+    elif transition == Transition.ACKNOWLEDGE:
+        deadline_clock.meet(case, Deadline.Kind.ACKNOWLEDGE, now)
+        if case.submitted_at:
+            case.acknowledge_seconds = int((now - case.submitted_at).total_seconds())
+            fields.append("acknowledge_seconds")
+    elif transition == Transition.REQUEST_INFORMATION:
+        for deadline in case.deadlines.filter(kind=Deadline.Kind.RESOLVE, status=Deadline.State.OPEN):
+            deadline_clock.pause(deadline, now)
+            audit.record(actor=actor, action="deadline.paused", case=case, obj=deadline,
+                         data={"kind": deadline.kind, "paused_at": now.isoformat()})
+        info_due = extra.get("information_due_at")
+        if info_due:
+            deadline = Deadline(case=case, kind=Deadline.Kind.PROVIDE_INFORMATION, owner_side=OrgKind.AUTHORITY,
+                                started_at=now, due_at=info_due, origin=Deadline.Origin.AGREEMENT,
+                                title=_("Provide the requested information"))
+            deadline.next_check_at = deadline_clock.next_check(deadline, set())
+            deadline.save()
+            audit.record(actor=actor, action="deadline.created", case=case, obj=deadline,
+                         data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat(), "origin": "request"})
+    elif transition == Transition.PROVIDE_INFORMATION:
+        for deadline in case.deadlines.select_for_update().filter(kind=Deadline.Kind.RESOLVE,
+                                                                  status=Deadline.State.OPEN):
+            moved = deadline_clock.resume(deadline, now)
+            audit.record(actor=actor, action="deadline.resumed", case=case, obj=deadline,
+                         data={"paused_seconds": int(moved.total_seconds()), "due_at": deadline.due_at.isoformat()})
+        deadline_clock.meet(case, Deadline.Kind.PROVIDE_INFORMATION, now)
+    elif transition == Transition.RESOLVE:
+        deadline_clock.meet(case, Deadline.Kind.RESOLVE, now)
+        if case.submitted_at:
+            paused = deadline_clock.paused_seconds_of(case, Deadline.Kind.RESOLVE)
+            case.resolve_seconds = max(int((now - case.submitted_at).total_seconds()) - paused, 0)
+            fields.append("resolve_seconds")
+    elif transition == Transition.REOPEN:
+        for deadline in deadline_clock.create_from_policy(case, now, kinds=(Deadline.Kind.RESOLVE,)):
+            audit.record(actor=actor, action="deadline.created", case=case, obj=deadline,
+                         data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat(), "origin": "reopen"})
+    elif transition == Transition.WITHDRAW:
+        deadline_clock.cancel_open(case, now)
+    return fields
+
+
+def _announce_transition(*, case: Case, actor: User, previous: str, note: str) -> None:
+    from .choices import Status as S
+
+    text = _("%(who)s changed the status from %(old)s to %(new)s.") % {
+        "who": actor.full_name, "old": S(previous).label, "new": S(case.status).label}
+    if note.strip():
+        text += " " + note.strip()
+    entry = add_system_entry(case=case, action=f"case.{case.status}", body=text, actor=actor)
+    from .tasks import notify_case_event_task
+
+    transaction.on_commit(lambda: notify_case_event_task.delay(
+        case_id=case.pk, kind="state_change", source_key=f"message:{entry.pk}",
+        title=f"{case.reference} is now {S(case.status).label}", actor_id=actor.pk))
 
 
 def _name_platform_managers(*, actor: User, case: Case) -> None:
@@ -320,6 +399,17 @@ def assign_case(*, actor: User, case: Case, assignee: User | None) -> Case:
     audit.record(actor=actor, action="case.assigned", case=case, obj=case, side=Side.PLATFORM,
                  data={"from": previous.full_name if previous else None, "to": assignee.full_name if assignee else None,
                        "to_email": assignee.email if assignee else None})
+    entry = add_system_entry(
+        case=case, action="case.assigned", actor=actor, side=Side.PLATFORM,
+        body=_("%(who)s assigned the case to %(to)s.") % {"who": actor.full_name,
+                                                          "to": assignee.full_name if assignee else _("nobody")},
+    )
+    if assignee is not None and assignee.pk != actor.pk:
+        from .tasks import notify_case_event_task
+
+        transaction.on_commit(lambda: notify_case_event_task.delay(
+            case_id=case.pk, kind="assignment", source_key=f"message:{entry.pk}",
+            title=f"{case.reference} was assigned to you", actor_id=actor.pk, user_ids=[assignee.pk]))
     return case
 
 
@@ -383,6 +473,8 @@ def add_evidence(
         raise PermissionDenied(_("You may not add evidence to this case now."))
     if item is not None and item.case_id != case.pk:
         raise ValidationError(_("That item belongs to another case."))
+    # PostgreSQL text and jsonb cannot hold NUL; the rest of the name is kept as given.
+    original_name = original_name.replace("\x00", "")
     side = permissions.side_of(actor)
     with evidence_files.stream_to_temp(source, original_name=original_name) as streamed:
         existing = Evidence.objects.filter(case=case, sha256=streamed.sha256).first()
@@ -508,3 +600,465 @@ def verify_evidence_integrity(*, evidence: Evidence) -> bool:
         audit.record(action="evidence.integrity_failed", case=evidence.case, obj=evidence,
                      data={"expected": evidence.sha256, "found": sha256})
     return ok
+
+
+# --- Thread -------------------------------------------------------------------------------------
+
+MAX_MESSAGE_LENGTH = 20000
+
+
+def _check_mentions(*, actor: User, case: Case, body: str, internal: bool) -> None:
+    from .markdown import find_mentions
+
+    side = permissions.side_of(actor)
+    refused = []
+    for email in find_mentions(body):
+        person = User.objects.filter(email__iexact=email, is_active=True).first()
+        if person is None or not permissions.can_view_case(person, case):
+            refused.append(email)
+        elif internal and permissions.side_of(person) != side:
+            refused.append(email)
+    if refused:
+        raise ValidationError(
+            _("You mentioned %(who)s, who cannot see this %(what)s. Nothing was posted; remove the mention or "
+              "give them access first.") % {"who": ", ".join(refused),
+                                             "what": _("internal note") if internal else _("case")}
+        )
+
+
+@transaction.atomic
+def post_message(
+    *,
+    actor: User,
+    case: Case,
+    body: str,
+    internal: bool = False,
+    evidence_ids: Sequence[int] = (),
+    email_message_id: str | None = None,
+) -> Message:
+    """A shared message or an internal note; the other side hears of shared ones after commit."""
+    permissions.ensure_can_view(actor, case)
+    if not permissions.can_post_message(actor, case, internal=internal):
+        raise PermissionDenied(_("You may not post in this case."))
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError(_("Write a message first."))
+    if len(body) > MAX_MESSAGE_LENGTH:
+        raise ValidationError(_("A message holds at most %(n)d characters.") % {"n": MAX_MESSAGE_LENGTH})
+    _check_mentions(actor=actor, case=case, body=body, internal=internal)
+    side = permissions.side_of(actor)
+    message = Message.objects.create(
+        case=case, kind=Message.Kind.INTERNAL if internal else Message.Kind.SHARED, side=side if internal else "",
+        author=actor, body=body, email_message_id=email_message_id,
+    )
+    if evidence_ids:
+        visible = permissions.evidence_visible_to(actor, case).filter(pk__in=list(evidence_ids))
+        if not internal:
+            visible = visible.filter(internal=False)
+        message.evidence.set(visible)
+    audit.record(actor=actor, action="message.posted", case=case, obj=message, side=message.side,
+                 data={"kind": message.kind, "length": len(body)})
+    mark_read(user=actor, case=case, up_to=message.pk)
+    from .tasks import notify_message_task
+
+    transaction.on_commit(lambda: notify_message_task.delay(message_id=message.pk))
+    return message
+
+
+@transaction.atomic
+def edit_message(*, actor: User, message: Message, body: str) -> Message:
+    """Authors correct a message within the edit window; the previous text stays visible."""
+    message = Message.objects.select_for_update().select_related("case").get(pk=message.pk)
+    if not permissions.can_edit_message(actor, message):
+        raise PermissionDenied(_("Messages can be edited by their author for %(n)d minutes.")
+                               % {"n": settings.LIAISON_MESSAGE_EDIT_MINUTES})
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError(_("A message cannot be emptied; post a correction instead."))
+    if body == message.body:
+        return message
+    _check_mentions(actor=actor, case=message.case, body=body, internal=message.is_internal)
+    MessageRevision.objects.create(message=message, body=message.body)
+    message.body, message.edited_at = body, timezone.now()
+    message.save(update_fields=["body", "edited_at"])
+    audit.record(actor=actor, action="message.edited", case=message.case, obj=message, side=message.side,
+                 data={"length": len(body)})
+    return message
+
+
+def add_system_entry(*, case: Case, action: str, body: str, actor: User | None = None, side: str = "") -> Message:
+    """State, deadline and report events in the thread, in order with the messages."""
+    return Message.objects.create(case=case, kind=Message.Kind.SYSTEM, side=side, author=actor, body=body,
+                                  system_action=action)
+
+
+def mark_read(*, user: User, case: Case, up_to: int | None = None) -> None:
+    if up_to is None:
+        up_to = permissions.messages_visible_to(user, case).order_by("-id").values_list("id", flat=True).first() or 0
+    marker, created = ReadMarker.objects.get_or_create(user=user, case=case,
+                                                       defaults={"last_read_message_id": up_to})
+    if not created and marker.last_read_message_id < up_to:
+        ReadMarker.objects.filter(pk=marker.pk, last_read_message_id__lt=up_to).update(
+            last_read_message_id=up_to, updated_at=timezone.now())
+
+
+def mark_all_read(*, user: User) -> int:
+    """Every visible case with an unread message is marked read up to its newest visible message."""
+    from django.db.models import Max
+
+    visible_cases = permissions.cases_visible_to(user).values("pk")
+    latest = (
+        Message.objects.filter(case_id__in=visible_cases).filter(permissions.message_visibility(user))
+        .values("case_id").annotate(last=Max("id"))
+    )
+    count = 0
+    for row in latest:
+        case = Case(pk=row["case_id"])
+        mark_read(user=user, case=case, up_to=row["last"])
+        count += 1
+    return count
+
+
+# --- Deadlines: agreement and the sweep -------------------------------------------------------------
+
+
+def _deadline_audience(case: Case) -> list[User]:
+    """Reminders and breaches go to the assignee, the platform's T&S managers and the authority's leads."""
+    from accounts.models import Membership
+    from accounts.roles import Role
+
+    people: dict[int, User] = {}
+    if case.assignee_id and case.assignee.is_active:
+        people[case.assignee.pk] = case.assignee
+    for membership in Membership.objects.filter(
+        Q(organization=case.responding_org, role=Role.TS_MANAGER)
+        | Q(organization=case.requesting_org, role=Role.AUTHORITY_LEAD),
+        deactivated_at__isnull=True, user__is_active=True,
+    ).select_related("user"):
+        people[membership.user.pk] = membership.user
+    return [u for u in people.values() if permissions.can_view_case(u, case)]
+
+
+def _signal_once(deadline: Deadline, point: str) -> bool:
+    """Record that a reminder or breach notice went out; False if it already had."""
+    from django.db import IntegrityError
+
+    try:
+        with transaction.atomic():
+            DeadlineSignal.objects.create(deadline=deadline, point=point)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _announce_deadline(deadline: Deadline, point: str) -> None:
+    from .notifications import notify
+
+    case = deadline.case
+    label = Deadline.Kind(deadline.kind).label
+    if point == deadline_clock.BREACH:
+        title = f"BREACHED: {label} deadline of {case.reference} was due {deadline.due_at:%Y-%m-%d %H:%M} UTC"
+        body = _("The %(kind)s deadline was due at %(due)s UTC and was not met.") % {
+            "kind": label.lower(), "due": f"{deadline.due_at:%Y-%m-%d %H:%M}"}
+        add_system_entry(case=case, action="deadline.breached", body=body)
+        audit.record(action="deadline.breached", case=case, obj=deadline,
+                     data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat()})
+    else:
+        title = f"Reminder: {label} deadline of {case.reference} is due {deadline.due_at:%Y-%m-%d %H:%M} UTC"
+        body = title
+        audit.record(action="deadline.reminded", case=case, obj=deadline, data={"point": point})
+    users = _deadline_audience(case)
+    transaction.on_commit(lambda: notify(
+        users=users, kind="deadline", source_key=f"deadline:{deadline.pk}:{point}", case=case, title=title,
+        body=body, url=reverse_case(case, "#deadlines")))
+
+
+def reverse_case(case: Case, anchor: str = "") -> str:
+    from django.urls import reverse
+
+    return reverse("cases:detail", args=[case.reference]) + anchor
+
+
+def sweep_deadlines(*, now: Any = None, batch: int = 500) -> dict[str, int]:
+    """Send due reminders and mark breaches, each exactly once, touching only rows whose time has come.
+
+    Safe to run twice, concurrently (rows are locked and skipped when locked) or after downtime: points
+    that passed while nobody looked are recorded without a notice, except the latest; a breach is one notice.
+    """
+    now = now or timezone.now()
+    counts = {"reminders": 0, "breaches": 0, "checked": 0}
+    ids = list(
+        Deadline.objects.filter(status=Deadline.State.OPEN, next_check_at__lte=now)
+        .order_by("next_check_at").values_list("id", flat=True)[:batch]
+    )
+    for deadline_id in ids:
+        with transaction.atomic():
+            deadline = (
+                Deadline.objects.select_for_update(skip_locked=True)
+                .filter(pk=deadline_id, status=Deadline.State.OPEN, next_check_at__lte=now)
+                .select_related("case", "case__assignee", "case__requesting_org", "case__responding_org").first()
+            )
+            if deadline is None:
+                continue
+            counts["checked"] += 1
+            sent = set(deadline.signals.values_list("point", flat=True))
+            if deadline.paused_at is None and now >= deadline.due_at:
+                deadline.status, deadline.breached_at, deadline.next_check_at = (
+                    Deadline.State.BREACHED, deadline.due_at, None)
+                deadline.save(update_fields=["status", "breached_at", "next_check_at"])
+                if _signal_once(deadline, deadline_clock.BREACH):
+                    _announce_deadline(deadline, deadline_clock.BREACH)
+                    counts["breaches"] += 1
+                continue
+            passed = [p for p in deadline_clock.points_for(deadline) if p.at <= now and p.name not in sent]
+            for point in passed[:-1]:
+                _signal_once(deadline, f"{point.name}:skipped")
+                _signal_once(deadline, point.name)
+            if passed and _signal_once(deadline, passed[-1].name):
+                _announce_deadline(deadline, passed[-1].name)
+                counts["reminders"] += 1
+            sent |= {p.name for p in passed}
+            deadline.next_check_at = deadline_clock.next_check(deadline, sent)
+            deadline.save(update_fields=["next_check_at"])
+    expire_proposals(now=now)
+    return counts
+
+
+def _agreeing_side_ok(actor: User, case: Case) -> bool:
+    """Who may propose or accept a change to the clock: authority workers and platform T&S managers."""
+    from accounts.roles import Role
+
+    membership = permissions.membership_of(actor)
+    if membership is None:
+        return False
+    if membership.organization_id == case.requesting_org_id:
+        return membership.role in (Role.LIAISON, Role.AUTHORITY_LEAD)
+    if membership.organization_id == case.responding_org_id:
+        return membership.role in (Role.TS_MANAGER, Role.MODERATOR)
+    return False
+
+
+def can_propose_deadline(actor: User, case: Case) -> bool:
+    return permissions.can_view_case(actor, case) and _agreeing_side_ok(actor, case) and case.status not in (
+        Status.DRAFT, Status.CLOSED, Status.WITHDRAWN)
+
+
+def can_answer_proposal(actor: User, proposal: DeadlineProposal) -> bool:
+    from accounts.roles import Role
+
+    membership = permissions.membership_of(actor)
+    if membership is None or proposal.status != DeadlineProposal.State.PENDING:
+        return False
+    if not permissions.can_view_case(actor, proposal.case):
+        return False
+    if permissions.side_of(actor) == proposal.proposed_side:
+        return False  # the other side agrees, never the proposer's own
+    if membership.organization_id == proposal.case.requesting_org_id:
+        return membership.role in (Role.LIAISON, Role.AUTHORITY_LEAD)
+    return membership.organization_id == proposal.case.responding_org_id and membership.role == Role.TS_MANAGER
+
+
+@transaction.atomic
+def propose_deadline(
+    *,
+    actor: User,
+    case: Case,
+    kind: str,
+    reason: str,
+    deadline: Deadline | None = None,
+    due_at: Any = None,
+    title: str = "",
+    owner_side: str = "",
+) -> DeadlineProposal:
+    """Propose a new due time, a new (custom) deadline or a waiver; nothing changes until the other side agrees."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    permissions.ensure_can_view(actor, case)
+    if not can_propose_deadline(actor, case):
+        raise PermissionDenied(_("You may not propose deadline changes on this case."))
+    if not reason.strip():
+        raise ValidationError(_("Say why."))
+    if kind in (DeadlineProposal.Kind.CHANGE_DUE, DeadlineProposal.Kind.WAIVE):
+        if deadline is None or deadline.case_id != case.pk or deadline.status != Deadline.State.OPEN:
+            raise ValidationError(_("Choose an open deadline of this case."))
+    if kind in (DeadlineProposal.Kind.CHANGE_DUE, DeadlineProposal.Kind.NEW_CUSTOM):
+        if due_at is None or due_at <= timezone.now():
+            raise ValidationError(_("The proposed due time must be in the future."))
+    if kind == DeadlineProposal.Kind.NEW_CUSTOM:
+        if not title.strip():
+            raise ValidationError(_("Name the new deadline."))
+        if owner_side not in (OrgKind.AUTHORITY, OrgKind.PLATFORM):
+            raise ValidationError(_("Say which side must act."))
+    proposal = DeadlineProposal.objects.create(
+        case=case, deadline=deadline, kind=kind, title=title.strip(), owner_side=owner_side,
+        proposed_due_at=due_at, reason=reason.strip(), proposed_by=actor, proposed_side=permissions.side_of(actor),
+    )
+    audit.record(actor=actor, action="deadline.proposed", case=case, obj=proposal,
+                 data={"kind": kind, "deadline": deadline.pk if deadline else None,
+                       "due_at": due_at.isoformat() if due_at else None, "reason": proposal.reason})
+    what = {
+        DeadlineProposal.Kind.CHANGE_DUE: _("a new due time (%(due)s UTC) for the %(kind)s deadline"),
+        DeadlineProposal.Kind.NEW_CUSTOM: _("a new deadline “%(title)s” due %(due)s UTC"),
+        DeadlineProposal.Kind.WAIVE: _("waiving the %(kind)s deadline"),
+    }[DeadlineProposal.Kind(kind)] % {
+        "due": f"{due_at:%Y-%m-%d %H:%M}" if due_at else "", "title": proposal.title,
+        "kind": Deadline.Kind(deadline.kind).label.lower() if deadline else ""}
+    add_system_entry(case=case, action="deadline.proposed", actor=actor,
+                     body=_("%(who)s proposed %(what)s: %(reason)s") % {"who": actor.full_name, "what": what,
+                                                                        "reason": proposal.reason})
+    return proposal
+
+
+@transaction.atomic
+def answer_proposal(*, actor: User, proposal: DeadlineProposal, accept: bool, note: str = "") -> DeadlineProposal:
+    proposal = DeadlineProposal.objects.select_for_update().select_related("case", "deadline").get(pk=proposal.pk)
+    permissions.ensure_can_view(actor, proposal.case)
+    if proposal.status != DeadlineProposal.State.PENDING:
+        raise permissions.InvalidTransition(_("This proposal was already answered or has expired."))
+    if not can_answer_proposal(actor, proposal):
+        raise PermissionDenied(_("Only someone entitled on the other side can answer this proposal."))
+    now = timezone.now()
+    case = proposal.case
+    if accept:
+        deadline = proposal.deadline
+        if deadline is not None:
+            deadline = Deadline.objects.select_for_update().get(pk=deadline.pk)
+            if deadline.status != Deadline.State.OPEN:
+                proposal.status = DeadlineProposal.State.EXPIRED
+                proposal.save(update_fields=["status"])
+                raise permissions.InvalidTransition(_("The deadline is no longer open; the proposal has expired."))
+        if proposal.kind == DeadlineProposal.Kind.CHANGE_DUE and deadline is not None:
+            previous = deadline.due_at
+            deadline.due_at, deadline.origin = proposal.proposed_due_at, Deadline.Origin.AGREEMENT
+            sent = set(deadline.signals.values_list("point", flat=True))
+            deadline.next_check_at = deadline_clock.next_check(deadline, sent)
+            deadline.save(update_fields=["due_at", "origin", "next_check_at"])
+            audit.record(actor=actor, action="deadline.changed", case=case, obj=deadline,
+                         data={"from": previous.isoformat(), "to": deadline.due_at.isoformat(),
+                               "proposal": proposal.pk})
+        elif proposal.kind == DeadlineProposal.Kind.WAIVE and deadline is not None:
+            deadline.status, deadline.closed_at, deadline.next_check_at = Deadline.State.WAIVED, now, None
+            deadline.save(update_fields=["status", "closed_at", "next_check_at"])
+            audit.record(actor=actor, action="deadline.waived", case=case, obj=deadline,
+                         data={"proposal": proposal.pk})
+        elif proposal.kind == DeadlineProposal.Kind.NEW_CUSTOM:
+            kind = Deadline.Kind.PROVIDE_INFORMATION if proposal.owner_side == OrgKind.AUTHORITY else \
+                Deadline.Kind.CUSTOM
+            deadline = Deadline(case=case, kind=kind, title=proposal.title, owner_side=proposal.owner_side,
+                                started_at=now, due_at=proposal.proposed_due_at, origin=Deadline.Origin.AGREEMENT)
+            deadline.next_check_at = deadline_clock.next_check(deadline, set())
+            deadline.save()
+            proposal.deadline = deadline
+            audit.record(actor=actor, action="deadline.created", case=case, obj=deadline,
+                         data={"kind": kind, "due_at": deadline.due_at.isoformat(), "origin": "agreement"})
+    proposal.status = DeadlineProposal.State.ACCEPTED if accept else DeadlineProposal.State.REJECTED
+    proposal.answered_by, proposal.answered_at, proposal.answer_note = actor, now, note.strip()
+    proposal.save(update_fields=["status", "answered_by", "answered_at", "answer_note", "deadline"])
+    audit.record(actor=actor, action="deadline.accepted" if accept else "deadline.rejected", case=case,
+                 obj=proposal, data={"note": proposal.answer_note})
+    add_system_entry(case=case, action="deadline.answered", actor=actor,
+                     body=(_("%(who)s accepted the deadline proposal.") if accept
+                           else _("%(who)s rejected the deadline proposal.")) % {"who": actor.full_name}
+                     + (f" {proposal.answer_note}" if proposal.answer_note else ""))
+    return proposal
+
+
+def expire_proposals(*, now: Any = None) -> int:
+    """Pending proposals whose deadline closed, or whose proposed time passed, expire (and stay on record)."""
+    now = now or timezone.now()
+    stale = DeadlineProposal.objects.filter(status=DeadlineProposal.State.PENDING).filter(
+        Q(deadline__isnull=False) & ~Q(deadline__status=Deadline.State.OPEN) | Q(proposed_due_at__lte=now)
+    )
+    count = 0
+    for proposal in stale.select_related("case"):
+        with transaction.atomic():
+            updated = DeadlineProposal.objects.filter(pk=proposal.pk, status=DeadlineProposal.State.PENDING).update(
+                status=DeadlineProposal.State.EXPIRED, answered_at=now)
+            if updated:
+                audit.record(action="deadline.proposal_expired", case=proposal.case, obj=proposal)
+                add_system_entry(case=proposal.case, action="deadline.proposal_expired",
+                                 body=_("A deadline proposal expired without an answer."))
+                count += 1
+    return count
+
+
+@transaction.atomic
+def update_sla_policy(*, actor: User, policy: Any, acknowledge_minutes: int, resolve_minutes: int) -> Any:
+    from accounts.roles import Role
+
+    membership = permissions.membership_of(actor)
+    if membership is None or membership.role != Role.TS_MANAGER:
+        raise PermissionDenied(_("Only T&S managers edit SLA policies."))
+    before = {"acknowledge_minutes": policy.acknowledge_minutes, "resolve_minutes": policy.resolve_minutes}
+    policy.acknowledge_minutes, policy.resolve_minutes = acknowledge_minutes, resolve_minutes
+    policy.save(update_fields=["acknowledge_minutes", "resolve_minutes", "updated_at"])
+    audit.record(actor=actor, action="sla_policy.updated", obj=policy, side=Side.PLATFORM,
+                 data={"policy": str(policy), "before": before,
+                       "after": {"acknowledge_minutes": acknowledge_minutes, "resolve_minutes": resolve_minutes}})
+    return policy
+
+
+# --- Inbound e-mail review ------------------------------------------------------------------------
+
+
+def _locked_quarantined_email(*, actor: User, inbound: Any) -> Any:
+    from .models import InboundEmail
+
+    if not permissions.can_review_inbound_email(actor):
+        raise PermissionDenied(_("Only T&S managers review inbound e-mail."))
+    inbound = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
+    if inbound.status != InboundEmail.Status.QUARANTINED:
+        raise ValidationError(_("This e-mail is %(status)s, not quarantined; someone may have decided it already.")
+                              % {"status": inbound.get_status_display().lower()})
+    return inbound
+
+
+@transaction.atomic
+def release_inbound_email(*, actor: User, inbound: Any, organization: Organization, owner: User) -> Any:
+    """A T&S manager releases a quarantined e-mail: it becomes a draft case of `owner` (a liaison or lead of
+    `organization`) through the same path as an authority's own e-mail, without the sender checks."""
+    from . import mailin
+    from .models import InboundEmail
+
+    inbound = _locked_quarantined_email(actor=actor, inbound=inbound)
+    owner_membership = permissions.membership_of(owner)
+    if organization.kind != OrgKind.AUTHORITY or not organization.is_active:
+        raise ValidationError(_("Choose an active authority."))
+    if owner_membership is None or owner_membership.organization_id != organization.pk \
+            or not permissions.can_create_case(owner):
+        raise ValidationError(_("Choose an active liaison or lead of %(org)s as the owner.") % {"org": organization})
+    case = mailin.release(inbound=inbound, owner=owner, actor=actor)
+    now = timezone.now()
+    released = _("Released by %(who)s as draft %(reference)s for %(owner)s (%(org)s).") % {
+        "who": actor.full_name, "reference": case.reference, "owner": owner.full_name, "org": organization.name}
+    inbound.status, inbound.case, inbound.decided_by, inbound.decided_at = (
+        InboundEmail.Status.RELEASED, case, actor, now)
+    inbound.reason = f"{inbound.reason}\n{released}".strip()
+    inbound.save(update_fields=["status", "case", "decided_by", "decided_at", "reason"])
+    audit.record(actor=actor, action="email.released", case=case, obj=inbound,
+                 data={"message_id": inbound.message_id, "sender": inbound.sender, "owner": owner.email,
+                       "organization": organization.pk, "reference": case.reference})
+    return inbound
+
+
+@transaction.atomic
+def reject_inbound_email(*, actor: User, inbound: Any, reason: str) -> Any:
+    """A T&S manager rejects a quarantined e-mail with a reason; it stays on record."""
+    from .models import InboundEmail
+
+    inbound = _locked_quarantined_email(actor=actor, inbound=inbound)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the e-mail is rejected."))
+    rejected = _("Rejected by %(who)s: %(reason)s") % {"who": actor.full_name, "reason": reason}
+    inbound.status, inbound.decided_by, inbound.decided_at = InboundEmail.Status.REJECTED, actor, timezone.now()
+    inbound.reason = f"{inbound.reason}\n{rejected}".strip()
+    inbound.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+    audit.record(actor=actor, action="email.rejected", obj=inbound, side=Side.PLATFORM,
+                 data={"message_id": inbound.message_id, "sender": inbound.sender, "reason": reason})
+    return inbound
+
+
+def record_inbound_email_download(*, actor: User, inbound: Any) -> None:
+    """Downloading the original message is a sensitive read."""
+    audit.record(actor=actor, action="email.downloaded", obj=inbound, side=Side.PLATFORM,
+                 data={"message_id": inbound.message_id, "sha256": inbound.raw_sha256})

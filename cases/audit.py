@@ -105,7 +105,8 @@ def record(
         case=case,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or "") if obj is not None else "",
-        ip=ip if ip is not None else _request_ip.get(),
+        # In the form the column stores ("2001:DB8::1" is kept as "2001:db8::1"), so the hash matches on reading.
+        ip=AuditEvent._meta.get_field("ip").get_prep_value(ip if ip is not None else _request_ip.get()),
         side=side,
         data=_jsonable(data or {}),
         prev_hash=last or GENESIS,

@@ -5,7 +5,11 @@ Built only through actions, so the demo record (audit chain included) is what re
 
 from __future__ import annotations
 
+import io
 import random
+import struct
+import zlib
+from html import escape
 
 from django.db import transaction
 
@@ -14,7 +18,7 @@ from accounts.models import Organization, User
 from . import actions
 from .choices import TLP, Outcome, Priority, RequestType, Transition
 from .intake import parse_text
-from .models import Case, Category
+from .models import Case, Category, Evidence
 
 ID_CHANNELS = [
     "https://t.me/s/seruan_jihad_nusantara", "t.me/kabar_daulah_id", "https://telegram.me/Ansharul_Media",
@@ -139,3 +143,151 @@ def _walk(case: Case, state: str, people: dict[str, User], side: str) -> None:
         worker = manager if case.tlp == TLP.RED else moderator
         if first is not None:
             actions.set_item_outcomes(actor=worker, case=case, item_ids=[first.pk], outcome=Outcome.REMOVED)
+
+
+# --- Evidence -------------------------------------------------------------------------------------
+
+SCREENSHOT_PROPAGANDA = "tangkapan-layar-saluran-propaganda.png"
+SCREENSHOT_GAMBLING = "tangkapan-layar-grup-judi-slot.png"
+LETTER = "surat-permohonan-pemutusan-akses.pdf"
+CHAT_EXPORT = "ekspor-obrolan-grup.txt"
+
+CHAT_LINES = """Ekspor obrolan grup "Kajian Pemuda Nusantara" (data demo, bukan percakapan nyata)
+Diekspor oleh Kementerian Komunikasi (Demo) pada 12/03/2026 09:40 WIB
+
+[11/03/2026 21:02] Admin: Pengumuman untuk anggota baru: baca pesan yang disematkan.
+[11/03/2026 21:04] Anggota_17: Sudah dibaca, admin.
+[11/03/2026 21:06] Admin: Yang siap ikut "aksi" hari Jumat di depan rumah ibadah itu, kirim pesan pribadi.
+[11/03/2026 21:07] Anggota_42: Lokasinya di mana? Jam berapa?
+[11/03/2026 21:09] Admin: Jangan tulis di sini. Pindah ke saluran cadangan: t.me/+Qx7bH2kLmNoPq
+[11/03/2026 21:15] Anggota_17: Siap, sudah bergabung.
+"""
+
+
+def _png(width: int, height: int, background: tuple[int, int, int], bar: tuple[int, int, int],
+         bubbles: list[tuple[int, int, int, int, tuple[int, int, int]]]) -> bytes:
+    """A small valid PNG drawn by hand: a title bar and message bubbles, like a chat screenshot."""
+    rows = []
+    for y in range(height):
+        row = bytearray(bytes(bar if y < 36 else background) * width)
+        for x0, y0, x1, y1, colour in bubbles:
+            if y0 <= y < y1:
+                row[x0 * 3:x1 * 3] = bytes(colour) * (x1 - x0)
+        rows.append(b"\x00" + bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b""))
+
+
+def _screenshot(accent: tuple[int, int, int]) -> bytes:
+    grey, white = (226, 230, 236), (255, 255, 255)
+    bubbles = [(16, 52, 300, 88, grey), (16, 100, 250, 128, grey), (180, 142, 464, 190, accent),
+               (16, 204, 330, 232, grey), (300, 244, 464, 262, white)]
+    return _png(480, 270, (240, 242, 245), (32, 56, 92), bubbles)
+
+
+def _letter(case: Case) -> bytes:
+    from weasyprint import HTML
+
+    items = "".join(f"<li>{escape(item.target)}</li>" for item in case.items.order_by("position"))
+    html = f"""<html><head><meta charset="utf-8"><style>
+      @page {{ size: A4; margin: 2.2cm; }} body {{ font-family: sans-serif; font-size: 10.5pt; line-height: 1.45; }}
+      .kop {{ text-align: center; border-bottom: 2px solid #20385c; padding-bottom: 6px; margin-bottom: 18px; }}
+      .kop h1 {{ font-size: 14pt; margin: 0; }} .demo {{ color: #a00; font-size: 9pt; }}
+      table td {{ padding: 0 8px 0 0; vertical-align: top; }} .ttd {{ margin-top: 36px; }}</style></head><body>
+      <div class="kop"><h1>KEMENTERIAN KOMUNIKASI (DEMO)</h1>
+        <div>Direktorat Pengendalian Konten Digital · Jakarta</div>
+        <div class="demo">Contoh untuk demonstrasi Liaison — bukan dokumen resmi</div></div>
+      <table><tr><td>Nomor</td><td>: B-{case.pk:04d}/DEMO/KOM/03/2026</td></tr>
+        <tr><td>Perihal</td><td>: Permohonan pemutusan akses konten ({escape(case.reference)})</td></tr></table>
+      <p>Kepada Yth.<br>Tim Trust &amp; Safety<br>{escape(case.responding_org.name)}</p>
+      <p>Berdasarkan {escape(case.legal_basis)}, {escape(case.legal_article)}, kami meminta agar akses ke
+        saluran dan pesan berikut diputus karena memuat propaganda terorisme:</p>
+      <ol>{items}</ol>
+      <p>Tangkapan layar terlampir pada kasus {escape(case.reference)} di Liaison. Mohon konfirmasi tindak
+        lanjut dalam waktu yang disepakati.</p>
+      <p class="ttd">Hormat kami,<br><br><br>{escape(case.created_by.full_name)}<br>Liaison</p>
+    </body></html>"""
+    return HTML(string=html).write_pdf()
+
+
+def seed_evidence(people: dict[str, User]) -> int:
+    """Attach a few sample files to Indonesian demo cases, once; one is downloaded by the ID moderator so the
+    chain of custody has something to show. Returns how many files were stored now."""
+    if Evidence.objects.filter(original_name=LETTER, case__requesting_org__country="ID").exists():
+        return 0
+    liaison = people["liaison@ministry-id.example"]
+    moderator = people["moderator@platform.example"]
+    org = liaison.membership.organization
+
+    def demo_case(title: str) -> Case | None:
+        return Case.objects.filter(title=title, requesting_org=org).order_by("pk").first()
+
+    propaganda = demo_case("Saluran propaganda ISIS berbahasa Indonesia")
+    attack = demo_case("Ajakan serangan terhadap tempat ibadah")
+    gambling = demo_case("Jaringan judi slot daring")
+    plan = []
+    if propaganda is not None:
+        plan += [(propaganda, SCREENSHOT_PROPAGANDA, _screenshot((200, 40, 40)),
+                  "Pesan yang disematkan di saluran, berisi ajakan bergabung."),
+                 (propaganda, LETTER, _letter(propaganda), "Surat permohonan resmi (contoh).")]
+    if attack is not None:
+        plan.append((attack, CHAT_EXPORT, CHAT_LINES.encode(), "Ekspor obrolan grup yang memuat ajakan aksi."))
+    if gambling is not None:
+        plan.append((gambling, SCREENSHOT_GAMBLING, _screenshot((236, 168, 24)),
+                     "Iklan slot daring dengan tautan deposit."))
+    stored = 0
+    for case, name, data, description in plan:
+        first = case.items.order_by("position").first()
+        item = first if name.endswith(".png") else None
+        url = item.target if item is not None and item.target.startswith("https://") else ""
+        result = actions.add_evidence(actor=liaison, case=case, source=io.BytesIO(data), original_name=name,
+                                      item=item, description=description, documents_url=url)
+        stored += int(result.created)
+        if name == LETTER:
+            actions.record_evidence_access(actor=moderator, evidence=result.evidence, action="evidence.downloaded")
+    return stored
+
+
+DEMO_INBOUND_MESSAGE_ID = "<demo-forwarded-list-1@gmail.example>"
+
+
+def seed_inbound(people: dict[str, User]) -> int:
+    """One e-mail from an unknown sender (a forwarded list), so the quarantine has something to review.
+
+    Idempotent: the fixed Message-ID makes a second run a duplicate delivery. Returns 1 if ingested now.
+    """
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    from django.utils import timezone
+
+    from . import mailin
+    from .models import InboundEmail
+
+    if InboundEmail.objects.filter(message_id=DEMO_INBOUND_MESSAGE_ID).exists():
+        return 0
+    liaison = people.get("liaison@ministry-id.example")
+    original = EmailMessage()
+    original["From"] = f"{liaison.full_name if liaison else 'Dewi Lestari'} <liaison@ministry-id.example>"
+    original["To"] = "someone@gmail.example"
+    original["Subject"] = "Daftar kanal propaganda terorisme — Maret 2026"
+    original["Date"] = format_datetime(timezone.now())
+    original.set_content(
+        "Yth. Bapak/Ibu,\n\nBerikut daftar kanal yang menyebarkan propaganda terorisme:\n\n"
+        + "\n".join(f"{n}. {target}" for n, target in enumerate(ID_CHANNELS[:5], start=1))
+        + "\n\nHormat kami,\nDewi\n"
+    )
+    message = EmailMessage()
+    message["From"] = "Someone <someone@gmail.example>"
+    message["To"] = "laporan@reply.liaison.localhost"
+    message["Subject"] = "Fwd: Daftar kanal propaganda terorisme — Maret 2026"
+    message["Date"] = format_datetime(timezone.now())
+    message["Message-ID"] = DEMO_INBOUND_MESSAGE_ID
+    message.set_content("Tolong diproses, ini dari kementerian.\n")
+    message.add_attachment(original)
+    mailin.ingest(message.as_bytes())
+    return 1

@@ -115,11 +115,20 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """A FileField for several files: the widget hands over a list, which FileField alone rejects."""
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(one, initial) for one in data]
+        return super().clean(data, initial)
+
+
 class EvidenceForm(forms.Form):
-    files = forms.FileField(label=_("Files"), required=False,
-                            widget=MultipleFileInput(attrs={"multiple": True}),
-                            help_text=_("Screenshots, PDFs, videos, chat exports, e-mails (.eml), ZIP or Office "
-                                        "files. The SHA-256 fingerprint is computed as the file is stored."))
+    files = MultipleFileField(label=_("Files"), required=False,
+                              widget=MultipleFileInput(attrs={"multiple": True}),
+                              help_text=_("Screenshots, PDFs, videos, chat exports, e-mails (.eml), ZIP or Office "
+                                          "files. The SHA-256 fingerprint is computed as the file is stored."))
     item = forms.ModelChoiceField(label=_("About item"), queryset=ReportedItem.objects.none(), required=False,
                                   empty_label=_("The whole case"))
     description = forms.CharField(label=_("Description"), required=False, max_length=2000)

@@ -94,6 +94,9 @@ class Case(models.Model):
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    # For the dashboards: wall-clock seconds to acknowledge and to resolve, minus time paused.
+    acknowledge_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    resolve_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-priority_rank", "submitted_at", "id"]
@@ -272,3 +275,303 @@ class LegalHold(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None
+
+
+class Message(models.Model):
+    """One entry of a case's thread: shared with both sides, internal to the author's side, or a system entry."""
+
+    class Kind(models.TextChoices):
+        SHARED = "shared", _("Shared with both sides")
+        INTERNAL = "internal", _("Internal note")
+        SYSTEM = "system", _("System entry")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.SHARED)
+    # For internal notes: the side that may read it. Empty for shared and system entries.
+    side = models.CharField(_("visible to"), max_length=16, choices=Side.choices, blank=True, default="")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    body = models.TextField(_("message"))
+    system_action = models.CharField(max_length=64, blank=True)
+    evidence = models.ManyToManyField(Evidence, blank=True, related_name="messages")
+    created_at = models.DateTimeField(_("posted"), auto_now_add=True, db_index=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    # The Message-ID of the e-mail it came from, so a message delivered twice is stored once.
+    email_message_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["case", "id"]
+        indexes = [models.Index(fields=["case", "id"], name="message_case")]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.pk} {self.kind}"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind == self.Kind.INTERNAL
+
+
+class MessageRevision(models.Model):
+    """The text a message had before an edit; shown to those who could see the message."""
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="revisions")
+    body = models.TextField()
+    replaced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["message", "id"]
+
+    def __str__(self) -> str:
+        return f"revision of {self.message_id}"
+
+
+class ReadMarker(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="read_markers")
+    last_read_message_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "case"], name="read_marker_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.case_id}: {self.last_read_message_id}"
+
+
+class NotificationKind(models.TextChoices):
+    SHARED_MESSAGE = "shared_message", _("New shared message")
+    INTERNAL_NOTE = "internal_note", _("New internal note")
+    MENTION = "mention", _("You were mentioned")
+    ASSIGNMENT = "assignment", _("Assignment")
+    STATE_CHANGE = "state_change", _("Case status changed")
+    DEADLINE = "deadline", _("Deadline reminder or breach")
+    REPORT = "report", _("Outcome report")
+    EMAIL_DRAFT = "email_draft", _("Draft created from your e-mail")
+
+
+class Notification(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    # What the notification is about, so the same event never notifies the same person twice.
+    source_key = models.CharField(max_length=120)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    digest = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "kind", "source_key"], name="notification_once")]
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="notification_unread"),
+            models.Index(fields=["digest", "emailed_at"], name="notification_digest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.title}"
+
+
+class NotificationPreference(models.Model):
+    class Mode(models.TextChoices):
+        IMMEDIATE = "immediate", _("Immediately")
+        DIGEST = "digest", _("Daily digest")
+        IN_APP = "in_app", _("In the portal only")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.IMMEDIATE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {self.mode}"
+
+
+class InboundEmail(models.Model):
+    """Every e-mail received, with what became of it. Nothing is silently dropped."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        REPLY = "reply", _("Added to a thread")
+        DRAFT = "draft", _("Draft case created")
+        QUARANTINED = "quarantined", _("Quarantined")
+        RELEASED = "released", _("Released")
+        REJECTED = "rejected", _("Rejected")
+
+    message_id = models.CharField(max_length=255, unique=True)
+    sender = models.CharField(_("from"), max_length=320, blank=True)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    raw_storage_name = models.CharField(max_length=255, blank=True)
+    raw_sha256 = models.CharField(max_length=64, blank=True)
+    size = models.BigIntegerField(default=0)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    reason = models.TextField(_("reason"), blank=True)
+    case = models.ForeignKey(Case, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["status", "-received_at"], name="inbound_status")]
+        verbose_name = _("inbound e-mail")
+        verbose_name_plural = _("inbound e-mails")
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.subject}"
+
+
+class SLAPolicy(models.Model):
+    """Time to acknowledge and to resolve for (category, priority), optionally for one requesting authority."""
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                                 verbose_name=_("category (blank: any)"))
+    priority = models.CharField(_("priority"), max_length=16, choices=Priority.choices)
+    requesting_org = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, blank=True,
+                                       related_name="+", verbose_name=_("requesting authority (blank: any)"))
+    acknowledge_minutes = models.PositiveIntegerField(_("minutes to acknowledge"))
+    resolve_minutes = models.PositiveIntegerField(_("minutes to resolve"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "category__sort_order", "requesting_org__name"]
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        constraints = [models.UniqueConstraint(fields=["category", "priority", "requesting_org"],
+                                               name="sla_policy_unique", nulls_distinct=False)]
+
+    def __str__(self) -> str:
+        return f"{self.category or '*'} / {self.priority} / {self.requesting_org or '*'}"
+
+
+class Deadline(models.Model):
+    class Kind(models.TextChoices):
+        ACKNOWLEDGE = "acknowledge", _("Acknowledge")
+        RESOLVE = "resolve", _("Resolve")
+        PROVIDE_INFORMATION = "provide_information", _("Provide information")
+        CUSTOM = "custom", _("Custom")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        MET = "met", _("Met")
+        BREACHED = "breached", _("Breached")
+        WAIVED = "waived", _("Waived")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Origin(models.TextChoices):
+        POLICY = "policy", _("SLA policy")
+        AGREEMENT = "agreement", _("Agreed by both sides")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="deadlines")
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    # The side that must act before the due time.
+    owner_side = models.CharField(_("who must act"), max_length=16)
+    started_at = models.DateTimeField(_("clock started"))
+    due_at = models.DateTimeField(_("due"))
+    status = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.OPEN)
+    origin = models.CharField(_("origin"), max_length=16, choices=Origin.choices, default=Origin.POLICY)
+    met_at = models.DateTimeField(_("met"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("waived or cancelled"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(_("time paused (s)"), default=0)
+    # When the sweep must look at this deadline next (a reminder point or the due time); null when paused or closed.
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "due_at", "id"]
+        verbose_name = _("deadline")
+        verbose_name_plural = _("deadlines")
+        indexes = [
+            # The sweep reads only open rows whose check time has come.
+            models.Index(fields=["next_check_at"], name="deadline_sweep", condition=Q(status="open")),
+            models.Index(fields=["case", "status"], name="deadline_case_status"),
+            models.Index(fields=["status", "due_at"], name="deadline_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} due {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.State.OPEN
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
+
+class DeadlinePause(models.Model):
+    deadline = models.ForeignKey(Deadline, on_delete=models.PROTECT, related_name="pauses")
+    paused_at = models.DateTimeField()
+    resumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["deadline", "paused_at"]
+
+    def __str__(self) -> str:
+        return f"{self.deadline_id} paused {self.paused_at}"
+
+
+class DeadlineProposal(models.Model):
+    """A change to the clock that takes effect only when the other side accepts. Kept whatever the answer."""
+
+    class Kind(models.TextChoices):
+        CHANGE_DUE = "change_due", _("New due time")
+        NEW_CUSTOM = "new_custom", _("New deadline")
+        WAIVE = "waive", _("Waive")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Awaiting the other side")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="deadline_proposals")
+    deadline = models.ForeignKey(Deadline, on_delete=models.PROTECT, null=True, blank=True, related_name="proposals")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    owner_side = models.CharField(_("who must act"), max_length=16, blank=True)
+    proposed_due_at = models.DateTimeField(_("proposed due time"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_side = models.CharField(max_length=16)
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(_("status"), max_length=16, choices=State.choices, default=State.PENDING)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["case", "-proposed_at"]
+        verbose_name = _("deadline proposal")
+        verbose_name_plural = _("deadline proposals")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.status}"
+
+
+class DeadlineSignal(models.Model):
+    """A reminder or breach notice already sent: the unique pair makes each one happen exactly once."""
+
+    deadline = models.ForeignKey(Deadline, on_delete=models.PROTECT, related_name="signals")
+    point = models.CharField(max_length=32)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["deadline", "point"], name="deadline_signal_once")]
+
+    def __str__(self) -> str:
+        return f"{self.deadline_id} {self.point}"

@@ -12,6 +12,7 @@ first and OR'ed in as a literal list of ids.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -243,7 +244,8 @@ def can_assign(user: User, case: Case) -> bool:
 
 def can_be_assignee(user: User, case: Case) -> bool:
     membership = _membership(user)
-    return _is_platform_worker(membership, case)
+    # Being assigned shows a case to its assignee, except a TLP:RED one: name them on it first.
+    return _is_platform_worker(membership, case) and (not case.is_red or can_view_case(user, case))
 
 
 def can_manage_access(user: User, case: Case) -> bool:
@@ -324,3 +326,46 @@ def can_manage_legal_hold(user: User, case: Case) -> bool:
 
 def can_view_custody(user: User, evidence: Evidence) -> bool:
     return can_view_evidence(user, evidence)
+
+
+# --- Thread -----------------------------------------------------------------------------------
+
+MESSAGE_POSTERS = (Role.LIAISON, Role.AUTHORITY_LEAD, Role.MODERATOR, Role.TS_MANAGER, Role.LEGAL)
+EDIT_WINDOW = timedelta(minutes=15)
+
+
+def message_visibility(user: User) -> Q:
+    """Shared messages and shared system entries, plus internal ones of the person's own side."""
+    side = side_of(user)
+    shared = Q(kind__in=["shared", "system"], side="")
+    return shared | Q(side=side) if side else shared
+
+
+def messages_visible_to(user: User, case: Case) -> QuerySet[Any]:
+    if not can_view_case(user, case):
+        return case.messages.none()
+    return case.messages.filter(message_visibility(user))
+
+
+def can_post_message(user: User, case: Case, internal: bool = False) -> bool:
+    membership = _membership(user)
+    if membership is None or not can_view_case(user, case):
+        return False
+    if membership.role not in MESSAGE_POSTERS:
+        return False
+    if membership.role == Role.LEGAL:
+        return internal  # legal adds internal notes, never workflow messages to the authority
+    return True
+
+
+def can_edit_message(user: User, message: Any) -> bool:
+    if message.kind == "system" or message.author_id != user.pk:
+        return False
+    if not can_view_case(user, message.case):
+        return False
+    return timezone.now() - message.created_at <= EDIT_WINDOW
+
+
+def can_review_inbound_email(user: User) -> bool:
+    membership = _membership(user)
+    return membership is not None and membership.role == Role.TS_MANAGER

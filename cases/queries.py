@@ -36,6 +36,7 @@ class CaseFilters:
     assignee: str = ""  # a user id, "me" or "none"
     q: str = ""
     sort: str = "priority"
+    deadline: str = ""  # "due_soon" or "breached"
 
 
 def filtered_cases(user: User, filters: CaseFilters) -> QuerySet[Case]:
@@ -60,7 +61,40 @@ def filtered_cases(user: User, filters: CaseFilters) -> QuerySet[Case]:
         qs = qs.filter(assignee_id=int(filters.assignee))
     if filters.q.strip():
         qs = qs.filter(_search(filters.q.strip()))
+    if filters.deadline == "due_soon":
+        qs = qs.filter(pk__in=_due_soon_deadlines().values("case_id"))
+    elif filters.deadline == "breached":
+        qs = qs.filter(pk__in=_breached_deadlines().values("case_id"))
     return qs.order_by(*SORTS.get(filters.sort, SORTS["priority"]))
+
+
+def _next_due_subquery() -> Any:
+    from django.db.models import OuterRef, Subquery
+
+    from .models import Deadline
+
+    return Subquery(
+        Deadline.objects.filter(case=OuterRef("pk"), status=Deadline.State.OPEN, paused_at__isnull=True)
+        .order_by("due_at").values("due_at")[:1]
+    )
+
+
+def _due_soon_deadlines() -> QuerySet[Any]:
+    from django.conf import settings
+
+    from .models import Deadline
+
+    now = timezone.now()
+    return Deadline.objects.filter(status=Deadline.State.OPEN, paused_at__isnull=True,
+                                   due_at__lte=now + timedelta(minutes=settings.LIAISON_DUE_SOON_MINUTES))
+
+
+def _breached_deadlines() -> QuerySet[Any]:
+    """Deadlines marked breached, and open ones already past due that the next sweep will mark."""
+    from .models import Deadline
+
+    return Deadline.objects.filter(Q(status=Deadline.State.BREACHED)
+                                   | Q(status=Deadline.State.OPEN, paused_at__isnull=True, due_at__lte=timezone.now()))
 
 
 def _search(text: str) -> Q:
@@ -81,7 +115,8 @@ def page_of_cases(qs: QuerySet[Case], page: int, per_page: int) -> tuple[list[Ca
         Case.objects.filter(pk__in=ids)
         .select_related("category", "requesting_org", "responding_org", "queue", "assignee")
         .annotate(item_count=Count("items"),
-                  pending_count=Count("items", filter=Q(items__outcome=Outcome.PENDING)))
+                  pending_count=Count("items", filter=Q(items__outcome=Outcome.PENDING)),
+                  next_due=_next_due_subquery())
     )
     by_id = {c.pk: c for c in rows}
     return [by_id[i] for i in ids if i in by_id], total
@@ -191,4 +226,50 @@ def inbox_counts(user: User) -> dict[str, Any]:
         awaiting=Count("id", filter=Q(status=Status.AWAITING_INFORMATION)),
         drafts=Count("id", filter=Q(status=Status.DRAFT)),
         recent=Count("id", filter=Q(created_at__gte=timezone.now() - timedelta(days=7))),
+        due_soon=Count("id", filter=Q(status__in=OPEN_STATUSES, pk__in=_due_soon_deadlines().values("case_id"))),
+        breached=Count("id", filter=Q(status__in=OPEN_STATUSES, pk__in=_breached_deadlines().values("case_id"))),
+    )
+
+
+def read_marker(user: User, case: Case) -> int:
+    from .models import ReadMarker
+
+    return ReadMarker.objects.filter(user=user, case=case).values_list("last_read_message_id", flat=True).first() or 0
+
+
+def people_who_can_see(case: Case) -> list[User]:
+    """Active people of the two organisations who can see the case (for @-mention suggestions)."""
+    candidates = User.objects.filter(
+        is_active=True, membership__deactivated_at__isnull=True,
+        membership__organization__in=[case.requesting_org_id, case.responding_org_id],
+    ).select_related("membership__organization").prefetch_related("membership__queues").order_by("full_name")
+    return [u for u in candidates if permissions.can_view_case(u, case)][:200]
+
+
+def unread_counts(user: User, case_ids: list[int]) -> dict[int, int]:
+    """Unread messages per case (one query), for the rows of a list page."""
+    from .models import Message, ReadMarker
+
+    markers = dict(ReadMarker.objects.filter(user=user, case_id__in=case_ids)
+                   .values_list("case_id", "last_read_message_id"))
+    rows = (
+        Message.objects.filter(case_id__in=case_ids).filter(permissions.message_visibility(user))
+        .exclude(author=user).values_list("case_id", "id")
+    )
+    counts: dict[int, int] = {}
+    for case_id, message_id in rows.iterator():
+        if message_id > markers.get(case_id, 0):
+            counts[case_id] = counts.get(case_id, 0) + 1
+    return counts
+
+
+def unread_total(user: User) -> int:
+    """Unread messages in the cases this person has opened (they hold a read marker there)."""
+    from django.db.models import F
+
+    from .models import Message
+
+    return (
+        Message.objects.filter(case__read_markers__user=user, id__gt=F("case__read_markers__last_read_message_id"))
+        .filter(permissions.message_visibility(user)).exclude(author=user).count()
     )

@@ -17,3 +17,52 @@ def verify_evidence_task() -> None:
 @shared_task
 def purge_expired_evidence_task() -> None:
     call_command("purge_evidence")
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_message_task(*, message_id: int) -> int:
+    from .models import Message
+    from .notifications import notify_message
+
+    message = Message.objects.select_related("case", "case__created_by", "case__assignee", "author").filter(
+        pk=message_id).first()
+    return notify_message(message) if message is not None else 0
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_case_event_task(*, case_id: int, kind: str, source_key: str, title: str, actor_id: int | None,
+                           side: str = "", user_ids: list[int] | None = None) -> int:
+    from accounts.models import User
+
+    from .models import Case
+    from .notifications import notify_case_event
+
+    case = Case.objects.select_related("created_by", "assignee").filter(pk=case_id).first()
+    if case is None:
+        return 0
+    users = list(User.objects.filter(pk__in=user_ids, is_active=True)) if user_ids is not None else None
+    return notify_case_event(case=case, kind=kind, source_key=source_key, title=title, actor_id=actor_id, side=side,
+                             users=users)
+
+
+@shared_task
+def send_digests_task() -> int:
+    from .notifications import send_digests
+
+    return send_digests()
+
+
+@shared_task
+def sweep_deadlines_task() -> dict[str, int]:
+    """Every minute: reminders and breaches, exactly once each."""
+    from .actions import sweep_deadlines
+
+    return sweep_deadlines()
+
+
+@shared_task
+def poll_inbound_maildir_task() -> int:
+    """Every minute: ingest the e-mail delivered to the inbound Maildir (replies, authorities' lists)."""
+    from .mailin import poll_maildir
+
+    return len(poll_maildir().ingested)

@@ -38,7 +38,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
     if permissions.membership_of(user) is None:
         raise PermissionDenied(_("Your account has no active organisation."))
     filters = queries.CaseFilters(**{k: request.GET.get(k, "").strip()[:200] for k in
-                                     ("status", "priority", "category", "authority", "assignee", "q", "sort")})
+                                     ("status", "priority", "category", "authority", "assignee", "q", "sort",
+                                      "deadline")})
     if not filters.sort:
         filters.sort = "priority" if permissions.side_of(user) == OrgKind.PLATFORM else "newest"
     try:
@@ -47,6 +48,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
         page = 1
     per_page = settings.LIAISON_CASES_PER_PAGE
     rows, total = queries.page_of_cases(queries.filtered_cases(user, filters), page, per_page)
+    unread = queries.unread_counts(user, [c.pk for c in rows])
+    for row in rows:
+        row.unread = unread.get(row.pk, 0)  # type: ignore[attr-defined]
     pages = max((total + per_page - 1) // per_page, 1)
     query = request.GET.copy()
     query.pop("page", None)
@@ -210,6 +214,12 @@ def _detail_context(user: User, case: Case, **extra: Any) -> dict[str, Any]:
         "note_form": NoteForm(),
     }
     context.update(_evidence_context(user, case))
+    from .deadline_views import deadline_context
+    from .thread_views import thread_context
+
+    context.update(thread_context(user, case))
+    context.update(deadline_context(user, case))
+    actions.mark_read(user=user, case=case, up_to=context["last_id"])
     if can_assign:
         context["assign_form"] = AssignForm(candidates=_assignees(case), initial={"assignee": case.assignee_id})
         context["take_possible"] = case.assignee_id != user.pk

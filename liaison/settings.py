@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.membership",
+                "cases.context_processors.unread",
             ],
         },
     },
@@ -314,4 +315,22 @@ CELERY_BEAT_SCHEDULE = {
     "verify-evidence-nightly": {"task": "cases.tasks.verify_evidence_task", "schedule": crontab(hour=2, minute=15)},
     "purge-expired-evidence-nightly": {"task": "cases.tasks.purge_expired_evidence_task",
                                        "schedule": crontab(hour=3, minute=0)},
+    "notification-digest-daily": {"task": "cases.tasks.send_digests_task", "schedule": crontab(hour=1, minute=0)},
+    "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines_task", "schedule": 60.0},
+    "poll-inbound-maildir": {"task": "cases.tasks.poll_inbound_maildir_task", "schedule": 60.0},
 }
+
+# --- Threads and e-mail ------------------------------------------------------------------------
+# Replies to notifications go to <prefix>+<reference>.<user>.<signature>@<domain>; route that domain to
+# `manage.py ingest_email` (an MTA pipe) or to the Maildir below.
+LIAISON_REPLY_PREFIX = env.str("LIAISON_REPLY_PREFIX", default="reply")
+LIAISON_REPLY_DOMAIN = env.str("LIAISON_REPLY_DOMAIN", default="reply.liaison.localhost")
+LIAISON_INBOUND_MAILDIR = env.str("LIAISON_INBOUND_MAILDIR", default=str(VAR_DIR / "inbound"))
+LIAISON_MESSAGE_EDIT_MINUTES = 15
+
+# --- Deadlines -------------------------------------------------------------------------------------
+LIAISON_REMINDER_FRACTION = env.float("LIAISON_REMINDER_FRACTION", default=0.5)
+LIAISON_REMINDER_BEFORE_MINUTES = env.int("LIAISON_REMINDER_BEFORE_MINUTES", default=60)
+LIAISON_SHORT_DEADLINE_MINUTES = env.int("LIAISON_SHORT_DEADLINE_MINUTES", default=120)
+LIAISON_SHORT_REMINDER_MINUTES = env.int("LIAISON_SHORT_REMINDER_MINUTES", default=15)
+LIAISON_DUE_SOON_MINUTES = env.int("LIAISON_DUE_SOON_MINUTES", default=120)

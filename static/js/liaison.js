@@ -85,3 +85,29 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// The live thread refreshes only while nobody is editing inside it.
+window.lxThreadIdle = function () {
+  var thread = document.getElementById("thread");
+  if (!thread) { return false; }
+  if (thread.querySelector("details[open]")) { return false; }
+  return !thread.contains(document.activeElement);
+};
+
+// Live countdowns for deadlines: "2 h 14 min 05 s", "overdue by …"; the server text is the fallback.
+(function () {
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function render(el) {
+    var due = Date.parse(el.getAttribute("data-due"));
+    if (isNaN(due)) { return; }
+    var ms = due - Date.now();
+    var late = ms < 0;
+    var s = Math.floor(Math.abs(ms) / 1000);
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+    var text = (d ? d + " d " : "") + (d || h ? h + " h " : "") + pad(m) + " min " + pad(s % 60) + " s";
+    el.textContent = late ? (el.getAttribute("data-overdue-label") || "overdue by") + " " + text : text;
+    el.classList.toggle("text-danger", late);
+  }
+  function tick() { document.querySelectorAll(".lx-countdown[data-due]").forEach(render); }
+  document.addEventListener("DOMContentLoaded", function () { tick(); window.setInterval(tick, 1000); });
+})();

@@ -110,6 +110,12 @@ def refs_in(html: bytes | str) -> set[str]:
     return set(REFERENCE.findall(text))
 
 
+def listed_refs(html: bytes | str) -> set[str]:
+    """References of the cases linked from a page (the list's rows), not ones merely echoed (a search box)."""
+    text = html.decode() if isinstance(html, bytes) else html
+    return set(re.findall(r'href="/cases/([A-Z]{2}-\d{4}-\d{6})/"', text))
+
+
 def section(html: bytes | str, testid: str) -> str:
     """The markup of the element marked data-testid=<testid> up to its closing tag (good enough for lists)."""
     text = html.decode() if isinstance(html, bytes) else html

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from accounts.models import Membership, Organization, Queue, User
 from accounts.roles import OrgKind, Role
-from cases.demo import seed_cases
+from cases.demo import seed_cases, seed_evidence, seed_inbound
 
 MINISTRY_ID = "Ministry of Communications (Demo)"
 COMMISSION_MY = "Communications Commission (Demo)"
@@ -62,9 +62,11 @@ class Command(BaseCommand):
             self.seed_people(orgs, password)
         people = {u.email: u for u in User.objects.filter(email__in=[p[0] for p in PEOPLE])}
         cases = seed_cases(people, orgs[PLATFORM])
+        evidence = seed_evidence(people)
+        seed_inbound(people)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(PEOPLE)} accounts (password from DEMO_PASSWORD, default liaison-demo-2026), "
-            f"{cases} new demo cases."
+            f"{cases} new demo cases, {evidence} new evidence files."
         ))
 
     def seed_organizations(self) -> dict[str, Organization]:

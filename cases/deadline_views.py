@@ -1,0 +1,132 @@
+"""The deadline panel's forms (proposals and answers) and the SLA policy table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from accounts.roles import Role
+
+from . import actions, deadlines, permissions
+from .models import Case, Deadline, DeadlineProposal, SLAPolicy
+
+
+def deadline_context(user: User, case: Case) -> dict[str, Any]:
+    now = timezone.now()
+    rows = list(case.deadlines.prefetch_related("pauses").order_by("due_at", "id"))
+    for deadline in rows:
+        deadline.due_soon = deadlines.is_due_soon(deadline, now)
+        deadline.overdue = deadline.is_open and deadline.paused_at is None and deadline.due_at <= now
+        if deadline.paused_at is not None:
+            deadline.left_on_resume = deadline.due_at - deadline.paused_at
+    proposals = list(case.deadline_proposals.select_related("deadline", "proposed_by", "answered_by"))
+    for proposal in proposals:
+        proposal.can_answer = actions.can_answer_proposal(user, proposal)
+    return {
+        "deadline_rows": rows,
+        "proposals": proposals,
+        "can_propose": actions.can_propose_deadline(user, case),
+        "open_deadlines": [d for d in rows if d.is_open],
+        "now": now,
+    }
+
+
+def _parse_due(raw: str) -> datetime | None:
+    """A datetime-local value, read in the person's active time zone."""
+    value = parse_datetime(raw or "")
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_current_timezone())
+    return value
+
+
+@login_required
+@require_POST
+def propose(request: HttpRequest, reference: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case = permissions.get_case_for_user(user, reference)
+    kind = request.POST.get("kind", "")
+    if kind not in DeadlineProposal.Kind.values:
+        messages.error(request, _("Choose what to propose."))
+        return redirect(reverse("cases:detail", args=[case.reference]) + "#deadlines")
+    deadline = None
+    if request.POST.get("deadline", "").isdigit():
+        deadline = case.deadlines.filter(pk=int(request.POST["deadline"])).first()
+    try:
+        actions.propose_deadline(actor=user, case=case, kind=kind, reason=request.POST.get("reason", ""),
+                                 deadline=deadline, due_at=_parse_due(request.POST.get("due_at", "")),
+                                 title=request.POST.get("title", ""), owner_side=request.POST.get("owner_side", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Proposal sent. It takes effect when the other side accepts it."))
+    return redirect(reverse("cases:detail", args=[case.reference]) + "#deadlines")
+
+
+@login_required
+@require_POST
+def answer(request: HttpRequest, reference: str, proposal_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case = permissions.get_case_for_user(user, reference)
+    proposal = case.deadline_proposals.filter(pk=proposal_id).first()
+    if proposal is None:
+        raise Http404
+    accept = request.POST.get("answer") == "accept"
+    try:
+        actions.answer_proposal(actor=user, proposal=proposal, accept=accept, note=request.POST.get("note", ""))
+    except permissions.InvalidTransition as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Accepted: the deadline is updated.") if accept else _("Proposal rejected."))
+    return redirect(reverse("cases:detail", args=[case.reference]) + "#deadlines")
+
+
+def _is_manager(user: User) -> bool:
+    membership = permissions.membership_of(user)
+    return membership is not None and membership.role == Role.TS_MANAGER
+
+
+@login_required
+def sla_policies(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if permissions.membership_of(user) is None:
+        raise PermissionDenied
+    editable = _is_manager(user)
+    policies = list(SLAPolicy.objects.select_related("category", "requesting_org"))
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied(_("Only T&S managers edit SLA policies."))
+        changed = 0
+        for policy in policies:
+            try:
+                ack = int(request.POST.get(f"ack-{policy.pk}", policy.acknowledge_minutes))
+                resolve = int(request.POST.get(f"resolve-{policy.pk}", policy.resolve_minutes))
+            except ValueError:
+                messages.error(request, _("Durations are whole numbers of minutes."))
+                return redirect("cases:sla_policies")
+            if ack <= 0 or resolve <= 0 or ack > resolve:
+                messages.error(request, _("Each duration must be positive, and acknowledging cannot take longer "
+                                          "than resolving (%(policy)s).") % {"policy": policy})
+                return redirect("cases:sla_policies")
+            if (ack, resolve) != (policy.acknowledge_minutes, policy.resolve_minutes):
+                actions.update_sla_policy(actor=user, policy=policy, acknowledge_minutes=ack, resolve_minutes=resolve)
+                changed += 1
+        messages.success(request, _("%(n)d policy(ies) updated; new cases use them.") % {"n": changed})
+        return redirect("cases:sla_policies")
+    return render(request, "cases/sla_policies.html", {"policies": policies, "editable": editable})
+
+
+__all__ = ["Deadline"]

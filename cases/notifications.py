@@ -1,0 +1,207 @@
+"""Who hears of what, in the portal and by e-mail.
+
+Notifications are created by Celery tasks after the change commits. Each
+(person, kind, source) pair exists once, so a task delivered twice notifies
+nobody twice; an e-mail is sent only for a notification not yet e-mailed.
+Internal notes reach only the author's side, and e-mails never carry files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.models import Membership, User
+from accounts.roles import OrgKind, Role
+
+from . import permissions
+from .markdown import plain_text
+from .models import (
+    Case,
+    CaseUserObjectPermission,
+    Message,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+)
+
+REPLY_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)\+(?P<ref>[A-Z]{2}-\d{4}-\d{6})\.(?P<uid>\d+)\.(?P<sig>[0-9a-f]{16})@",
+                           re.IGNORECASE)
+
+
+def reply_signature(reference: str, user_id: int) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"reply:{reference}:{user_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def reply_address(case: Case, user: User) -> str:
+    """An address that identifies the case (and who was written to) for replies by e-mail."""
+    sig = reply_signature(case.reference, user.pk)
+    return f"{settings.LIAISON_REPLY_PREFIX}+{case.reference}.{user.pk}.{sig}@{settings.LIAISON_REPLY_DOMAIN}"
+
+
+def parse_reply_address(address: str) -> tuple[str, int] | None:
+    match = REPLY_PATTERN.match(address.strip().lower() if address else "")
+    if match is None:
+        return None
+    reference, uid = match.group("ref").upper(), int(match.group("uid"))
+    if not hmac.compare_digest(match.group("sig"), reply_signature(reference, uid)):
+        return None
+    return reference, uid
+
+
+def people_on_case(case: Case) -> dict[str, set[User]]:
+    """The people working the case on each side (not everyone who could read it)."""
+    sides: dict[str, set[User]] = {OrgKind.AUTHORITY: set(), OrgKind.PLATFORM: set()}
+    if case.created_by.is_active:
+        sides[OrgKind.AUTHORITY].add(case.created_by)
+    if case.assignee_id and case.assignee and case.assignee.is_active:
+        sides[OrgKind.PLATFORM].add(case.assignee)
+    elif case.queue_id and case.status != "draft":
+        for membership in Membership.objects.filter(queues=case.queue_id, role=Role.MODERATOR,
+                                                    deactivated_at__isnull=True).select_related("user"):
+            sides[OrgKind.PLATFORM].add(membership.user)
+    authors = User.objects.filter(
+        pk__in=Message.objects.filter(case=case, author__isnull=False).values("author_id"), is_active=True
+    ).select_related("membership__organization")
+    named = User.objects.filter(
+        pk__in=CaseUserObjectPermission.objects.filter(content_object=case).values("user_id"), is_active=True
+    ).select_related("membership__organization")
+    for user in [*authors, *named]:
+        membership = getattr(user, "membership", None)
+        if membership is not None and membership.role != Role.AUDITOR:
+            sides.setdefault(membership.organization.kind, set()).add(user)
+    return {side: {u for u in users if permissions.can_view_case(u, case)} for side, users in sides.items()}
+
+
+def _mode(user: User, kind: str) -> str:
+    pref = NotificationPreference.objects.filter(user=user, kind=kind).values_list("mode", flat=True).first()
+    return pref or NotificationPreference.Mode.IMMEDIATE
+
+
+def notify(*, users: Iterable[User], kind: str, source_key: str, case: Case | None, title: str, body: str = "",
+           url: str = "") -> list[Notification]:
+    """Create each person's notification once and send the immediate e-mails."""
+    created = []
+    for user in users:
+        mode = _mode(user, kind)
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(
+                    user=user, case=case, kind=kind, source_key=source_key, title=title[:300], body=body, url=url,
+                    digest=mode == NotificationPreference.Mode.DIGEST,
+                )
+        except IntegrityError:
+            continue  # already notified of this
+        created.append(notification)
+        if mode == NotificationPreference.Mode.IMMEDIATE:
+            send_notification_email(notification.pk)
+    return created
+
+
+def send_notification_email(notification_id: int) -> bool:
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(of=("self",)).select_related("user", "case").filter(pk=notification_id).first()
+        )
+        if notification is None or notification.emailed_at is not None or not notification.user.is_active:
+            return False
+        user, case = notification.user, notification.case
+        with translation.override(user.preferred_language):
+            subject = f"[Liaison {case.reference}] {notification.title}" if case else f"[Liaison] {notification.title}"
+            body = render_to_string("cases/email/notification.txt", {
+                "notification": notification, "user": user, "case": case,
+                "link": settings.SITE_URL + (notification.url or "/"),
+            })
+        email = EmailMessage(subject=subject, body=body, to=[user.email],
+                             reply_to=[reply_address(case, user)] if case else None,
+                             headers={"X-Liaison-Case": case.reference} if case else None)
+        email.send()
+        notification.emailed_at = timezone.now()
+        notification.save(update_fields=["emailed_at"])
+    return True
+
+
+def send_digests() -> int:
+    """One e-mail per person with everything they chose to receive as a daily digest."""
+    sent = 0
+    pending = Notification.objects.filter(digest=True, emailed_at__isnull=True).select_related("user", "case")
+    by_user: dict[int, list[Notification]] = {}
+    for notification in pending.order_by("user_id", "id"):
+        by_user.setdefault(notification.user_id, []).append(notification)
+    for notifications in by_user.values():
+        user = notifications[0].user
+        if not user.is_active:
+            continue
+        with translation.override(user.preferred_language):
+            body = render_to_string("cases/email/digest.txt", {"user": user, "notifications": notifications,
+                                                                 "site": settings.SITE_URL})
+        with transaction.atomic():
+            ids = [n.pk for n in notifications]
+            updated = Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).update(
+                emailed_at=timezone.now())
+            if updated:
+                EmailMessage(subject=f"[Liaison] Daily digest: {len(notifications)} update(s)", body=body,
+                             to=[user.email]).send()
+                sent += 1
+    return sent
+
+
+def case_url(case: Case, anchor: str = "") -> str:
+    return reverse("cases:detail", args=[case.reference]) + anchor
+
+
+def notify_message(message: Message) -> int:
+    """A new message: the other side's people on the case for shared ones, the own side for internal notes,
+    and whoever is mentioned."""
+    from .markdown import find_mentions
+
+    case = message.case
+    author = message.author
+    if author is None:
+        return 0
+    author_side = permissions.side_of(author)
+    on_case = people_on_case(case)
+    org = author.membership.organization.name if hasattr(author, "membership") else ""
+    excerpt = plain_text(message.body)[:1500]
+    url = case_url(case, f"#message-{message.pk}")
+    count = 0
+    if message.kind == Message.Kind.INTERNAL:
+        recipients = {u for u in on_case.get(author_side, set()) if u.pk != author.pk}
+        count += len(notify(users=recipients, kind=NotificationKind.INTERNAL_NOTE, source_key=f"message:{message.pk}",
+                            case=case, title=f"Internal note from {author.full_name}", body=excerpt, url=url))
+    else:
+        other = OrgKind.PLATFORM if author_side == OrgKind.AUTHORITY else OrgKind.AUTHORITY
+        recipients = on_case.get(other, set())
+        count += len(notify(users=recipients, kind=NotificationKind.SHARED_MESSAGE,
+                            source_key=f"message:{message.pk}", case=case,
+                            title=f"New message from {author.full_name} ({org})", body=excerpt, url=url))
+    mentioned = User.objects.filter(email__in=find_mentions(message.body), is_active=True).exclude(pk=author.pk)
+    allowed = [u for u in mentioned if permissions.can_view_case(u, case) and (
+        message.kind != Message.Kind.INTERNAL or permissions.side_of(u) == author_side)]
+    count += len(notify(users=allowed, kind=NotificationKind.MENTION, source_key=f"message:{message.pk}",
+                        case=case, title=f"{author.full_name} mentioned you", body=excerpt, url=url))
+    return count
+
+
+def notify_case_event(*, case: Case, kind: str, source_key: str, title: str, actor_id: int | None,
+                      side: str = "", users: Iterable[User] | None = None) -> int:
+    """State changes go to both sides' people on the case; platform-only events to the platform only."""
+    if users is None:
+        on_case = people_on_case(case)
+        pool = on_case.get(OrgKind.PLATFORM, set()) if side == OrgKind.PLATFORM else \
+            on_case.get(OrgKind.AUTHORITY, set()) | on_case.get(OrgKind.PLATFORM, set())
+    else:
+        pool = {u for u in users if permissions.can_view_case(u, case)}
+    recipients = [u for u in pool if u.pk != actor_id]
+    return len(notify(users=recipients, kind=kind, source_key=source_key, case=case, title=title,
+                      url=case_url(case)))

@@ -1,0 +1,165 @@
+"""The case thread (live, with read markers), notifications and their preferences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+
+from . import actions, permissions, queries
+from .models import Case, Message, MessageRevision, Notification, NotificationKind, NotificationPreference
+
+
+def thread_context(user: User, case: Case) -> dict[str, Any]:
+    from .markdown import render_markdown
+
+    entries = list(
+        permissions.messages_visible_to(user, case)
+        .select_related("author", "author__membership__organization")
+        .prefetch_related("evidence", Prefetch("revisions", queryset=MessageRevision.objects.order_by("id")))
+        .order_by("id")
+    )
+    evidence = list(permissions.evidence_visible_to(user, case).only("pk", "original_name", "internal", "case_id"))
+    urls = {e.pk: reverse("cases:evidence", args=[case.reference, e.pk]) for e in evidence}
+    marker = queries.read_marker(user, case)
+    for entry in entries:
+        entry.html = mark_safe(render_markdown(entry.body, evidence_urls=urls))  # noqa: S308 (sanitised by nh3)
+        entry.revision_html = [(r, mark_safe(render_markdown(r.body, evidence_urls=urls)))  # noqa: S308
+                               for r in entry.revisions.all()]
+        entry.is_unread = entry.pk > marker and entry.author_id != user.pk
+        entry.can_edit = permissions.can_edit_message(user, entry)
+    return {
+        "case": case,
+        "entries": entries,
+        "last_id": entries[-1].pk if entries else 0,
+        "can_post": permissions.can_post_message(user, case),
+        "can_post_internal": permissions.can_post_message(user, case, internal=True),
+        "thread_evidence": evidence,
+        "side": permissions.side_of(user),
+        "mention_candidates": queries.people_who_can_see(case),
+    }
+
+
+@login_required
+@require_GET
+def thread_fragment(request: HttpRequest, reference: str) -> HttpResponse:
+    """Polled by the open case page: the thread as it is now; being shown counts as being read."""
+    user: User = request.user  # type: ignore[assignment]
+    case = permissions.get_case_for_user(user, reference)
+    context = thread_context(user, case)
+    actions.mark_read(user=user, case=case, up_to=context["last_id"])
+    return render(request, "cases/_thread.html", context)
+
+
+@login_required
+@require_POST
+def post(request: HttpRequest, reference: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case = permissions.get_case_for_user(user, reference)
+    internal = request.POST.get("internal") == "1"
+    try:
+        evidence_ids = [int(v) for v in request.POST.getlist("evidence") if v.isdigit()]
+        message = actions.post_message(actor=user, case=case, body=request.POST.get("body", ""), internal=internal,
+                                       evidence_ids=evidence_ids)
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
+        if request.htmx:  # type: ignore[attr-defined]
+            response = render(request, "cases/_thread.html", thread_context(user, case))
+            response["HX-Trigger"] = "liaison:error"
+            return response
+        return redirect(reverse("cases:detail", args=[case.reference]) + "#thread")
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "cases/_thread.html", thread_context(user, case))
+    flash.success(request, _("Internal note added.") if internal else _("Message sent."))
+    return redirect(reverse("cases:detail", args=[case.reference]) + f"#message-{message.pk}")
+
+
+@login_required
+@require_POST
+def edit(request: HttpRequest, reference: str, message_id: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    case = permissions.get_case_for_user(user, reference)
+    message = permissions.messages_visible_to(user, case).filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    try:
+        actions.edit_message(actor=user, message=message, body=request.POST.get("body", ""))
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
+    else:
+        flash.success(request, _("Message edited; the previous text stays visible."))
+    return redirect(reverse("cases:detail", args=[case.reference]) + f"#message-{message.pk}")
+
+
+@login_required
+@require_POST
+def mark_all_read(request: HttpRequest) -> HttpResponse:
+    count = actions.mark_all_read(user=request.user)  # type: ignore[arg-type]
+    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    flash.success(request, _("Everything is marked as read (%(n)d cases).") % {"n": count})
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        target = reverse("cases:list")
+    return redirect(target)
+
+
+# --- Notifications --------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def notifications(request: HttpRequest) -> HttpResponse:
+    items = list(Notification.objects.filter(user=request.user).select_related("case")[:100])
+    return render(request, "cases/notifications.html", {"notifications": items})
+
+
+@login_required
+@require_GET
+def bell(request: HttpRequest) -> HttpResponse:
+    return render(request, "cases/_bell.html")
+
+
+@login_required
+@require_POST
+def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = Notification.objects.filter(user=request.user, pk=pk).first()
+    if notification is None:
+        raise Http404
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return redirect(notification.url or "cases:list")
+
+
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    current = {p.kind: p.mode for p in NotificationPreference.objects.filter(user=user)}
+    if request.method == "POST":
+        for kind in NotificationKind.values:
+            mode = request.POST.get(kind)
+            if mode not in NotificationPreference.Mode.values:
+                raise PermissionDenied
+            NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"mode": mode})
+        flash.success(request, _("Notification preferences saved."))
+        return redirect("cases:notification_preferences")
+    rows = [(kind, label, current.get(kind, NotificationPreference.Mode.IMMEDIATE))
+            for kind, label in NotificationKind.choices]
+    return render(request, "cases/notification_preferences.html",
+                  {"rows": rows, "modes": NotificationPreference.Mode.choices})
+
+
+__all__ = ["Message"]

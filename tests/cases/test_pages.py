@@ -1,0 +1,423 @@
+"""The inbox, the case page and the new-case form as people use them: a constant number of queries however
+many rows, a preview that saves nothing, confirmation that saves once, bad files and rows reported, and
+other cases of the same target shown only to those who may know of them."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import Workbook  # type: ignore[import-untyped]  # openpyxl ships no type information
+
+from cases import actions, audit
+from cases.choices import TLP, Outcome, Priority, Status
+from cases.models import AuditEvent, Case, Category, ReportedItem
+from tests.factories import World
+
+from .conftest import LEGAL_BASIS, listed_refs, make_case, page_messages, rows, section, unique_targets
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = "<script>alert(1)</script>"
+HOSTILE_IMG = '<img src=x onerror="alert(2)">'
+
+
+# --- Constant queries ----------------------------------------------------------------------------
+
+
+def clone_cases(world: World, count: int) -> None:
+    """Many varied cases at once (the query count must not care how they were made)."""
+    year = timezone.now().year
+    categories = list(Category.objects.all())
+    now = timezone.now()
+    cases = []
+    for n in range(count):
+        org = (world.ministry, world.commission)[n % 2]
+        cases.append(Case(
+            reference=f"Z{'IM'[n % 2]}-{year}-{n + 1:06d}", title=f"Bulk case {n}",
+            category=categories[n % len(categories)],
+            legal_basis=LEGAL_BASIS, priority=(Priority.URGENT, Priority.HIGH, Priority.NORMAL)[n % 3],
+            requesting_org=org, responding_org=world.platform, created_by=world.liaison,
+            queue=(world.queue_id, world.queue_my)[n % 2],
+            assignee=((world.moderator, world.manager, None), (world.moderator_my, None, None))[n % 2][n % 3],
+            status=(Status.SUBMITTED, Status.IN_PROGRESS, Status.AWAITING_INFORMATION, Status.RESOLVED)[n % 4],
+            submitted_at=now, tlp=TLP.AMBER,
+        ))
+    created = Case.objects.bulk_create(cases)
+    ReportedItem.objects.bulk_create([
+        ReportedItem(case=case, position=p, target=f"https://t.me/bulk_{case.pk}_{p}", key=f"t.me/bulk_{case.pk}_{p}",
+                     kind="channel", outcome=(Outcome.PENDING, Outcome.REMOVED)[p % 2])
+        for case in created for p in range(1, 4)
+    ])
+
+
+def queries_of(client, url: str) -> int:
+    client.get(url)  # warm up: the first request of a session may do one-off work
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("persona", ["manager", "moderator", "liaison"])
+def test_list_page_queries_do_not_grow_with_cases(world, mfa_client, django_assert_max_num_queries, persona):
+    for n in range(10):
+        make_case(world, actor=(world.liaison, world.lead)[n % 2], state=(Status.SUBMITTED, Status.IN_PROGRESS)[n % 2])
+    actions.assign_case(actor=world.manager, case=Case.objects.first(), assignee=world.moderator)
+    mfa_client.force_login(getattr(world, persona))
+    url = reverse("cases:list")
+    with_ten = queries_of(mfa_client, url)
+    small_page = mfa_client.get(url).content
+
+    clone_cases(world, 200)
+    with django_assert_max_num_queries(with_ten):
+        response = mfa_client.get(url)
+    assert len(listed_refs(response.content)) > len(listed_refs(small_page))
+    with django_assert_max_num_queries(with_ten):
+        mfa_client.get(url, {"q": "bulk", "status": "open", "sort": "newest", "page": "2"})
+
+
+def test_list_page_shows_fifty_rows_and_counts_them_all(world, mfa_client):
+    clone_cases(world, 120)
+    mfa_client.force_login(world.manager)
+    page = mfa_client.get(reverse("cases:list")).content.decode()
+    assert len(listed_refs(page)) == 50
+    assert "120 cases" in page
+    assert "page 1 of 3" in page
+    third = mfa_client.get(reverse("cases:list"), {"page": 3}).content
+    assert len(listed_refs(third)) == 20
+
+
+def test_case_page_queries_do_not_grow_with_items_and_events(world, mfa_client, django_assert_max_num_queries):
+    case = make_case(world, state=Status.IN_PROGRESS, targets=unique_targets(10, "big"))
+    items = list(case.items.all())
+    actions.set_item_outcomes(actor=world.moderator, case=case, item_ids=[items[0].pk], outcome=Outcome.REMOVED)
+    actions.grant_access(actor=world.manager, case=case, user=world.moderator_my, reason="Second pair of eyes")
+    # Another authority's open case sharing one target: a deconfliction note on the row.
+    make_case(world, actor=world.other_liaison, targets=[items[1].target])
+    url = case.get_absolute_url()
+    counts = {}
+    for persona in ("manager", "liaison"):
+        mfa_client.force_login(getattr(world, persona))
+        counts[persona] = queries_of(mfa_client, url)
+
+    targets = unique_targets(190, "big")
+    actions.add_items(actor=world.liaison, case=case, rows=rows(targets))
+    make_case(world, actor=world.other_liaison, targets=targets[:60])
+    make_case(world, actor=world.liaison, targets=targets[60:90])
+    pending = list(case.items.filter(outcome=Outcome.PENDING).values_list("pk", flat=True))
+    for n, chunk in enumerate(range(0, 100, 5)):
+        actions.set_item_outcomes(actor=(world.moderator, world.manager)[n % 2], case=case,
+                                  item_ids=pending[chunk:chunk + 5],
+                                  outcome=(Outcome.REMOVED, Outcome.NO_ACTION_NOT_ILLEGAL)[n % 2], reason="Checked")
+    for persona in ("lead", "legal", "auditor"):
+        actions.grant_access(actor=world.liaison, case=case, user=getattr(world, persona), reason="Named")
+    for n in range(170):
+        audit.record(action=("evidence.viewed", "case.assigned", "items.decided")[n % 3],
+                     actor=(world.manager, world.liaison, world.moderator, world.legal)[n % 4], case=case,
+                     side=("", "platform", "authority")[n % 3], data={"count": n, "outcome": "removed"})
+    assert case.items.count() == 200
+    assert case.events.count() >= 200
+
+    for persona in ("manager", "liaison"):
+        mfa_client.force_login(getattr(world, persona))
+        with django_assert_max_num_queries(counts[persona]):
+            response = mfa_client.get(url)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert page.count('class="lx-target"') >= 200
+        # Platform staff see every other open case of these targets; the ministry only its own.
+        assert page.count("also reported in") == (91 if persona == "manager" else 30)
+
+
+# --- New case: preview, confirm once ---------------------------------------------------------------
+
+
+def case_form(world: World, **overrides) -> dict[str, object]:
+    data: dict[str, object] = {
+        "title": "Gambling channels", "request_type": "removal",
+        "category": Category.objects.get(slug="illegal-gambling").pk, "priority": "", "tlp": TLP.AMBER,
+        "legal_basis": LEGAL_BASIS, "legal_article": "Art. 27(2)", "description": "", "language": "id",
+        "territorial_scope": "ID", "responding_org": world.platform.pk,
+    }
+    data.update(overrides)
+    return data
+
+
+def preview(client, world: World, **fields):
+    return client.post(reverse("cases:new"), {**case_form(world), "step": "preview", **fields})
+
+
+def token_of(response) -> str:
+    match = re.search(r'name="token" value="([^"]+)"', response.content.decode())
+    assert match, "no confirmation token on the page"
+    return match.group(1)
+
+
+def counts_in_preview(response) -> dict[str, int]:
+    counts = section(response.content, "preview-counts")
+    found = re.findall(r'<span class="badge [^"]*">(\d+)</span>\s*([a-z ]+)', counts)
+    return {label.strip(): int(n) for n, label in found}
+
+
+def test_pasting_five_links_previews_and_saves_nothing(world, mfa_client):
+    mfa_client.force_login(world.liaison)
+    links = "\n".join(unique_targets(4, "paste")) + "\n@paste_handle_one, the admin account"
+    before = (Case.objects.count(), ReportedItem.objects.count(), AuditEvent.objects.count())
+    response = preview(mfa_client, world, pasted=links)
+    assert response.status_code == 200
+    counts = counts_in_preview(response)
+    assert counts["accepted"] == 5 and counts["rejected"] == 0 and counts["duplicates in the list"] == 0
+    assert "Preview: nothing is saved yet" in response.content.decode()
+    assert "Submit case with 5 items" in response.content.decode()
+    assert "the admin account" in section(response.content, "accepted-rows")
+    assert (Case.objects.count(), ReportedItem.objects.count()) == before[:2]
+    assert not AuditEvent.objects.filter(action__startswith="case.").exists()
+
+
+def test_confirming_creates_the_case_with_its_items_and_twice_creates_nothing_twice(world, mfa_client):
+    mfa_client.force_login(world.liaison)
+    links = unique_targets(5, "confirm")
+    token = token_of(preview(mfa_client, world, pasted="\n".join(links)))
+    response = mfa_client.post(reverse("cases:new"), {**case_form(world), "step": "submit", "token": token})
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert response["Location"] == case.get_absolute_url()
+    assert case.status == Status.SUBMITTED
+    assert sorted(case.items.values_list("target", flat=True)) == sorted(links)
+    page = mfa_client.get(response["Location"])
+    assert f"Case {case.reference} was submitted to Platform (test)." in page_messages(page)
+
+    again = mfa_client.post(reverse("cases:new"), {**case_form(world), "step": "submit", "token": token}, follow=True)
+    assert Case.objects.count() == 1
+    assert ReportedItem.objects.count() == 5
+    assert any("already used" in m and "Nothing was saved twice" in m for m in page_messages(again))
+
+
+def test_saving_a_draft_from_the_preview(world, mfa_client):
+    mfa_client.force_login(world.lead)
+    token = token_of(preview(mfa_client, world, pasted="\n".join(unique_targets(2))))
+    page = mfa_client.post(reverse("cases:new"), {**case_form(world), "step": "draft", "token": token}, follow=True)
+    case = Case.objects.get()
+    assert case.status == Status.DRAFT
+    assert f"Draft {case.reference} saved with 2 item(s)." in " ".join(page_messages(page))
+
+
+def test_a_forged_token_saves_nothing(world, mfa_client):
+    mfa_client.force_login(world.liaison)
+    preview(mfa_client, world, pasted=unique_targets(1)[0])
+    mfa_client.post(reverse("cases:new"), {**case_form(world), "step": "submit", "token": "made-up"})
+    assert not Case.objects.exists()
+
+
+def test_threat_to_life_from_the_form_makes_the_case_urgent(world, mfa_client):
+    mfa_client.force_login(world.liaison)
+    form = case_form(world, priority=Priority.NORMAL, threat_to_life="on")
+    token = token_of(mfa_client.post(reverse("cases:new"), {**form, "step": "preview",
+                                                            "pasted": unique_targets(1)[0]}))
+    mfa_client.post(reverse("cases:new"), {**form, "step": "submit", "token": token})
+    case = Case.objects.get()
+    assert (case.priority, case.threat_to_life) == (Priority.URGENT, True)
+
+
+def test_platform_staff_cannot_open_cases(world, mfa_client):
+    for persona in ("manager", "authority_auditor"):
+        mfa_client.force_login(getattr(world, persona))
+        assert mfa_client.get(reverse("cases:new")).status_code == 403
+        assert preview(mfa_client, world, pasted=unique_targets(1)[0]).status_code == 403
+    assert not Case.objects.exists()
+
+
+# --- Uploads -----------------------------------------------------------------------------------------
+
+
+BAD_CSV = (
+    "url,note\n"
+    "https://t.me/good_channel_one,first\n"
+    "not a link at all,\n"
+    "=cmd|' /C calc'!A0,evil\n"
+    "https://t.me/good_channel_two,=HYPERLINK(\"http://evil.example\")\n"
+    "ftp://files.example/x,\n"
+    "https://t.me/good_channel_one,again\n"
+)
+
+
+def upload(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/octet-stream")
+
+
+def test_csv_with_malformed_rows_and_formulas_is_reported_by_line_and_saves_nothing(world, mfa_client):
+    mfa_client.force_login(world.liaison)
+    response = preview(mfa_client, world, upload=upload("list.csv", BAD_CSV.encode()))
+    assert response.status_code == 200
+    counts = counts_in_preview(response)
+    assert counts["accepted"] == 2 and counts["rejected"] == 3 and counts["duplicates in the list"] == 1
+    rejected = section(response.content, "rejected-rows")
+    lines = [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", rejected)]
+    assert lines == [3, 4, 6]
+    assert "spreadsheet formula" in rejected
+    assert "cannot contain spaces" in rejected
+    assert "Only web (http, https) and Telegram links" in rejected
+    # The formula note is kept inert.
+    accepted = section(response.content, "accepted-rows")
+    assert "&#x27;=HYPERLINK(" in accepted
+    assert not Case.objects.exists() and not ReportedItem.objects.exists()
+
+    mfa_client.post(reverse("cases:new"), {**case_form(world), "step": "draft", "token": token_of(response)})
+    case = Case.objects.get()
+    assert sorted(case.items.values_list("target", flat=True)) == ["https://t.me/good_channel_one",
+                                                                   "https://t.me/good_channel_two"]
+    assert case.items.get(target="https://t.me/good_channel_two").note.startswith("'=")
+    assert not case.items.filter(target__startswith="=").exists()
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("payload.exe", b"MZ\x90\x00\x03" + b"\x00" * 200, "Upload the list as a CSV, a text file or an XLSX workbook."),
+    ("list.xlsx", b"PK\x03\x04 this is not really a workbook", "The file could not be read."),
+    ("list.csv", b"\x00\x01\x02binary\x00", "The file could not be read."),
+])
+def test_a_rejected_file_shows_an_error_and_changes_nothing(world, mfa_client, name, content, message):
+    case = make_case(world, state=Status.DRAFT, targets=unique_targets(1))
+    mfa_client.force_login(world.liaison)
+    before = (Case.objects.count(), ReportedItem.objects.count(), AuditEvent.objects.count())
+    response = preview(mfa_client, world, upload=upload(name, content))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert 'name="token"' not in response.content.decode()
+    # The same on a case's "add items".
+    response = mfa_client.post(reverse("cases:add_items", args=[case.reference]),
+                               {"step": "preview", "upload": upload(name, content)})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert (Case.objects.count(), ReportedItem.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_xlsx_upload_previews_its_rows(world, mfa_client):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Daftar akun"])
+    sheet.append(["No", "Link", "Keterangan"])
+    for n, target in enumerate(unique_targets(3, "xlsx"), start=1):
+        sheet.append([n, target, f"judi {n}"])
+    sheet.append([4, "bukan tautan", ""])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    mfa_client.force_login(world.liaison)
+    response = preview(mfa_client, world, upload=upload("daftar.xlsx", buffer.getvalue()))
+    counts = counts_in_preview(response)
+    assert (counts["accepted"], counts["rejected"]) == (3, 1)
+    assert re.findall(r"<tr><td>(\d+)</td>", section(response.content, "rejected-rows")) == ["6"]
+    assert not ReportedItem.objects.exists()
+
+
+def test_ten_thousand_rows_end_to_end(world, mfa_client):
+    targets = unique_targets(10_000, "bulk")
+    csv_bytes = ("url,note\n" + "\n".join(f"{t},row {n}" for n, t in enumerate(targets, start=2))).encode()
+    mfa_client.force_login(world.liaison)
+    started = time.monotonic()
+    response = preview(mfa_client, world, upload=upload("big.csv", csv_bytes))
+    assert response.status_code == 200
+    assert counts_in_preview(response)["accepted"] == 10_000
+    assert "and 9700 more accepted rows." in response.content.decode()
+    assert not ReportedItem.objects.exists()
+    response = mfa_client.post(reverse("cases:new"), {**case_form(world), "step": "submit",
+                                                      "token": token_of(response)})
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert case.status == Status.SUBMITTED
+    assert case.items.count() == 10_000
+    assert case.items.order_by("position").last().target == targets[-1]
+    assert time.monotonic() - started < 60
+    # The inbox still lists it, with its item count.
+    mfa_client.force_login(world.manager)
+    listing = mfa_client.get(reverse("cases:list")).content.decode()
+    assert case.reference in listed_refs(listing)
+    assert "10000" in listing
+
+
+# --- Deconfliction -----------------------------------------------------------------------------------
+
+
+def test_cross_case_duplicates_are_shown_to_those_who_may_know(world, mfa_client):
+    shared = "https://t.me/shared_channel"
+    commission_case = make_case(world, actor=world.other_liaison, targets=[shared], title="Commission report")
+    own_earlier = make_case(world, actor=world.lead, targets=["https://t.me/own_channel"], title="Earlier report")
+
+    # The ministry previews a list with both channels, spelled differently.
+    mfa_client.force_login(world.liaison)
+    response = preview(mfa_client, world, pasted="telegram.me/s/Shared_Channel\n@own_channel")
+    page = response.content.decode()
+    sightings = section(page, "sightings")
+    assert f"also reported in {own_earlier.reference} by Ministry (test)" in sightings
+    assert commission_case.reference not in page
+    assert "Commission (test)" not in sightings
+    mfa_client.post(reverse("cases:new"), {**case_form(world), "step": "submit", "token": token_of(response)})
+    ministry_case = Case.objects.latest("id")
+
+    # Platform staff see both ways.
+    mfa_client.force_login(world.manager)
+    page = mfa_client.get(ministry_case.get_absolute_url()).content.decode()
+    assert f"also reported in {commission_case.reference} by Commission (test)" in page
+    page = mfa_client.get(commission_case.get_absolute_url()).content.decode()
+    assert f"also reported in {ministry_case.reference} by Ministry (test)" in page
+
+    # Neither authority learns of the other's case, on the page or by search.
+    mfa_client.force_login(world.other_liaison)
+    page = mfa_client.get(commission_case.get_absolute_url()).content.decode()
+    assert ministry_case.reference not in page and "Ministry (test)" not in page
+    assert listed_refs(mfa_client.get(reverse("cases:list"), {"q": shared}).content) == {commission_case.reference}
+    response = mfa_client.post(reverse("cases:add_items", args=[commission_case.reference]),
+                               {"step": "preview", "pasted": "@own_channel\nt.me/shared_channel"})
+    assert ministry_case.reference not in response.content.decode()
+    assert own_earlier.reference not in response.content.decode()
+    mfa_client.force_login(world.liaison)
+    page = mfa_client.get(ministry_case.get_absolute_url()).content.decode()
+    assert commission_case.reference not in page and "Commission (test)" not in page
+
+
+def test_red_cases_are_never_revealed_by_deconfliction(world, mfa_client):
+    secret = make_case(world, actor=world.other_liaison, tlp=TLP.RED, targets=["https://t.me/secret_channel"])
+    case = make_case(world, targets=["https://t.me/secret_channel"])
+    mfa_client.force_login(world.moderator)
+    assert secret.reference not in mfa_client.get(case.get_absolute_url()).content.decode()
+
+
+# --- Hostile input -------------------------------------------------------------------------------------
+
+
+def test_hostile_text_is_escaped_everywhere_it_is_shown(world, mfa_client):
+    case = make_case(world, title=f"Report {HOSTILE}", legal_basis=f"Law {HOSTILE_IMG}",
+                     targets=["https://t.me/hostile_channel"], note=HOSTILE)
+    actions.acknowledge_case(case=case, actor=world.moderator, note=HOSTILE_IMG)
+    actions.request_information(case=case, actor=world.moderator, note=f"Which? {HOSTILE}")
+    actions.provide_information(case=case, actor=world.liaison, note=HOSTILE)
+    decide_reason = f"Because {HOSTILE}"
+    actions.set_item_outcomes(actor=world.moderator, case=case, item_ids=[case.items.get().pk],
+                              outcome=Outcome.NO_ACTION_NOT_ILLEGAL, reason=decide_reason)
+    actions.resolve_case(case=case, actor=world.moderator, outcome_summary=HOSTILE)
+    for persona in ("liaison", "manager"):
+        mfa_client.force_login(getattr(world, persona))
+        for url in (case.get_absolute_url(), reverse("cases:list"), reverse("cases:list") + "?q=" + HOSTILE):
+            page = mfa_client.get(url).content.decode()
+            assert HOSTILE not in page, (persona, url)
+            assert "onerror=" not in page.replace("onerror=&quot;", ""), (persona, url)
+        page = mfa_client.get(case.get_absolute_url()).content.decode()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page
+
+
+def test_hostile_text_in_the_new_case_preview_is_escaped(world, mfa_client):
+    mfa_client.force_login(world.liaison)
+    response = preview(mfa_client, world, title=HOSTILE,
+                       pasted=f"https://t.me/fine_channel\t{HOSTILE}\n{HOSTILE_IMG}")
+    page = response.content.decode()
+    assert HOSTILE not in page
+    assert HOSTILE_IMG not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section(page, "accepted-rows")
