@@ -20,7 +20,7 @@ from accounts.models import User
 from accounts.roles import Role
 
 from . import actions, deadlines, permissions
-from .models import Case, Deadline, DeadlineProposal, SLAPolicy
+from .models import Case, DeadlineProposal, SLAPolicy
 
 
 def deadline_context(user: User, case: Case) -> dict[str, Any]:
@@ -128,5 +128,3 @@ def sla_policies(request: HttpRequest) -> HttpResponse:
         return redirect("cases:sla_policies")
     return render(request, "cases/sla_policies.html", {"policies": policies, "editable": editable})
 
-
-__all__ = ["Deadline"]

@@ -291,3 +291,44 @@ def seed_inbound(people: dict[str, User]) -> int:
     message.add_attachment(original)
     mailin.ingest(message.as_bytes())
     return 1
+
+
+# --- Outcome reports ---------------------------------------------------------------------------------------------
+
+# (authority, case title, language, include the shared thread)
+DEMO_REPORTS = [
+    ("id", "Situs togel ilegal — gelombang kedua", "id", True),
+    ("my", "Impersonation of bank support", "en", False),
+]
+
+
+def seed_reports(people: dict[str, User]) -> int:
+    """Issue a signed outcome report for resolved demo cases, once each (creating the development signing
+    identity first if there is none). Rendered and signed here, not by the worker. Returns how many were issued."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from .models import OutcomeReport
+    from .reports import create_signing_identity
+
+    if not Path(settings.LIAISON_SIGNING_P12).exists():
+        create_signing_identity()
+    manager = people["manager@platform.example"]
+    issued = 0
+    for side, title, language, include_thread in DEMO_REPORTS:
+        liaison = people["liaison@ministry-id.example" if side == "id" else "liaison@ministry-my.example"]
+        case = Case.objects.filter(title=title, requesting_org=liaison.membership.organization).order_by("pk").first()
+        if case is None or case.reports.filter(status=OutcomeReport.Status.READY).exists():
+            continue
+        if case.reports.filter(status__in=[OutcomeReport.Status.QUEUED, OutcomeReport.Status.RENDERING,
+                                           OutcomeReport.Status.SIGNING]).exists():
+            continue
+        if include_thread and not case.messages.filter(kind="shared").exists():
+            actions.post_message(actor=liaison, case=case, body="Terima kasih atas tindak lanjutnya. Mohon laporan "
+                                 "hasil resmi untuk arsip kami.")
+        report = actions.request_report(actor=manager, case=case, language=language, include_thread=include_thread,
+                                        enqueue=False)
+        result = actions.generate_report(report_id=report.pk)
+        issued += int(result is not None and result.status == OutcomeReport.Status.READY)
+    return issued

@@ -71,7 +71,9 @@ def people_on_case(case: Case) -> dict[str, set[User]]:
                                                     deactivated_at__isnull=True).select_related("user"):
             sides[OrgKind.PLATFORM].add(membership.user)
     authors = User.objects.filter(
-        pk__in=Message.objects.filter(case=case, author__isnull=False).values("author_id"), is_active=True
+        # Who wrote in the thread; a system entry (acknowledging, assigning) makes nobody a participant.
+        pk__in=Message.objects.filter(case=case, author__isnull=False).exclude(kind=Message.Kind.SYSTEM)
+        .values("author_id"), is_active=True
     ).select_related("membership__organization")
     named = User.objects.filter(
         pk__in=CaseUserObjectPermission.objects.filter(content_object=case).values("user_id"), is_active=True

@@ -369,3 +369,36 @@ def can_edit_message(user: User, message: Any) -> bool:
 def can_review_inbound_email(user: User) -> bool:
     membership = _membership(user)
     return membership is not None and membership.role == Role.TS_MANAGER
+
+
+# --- Outcome reports ------------------------------------------------------------------------------------
+
+REPORT_READERS_OF_THE_PLATFORM = (Role.TS_MANAGER, Role.LEGAL, Role.AUDITOR)
+
+
+def can_view_reports(user: User, case: Case) -> bool:
+    """The requesting authority's members and the platform's managers, legal and auditors list and download
+    every version. Moderators work the case but the signed record is for those who answer for it."""
+    membership = _membership(user)
+    if membership is None or not can_view_case(user, case):
+        return False
+    if membership.organization_id == case.requesting_org_id:
+        return True
+    return membership.organization_id == case.responding_org_id and membership.role in REPORT_READERS_OF_THE_PLATFORM
+
+
+def can_request_report(user: User, case: Case) -> bool:
+    """A T&S manager of the platform approves (requests) a report once the case is resolved or closed."""
+    membership = _membership(user)
+    if membership is None or not can_view_case(user, case):
+        return False
+    if membership.organization_id != case.responding_org_id or membership.role != Role.TS_MANAGER:
+        return False
+    return case.status in (Status.RESOLVED, Status.CLOSED)
+
+
+def can_follow_report_progress(user: User, case: Case) -> bool:
+    """Queued, failed and in-flight attempts (and why one failed) are the platform's business."""
+    membership = _membership(user)
+    return can_view_reports(user, case) and membership is not None and \
+        membership.organization_id == case.responding_org_id

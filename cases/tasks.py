@@ -66,3 +66,12 @@ def poll_inbound_maildir_task() -> int:
     from .mailin import poll_maildir
 
     return len(poll_maildir().ingested)
+
+
+@shared_task(acks_late=True, soft_time_limit=600)
+def generate_report_task(report_id: int) -> str:
+    """Render, sign and issue a requested outcome report. Delivered twice, it issues once (row lock + status)."""
+    from .actions import generate_report
+
+    report = generate_report(report_id=report_id)
+    return report.status if report is not None else "skipped"

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 
 from . import actions, permissions, queries
-from .models import Case, Message, MessageRevision, Notification, NotificationKind, NotificationPreference
+from .models import Case, MessageRevision, Notification, NotificationKind, NotificationPreference
 
 
 def thread_context(user: User, case: Case) -> dict[str, Any]:
@@ -161,5 +161,3 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/notification_preferences.html",
                   {"rows": rows, "modes": NotificationPreference.Mode.choices})
 
-
-__all__ = ["Message"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import deadline_views, evidence_views, inbound_views, thread_views, views
+from . import deadline_views, evidence_views, inbound_views, report_views, thread_views, views
 
 app_name = "cases"
 
@@ -39,4 +39,7 @@ urlpatterns = [
     path("<str:reference>/thread/", thread_views.thread_fragment, name="thread"),
     path("<str:reference>/messages/", thread_views.post, name="post_message"),
     path("<str:reference>/messages/<int:message_id>/edit/", thread_views.edit, name="edit_message"),
+    path("<str:reference>/reports/", report_views.reports_panel, name="reports"),
+    path("<str:reference>/reports/request/", report_views.request_report, name="request_report"),
+    path("<str:reference>/reports/<int:version>/download/", report_views.download_report, name="download_report"),
 ]

@@ -17,7 +17,7 @@ from accounts.models import Organization, User
 from accounts.roles import OrgKind, Role
 
 from . import actions, intake, permissions, queries
-from .choices import DECIDED_OUTCOMES, OPEN_STATUSES, Outcome, Priority, Status, Transition
+from .choices import DECIDED_OUTCOMES, Outcome, Priority, Status, Transition
 from .forms import AssignForm, CaseForm, EvidenceForm, GrantForm, ItemListForm, NoteForm, OutcomeForm
 from .models import Case, Category, ReportedItem
 
@@ -214,6 +214,9 @@ def _detail_context(user: User, case: Case, **extra: Any) -> dict[str, Any]:
         "note_form": NoteForm(),
     }
     context.update(_evidence_context(user, case))
+    from .report_views import report_context
+
+    context.update(report_context(user, case))
     from .deadline_views import deadline_context
     from .thread_views import thread_context
 
@@ -398,5 +401,3 @@ def revoke(request: HttpRequest, reference: str, user_id: int) -> HttpResponse:
     messages.success(request, _("Access removed."))
     return redirect(reverse("cases:detail", args=[case.reference]) + "#access")
 
-
-__all__ = ["OPEN_STATUSES"]

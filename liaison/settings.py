@@ -232,6 +232,8 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", de
 if CELERY_BROKER_URL == "filesystem://":
     # kombu's filesystem transport: a broker that needs no server, for `make run`.
     _queue_dir = VAR_DIR / "celery" / "queue"
+    for _folder in (_queue_dir, VAR_DIR / "celery" / "control"):
+        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
@@ -334,3 +336,22 @@ LIAISON_REMINDER_BEFORE_MINUTES = env.int("LIAISON_REMINDER_BEFORE_MINUTES", def
 LIAISON_SHORT_DEADLINE_MINUTES = env.int("LIAISON_SHORT_DEADLINE_MINUTES", default=120)
 LIAISON_SHORT_REMINDER_MINUTES = env.int("LIAISON_SHORT_REMINDER_MINUTES", default=15)
 LIAISON_DUE_SOON_MINUTES = env.int("LIAISON_DUE_SOON_MINUTES", default=120)
+
+# --- Outcome reports ---------------------------------------------------------------------------------
+# The platform's signing identity (PKCS#12). `manage.py create_signing_identity` makes a development one under
+# var/signing/ with a random passphrase in var/signing/passphrase.txt, read only when no passphrase is set.
+# Production: a PKCS#12 from the platform's CA, its passphrase in LIAISON_SIGNING_PASSPHRASE(_FILE).
+LIAISON_SIGNING_P12 = env.str("LIAISON_SIGNING_P12", default=str(VAR_DIR / "signing" / "liaison-signer.p12"))
+LIAISON_SIGNING_PASSPHRASE = secret("LIAISON_SIGNING_PASSPHRASE", default="") or ""
+LIAISON_SIGNING_DEV_PASSPHRASE_FILE = env.str("LIAISON_SIGNING_DEV_PASSPHRASE_FILE",
+                                              default=str(VAR_DIR / "signing" / "passphrase.txt"))
+# The CA certificate (PEM) readers trust; served at /reports/ca.pem and used by the verification page.
+LIAISON_SIGNING_CA = env.str("LIAISON_SIGNING_CA", default=str(VAR_DIR / "signing" / "liaison-ca.pem"))
+# An RFC 3161 time-stamping authority (e.g. http://timestamp.example/tsa); empty: no timestamp.
+LIAISON_TSA_URL = env.str("LIAISON_TSA_URL", default="")
+# The public verification page: uploads per client IP (N/s, N/m or N/h) and the largest file accepted.
+LIAISON_VERIFY_RATE = env.str("LIAISON_VERIFY_RATE", default="20/m")
+LIAISON_VERIFY_MAX_BYTES = env.int("LIAISON_VERIFY_MAX_BYTES", default=20 * 1024 * 1024)
+
+# SQLite cannot enforce "NULLS NOT DISTINCT" on the SLA policy uniqueness; PostgreSQL (production) does.
+SILENCED_SYSTEM_CHECKS = ["models.W047"]

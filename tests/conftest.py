@@ -77,3 +77,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter:
             reporter.write_line(f"LIAISON_STRICT_CI: {skipped} test(s) skipped; CI requires all to run.", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def signing_identity_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A throwaway CA and signer for the whole run (outcome reports), never the developer's var/signing/."""
+    from cases.reports import create_signing_identity
+
+    directory = tmp_path_factory.mktemp("signing")
+    created = create_signing_identity(p12_path=directory / "signer.p12", ca_path=directory / "ca.pem",
+                                      passphrase="test-signing-passphrase", organization="Liaison (test)",
+                                      key_size=2048)
+    return {"p12": str(created.p12), "ca": str(created.ca_pem), "passphrase": "test-signing-passphrase",
+            "dev_passphrase_file": str(directory / "no-dev-passphrase.txt")}
+
+
+@pytest.fixture(autouse=True)
+def _test_signing_identity(settings: Any, signing_identity_files: dict[str, str]) -> None:
+    settings.LIAISON_SIGNING_P12 = signing_identity_files["p12"]
+    settings.LIAISON_SIGNING_PASSPHRASE = signing_identity_files["passphrase"]
+    settings.LIAISON_SIGNING_CA = signing_identity_files["ca"]
+    settings.LIAISON_SIGNING_DEV_PASSPHRASE_FILE = signing_identity_files["dev_passphrase_file"]
+    settings.LIAISON_TSA_URL = ""

@@ -49,14 +49,14 @@ def tamper(sql: str, params: list[object]) -> None:
         raw_sql("ALTER TABLE cases_auditevent ENABLE TRIGGER liaison_audit_append_only", [])
 
 
-def many_events(world) -> None:
+def many_events(world, records: int = 60) -> None:
     for state in (Status.CLOSED, Status.WITHDRAWN, Status.AWAITING_INFORMATION):
         make_case(world, state=state, targets=unique_targets(5))
     case = make_case(world, state=Status.IN_PROGRESS, targets=unique_targets(30))
-    for item in case.items.all()[:20]:
+    for item in case.items.all()[:records // 3]:
         actions.set_item_outcomes(actor=world.moderator, case=case, item_ids=[item.pk], outcome="removed")
     actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
-    for n in range(60):
+    for n in range(records):
         audit.record(action="evidence.viewed", actor=world.legal, case=case,
                      data={"n": n, "text": "ünïcödé ✓", "nested": {"list": [1, 2.5, None]}}, ip="2001:db8::1")
 
@@ -86,7 +86,7 @@ def test_verify_audit_passes_after_many_events(world):
 
 @pytest.mark.parametrize("change", ["data", "action", "actor", "occurred_at", "hash"])
 def test_verify_audit_names_the_first_altered_event(world, change):
-    many_events(world)
+    many_events(world, records=15)
     events = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
     victim = events[len(events) // 2]
     statements = {
@@ -108,7 +108,7 @@ def test_verify_audit_names_the_first_altered_event(world, change):
 
 
 def test_verify_audit_names_the_event_after_a_deleted_one(world):
-    many_events(world)
+    many_events(world, records=15)
     events = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
     victim = events[10]
     tamper("DELETE FROM cases_auditevent WHERE id = %s", [victim])
@@ -119,7 +119,7 @@ def test_verify_audit_names_the_event_after_a_deleted_one(world):
 
 def test_a_forger_recomputing_one_hash_is_still_caught(world):
     """Recomputing the altered row's own hash does not help: the next event still holds the old one."""
-    many_events(world)
+    many_events(world, records=15)
     event = AuditEvent.objects.order_by("id")[5]
     following = AuditEvent.objects.filter(id__gt=event.pk).order_by("id").first()
     event.data = {"count": 0}

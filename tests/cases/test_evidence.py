@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.http import UnreadablePostError
+from django.http import Http404, UnreadablePostError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -578,6 +578,16 @@ def test_the_platform_withdraws_its_own_evidence(world, case):
                                   reason="not ours")
 
 
+def test_the_authority_cannot_reach_platform_internal_evidence_to_withdraw_it(world, case, login):
+    internal = add(world.moderator, case, png(), "internal.png", internal=True).evidence
+
+    with pytest.raises(Http404):
+        actions.withdraw_evidence(actor=world.lead, evidence=internal, reason="x")
+    assert login(world.lead).post(withdraw_url(internal), {"reason": "x"}).status_code == 404
+    internal.refresh_from_db()
+    assert internal.withdrawn_at is None
+
+
 # --- Legal holds -----------------------------------------------------------------------------------------
 
 
@@ -674,9 +684,13 @@ def test_a_legal_hold_stops_the_purge_until_it_is_lifted(world, settings, django
     settings.LIAISON_EVIDENCE_RETENTION_DAYS = 30
     case, evidence = finished_case_with_evidence(world, days_ago=90, data=png())
     hold = actions.place_legal_hold(actor=world.legal, case=case, reason="Court case pending")
+    dry_run = io.StringIO()
+    call_command("purge_evidence", dry_run=True, stdout=dry_run)
+    assert case.reference not in dry_run.getvalue()
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("purge_evidence", stdout=io.StringIO())
+        assert actions.purge_evidence(evidence=evidence) is False
 
     evidence.refresh_from_db()
     assert evidence.purged_at is None

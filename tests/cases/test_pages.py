@@ -66,22 +66,27 @@ def queries_of(client, url: str) -> int:
     return len(captured.captured_queries)
 
 
-@pytest.mark.parametrize("persona", ["manager", "moderator", "liaison"])
-def test_list_page_queries_do_not_grow_with_cases(world, mfa_client, django_assert_max_num_queries, persona):
+def test_list_page_queries_do_not_grow_with_cases(world, mfa_client, django_assert_max_num_queries):
     for n in range(10):
         make_case(world, actor=(world.liaison, world.lead)[n % 2], state=(Status.SUBMITTED, Status.IN_PROGRESS)[n % 2])
     actions.assign_case(actor=world.manager, case=Case.objects.first(), assignee=world.moderator)
-    mfa_client.force_login(getattr(world, persona))
     url = reverse("cases:list")
-    with_ten = queries_of(mfa_client, url)
-    small_page = mfa_client.get(url).content
+    personas = ("manager", "moderator", "liaison")
+    with_ten, shown = {}, {}
+    for persona in personas:
+        mfa_client.force_login(getattr(world, persona))
+        with_ten[persona] = queries_of(mfa_client, url)
+        shown[persona] = len(listed_refs(mfa_client.get(url).content))
 
     clone_cases(world, 200)
-    with django_assert_max_num_queries(with_ten):
-        response = mfa_client.get(url)
-    assert len(listed_refs(response.content)) > len(listed_refs(small_page))
-    with django_assert_max_num_queries(with_ten):
-        mfa_client.get(url, {"q": "bulk", "status": "open", "sort": "newest", "page": "2"})
+    for persona in personas:
+        mfa_client.force_login(getattr(world, persona))
+        mfa_client.get(url)
+        with django_assert_max_num_queries(with_ten[persona]):
+            response = mfa_client.get(url)
+        assert len(listed_refs(response.content)) > shown[persona], persona
+        with django_assert_max_num_queries(with_ten[persona]):
+            mfa_client.get(url, {"q": "bulk", "status": "open", "sort": "newest", "page": "2"})
 
 
 def test_list_page_shows_fifty_rows_and_counts_them_all(world, mfa_client):
