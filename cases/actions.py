@@ -477,14 +477,14 @@ def add_evidence(
     original_name = original_name.replace("\x00", "")
     side = permissions.side_of(actor)
     with evidence_files.stream_to_temp(source, original_name=original_name) as streamed:
-        existing = Evidence.objects.filter(case=case, sha256=streamed.sha256).first()
+        existing = _same_evidence(case, streamed.sha256, side, internal)
         if existing is not None:
             return EvidenceResult(existing, False)
         stored_name = evidence_files.save_to_storage(streamed, case.pk)
     try:
         with transaction.atomic():
             Case.objects.select_for_update().filter(pk=case.pk).first()
-            existing = Evidence.objects.filter(case=case, sha256=streamed.sha256).first()
+            existing = _same_evidence(case, streamed.sha256, side, internal)
             if existing is not None:
                 evidence_files.storage().delete(stored_name)
                 return EvidenceResult(existing, False)
@@ -503,6 +503,15 @@ def add_evidence(
         evidence_files.storage().delete(stored_name)
         raise
     return EvidenceResult(evidence, True)
+
+
+def _same_evidence(case: Case, sha256: str, side: str, internal: bool) -> Evidence | None:
+    """An earlier record of the same bytes that the uploader's audience can already see."""
+    internal = bool(internal and side == OrgKind.PLATFORM)
+    candidates = Evidence.objects.filter(case=case, sha256=sha256)
+    if internal:
+        return candidates.filter(Q(internal=False) | Q(internal=True, side=side)).order_by("internal", "id").first()
+    return candidates.filter(internal=False).order_by("id").first()
 
 
 def record_evidence_access(*, actor: User, evidence: Evidence, action: str) -> None:

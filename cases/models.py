@@ -238,7 +238,10 @@ class Evidence(models.Model):
         ordering = ["case", "uploaded_at", "id"]
         verbose_name = _("evidence")
         verbose_name_plural = _("evidence")
-        constraints = [models.UniqueConstraint(fields=["case", "sha256"], name="evidence_unique_per_case")]
+        # The same bytes are one record per case and audience: a platform-internal copy never hides
+        # (or reveals) a file the authority later shares.
+        constraints = [models.UniqueConstraint(fields=["case", "sha256", "internal", "side"],
+                                               name="evidence_unique_per_case_audience")]
         indexes = [models.Index(fields=["sha256"], name="evidence_sha256")]
 
     def __str__(self) -> str:

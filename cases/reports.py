@@ -22,8 +22,7 @@ import unicodedata
 import zoneinfo
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +38,7 @@ from .markdown import plain_text
 if TYPE_CHECKING:
     from accounts.models import User
 
-    from .models import Case, OutcomeReport
+    from .models import Case
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +48,7 @@ SIGNATURE_FIELD = "LiaisonApproval"
 SIGNATURE_WIDTH_MM = 95
 SIGNATURE_HEIGHT_MM = 30
 _PT_PER_MM = 72 / 25.4
+
 
 def _tlp_description(tlp: str) -> str:
     if tlp == TLP.RED:
@@ -155,7 +155,7 @@ def create_signing_identity(
     if not passphrase:
         passphrase = secrets.token_urlsafe(24)
         passphrase_file = Path(settings.LIAISON_SIGNING_DEV_PASSPHRASE_FILE)
-    now = datetime.now(dt_timezone.utc)
+    now = datetime.now(UTC)
 
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, country),
@@ -474,7 +474,7 @@ def report_context(case: Case, *, language: str, include_thread: bool, approver:
         "language": language,
         "version": version,
         "issued_at": clock(issued_at),
-        "issued_iso": issued_at.astimezone(dt_timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "issued_iso": issued_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "time_zone": str(zone),
         "authority": case.requesting_org,
         "platform": case.responding_org,
@@ -630,8 +630,8 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, approver_name: str, appro
              reason: str = "", location: str = "", time_zone: str = "UTC") -> bytes:
     """A PAdES certification signature (no later changes allowed) with a visible block naming the approver,
     timestamped (RFC 3161) when LIAISON_TSA_URL is set. Labels follow the active language."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils import layout
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
     from pyhanko.stamp.static import StaticStampStyle

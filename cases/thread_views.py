@@ -35,12 +35,13 @@ def thread_context(user: User, case: Case) -> dict[str, Any]:
     evidence = list(permissions.evidence_visible_to(user, case).only("pk", "original_name", "internal", "case_id"))
     urls = {e.pk: reverse("cases:evidence", args=[case.reference, e.pk]) for e in evidence}
     marker = queries.read_marker(user, case)
+    case_visible = permissions.can_view_case(user, case)
     for entry in entries:
         entry.html = mark_safe(render_markdown(entry.body, evidence_urls=urls))  # noqa: S308 (sanitised by nh3)
         entry.revision_html = [(r, mark_safe(render_markdown(r.body, evidence_urls=urls)))  # noqa: S308
                                for r in entry.revisions.all()]
         entry.is_unread = entry.pk > marker and entry.author_id != user.pk
-        entry.can_edit = permissions.can_edit_message(user, entry)
+        entry.can_edit = permissions.can_edit_message(user, entry, case_visible=case_visible)
     return {
         "case": case,
         "entries": entries,

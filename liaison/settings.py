@@ -355,3 +355,5 @@ LIAISON_VERIFY_MAX_BYTES = env.int("LIAISON_VERIFY_MAX_BYTES", default=20 * 1024
 
 # SQLite cannot enforce "NULLS NOT DISTINCT" on the SLA policy uniqueness; PostgreSQL (production) does.
 SILENCED_SYSTEM_CHECKS = ["models.W047"]
+# WeasyPrint logs every layout step at INFO; keep its warnings only.
+LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})  # type: ignore[attr-defined]

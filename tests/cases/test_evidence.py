@@ -337,6 +337,20 @@ def test_uploading_the_same_file_again_says_it_is_already_attached(world, case, 
     assert len(stored_files()) == 1
 
 
+def test_the_authoritys_copy_of_a_file_the_platform_holds_internally_is_visible_to_it(world, case, login):
+    data = png()
+    add(world.moderator, case, data, "internal.png", internal=True)
+    client = login(world.liaison)
+
+    response = client.post(upload_url(case), {"files": [SimpleUploadedFile("mine.png", data)]},
+                           HTTP_ACCEPT="application/json")
+
+    [result] = response.json()["results"]
+    assert "already attached" not in result["message"]
+    assert client.get(result["url"]).status_code == 200
+    assert "mine.png" in section(client.get(case.get_absolute_url()).content, "evidence-table")
+
+
 def test_the_same_file_on_two_cases_is_two_records(world, case):
     other = make_case(world)
     data = png()
