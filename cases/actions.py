@@ -228,7 +228,7 @@ def _preconditions(case: Case, transition: str, note: str) -> None:
 @transaction.atomic
 def transition_case(*, case: Case, transition: str, actor: User, note: str = "", **extra: Any) -> Case:
     """The one workflow function: role, state and preconditions, under a row lock."""
-    case = Case.objects.select_for_update().select_related("requesting_org", "responding_org").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("requesting_org", "responding_org").get(pk=case.pk)
     target = permissions.ensure_can_transition(actor, case, transition)
     _preconditions(case, transition, note)
     now = timezone.now()
@@ -1088,7 +1088,7 @@ def request_report(*, actor: User, case: Case, language: str, include_thread: bo
     """
     from .models import OutcomeReport
 
-    case = Case.objects.select_for_update().select_related("requesting_org", "responding_org").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("requesting_org", "responding_org").get(pk=case.pk)
     permissions.ensure_can_view(actor, case)
     if not permissions.can_request_report(actor, case):
         raise PermissionDenied(_("Only a T&S manager of the platform approves an outcome report, once the case is "

@@ -88,13 +88,21 @@ def create_from_policy(case: Case, now: datetime, kinds: tuple[str, ...] = ("ack
 
 
 def meet(case: Case, kind: str, now: datetime) -> list[Deadline]:
-    """Open deadlines of this kind are met (a breached one stays breached: it was late)."""
+    """Open deadlines of this kind are met. Late is breached, whether or not the sweep saw it first; a breached
+    one stays breached and records when it was met (shown as "met late")."""
     met = []
-    for deadline in case.deadlines.select_for_update().filter(kind=kind, status=Deadline.State.OPEN):
+    for deadline in case.deadlines.select_for_update().filter(
+        kind=kind, status__in=[Deadline.State.OPEN, Deadline.State.BREACHED], met_at__isnull=True
+    ):
         if deadline.paused_at is not None:
             resume(deadline, now)
-        deadline.status, deadline.met_at, deadline.next_check_at = Deadline.State.MET, now, None
-        deadline.save(update_fields=["status", "met_at", "next_check_at", "due_at", "paused_at", "paused_seconds"])
+        if deadline.status == Deadline.State.OPEN and now > deadline.due_at:
+            deadline.status, deadline.breached_at = Deadline.State.BREACHED, deadline.due_at
+        elif deadline.status == Deadline.State.OPEN:
+            deadline.status = Deadline.State.MET
+        deadline.met_at, deadline.next_check_at = now, None
+        deadline.save(update_fields=["status", "met_at", "breached_at", "next_check_at", "due_at", "paused_at",
+                                     "paused_seconds"])
         met.append(deadline)
     return met
 

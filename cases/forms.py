@@ -77,7 +77,8 @@ class NoteForm(forms.Form):
 
 
 class OutcomeForm(forms.Form):
-    items = forms.TypedMultipleChoiceField(coerce=int, choices=(), label=_("Items"))
+    items = forms.TypedMultipleChoiceField(coerce=int, choices=(), label=_("Items"), required=False)
+    all_pending = forms.BooleanField(required=False, label=_("All pending items of the case"))
     outcome = forms.ChoiceField(label=_("Outcome"),
                                 choices=[(o.value, o.label) for o in DECIDED_OUTCOMES])
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000)
@@ -90,6 +91,8 @@ class OutcomeForm(forms.Form):
         data = super().clean() or {}
         if data.get("outcome") and data["outcome"] != Outcome.REMOVED and not (data.get("reason") or "").strip():
             self.add_error("reason", _("Give a reason for this outcome."))
+        if not data.get("items") and not data.get("all_pending"):
+            self.add_error("items", _("Select at least one item."))
         return data
 
 

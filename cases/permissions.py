@@ -198,8 +198,9 @@ def ensure_can_transition(user: User, case: Case, transition: str) -> str:
     sources, target = WORKFLOW[transition]
     if case.status not in sources:
         raise InvalidTransition(
-            _("This case is %(status)s; it cannot be %(action)s now. Someone may have acted on it already.")
-            % {"status": case.get_status_display().lower(), "action": Transition(transition).label.lower()}
+            _("This case is %(status)s, so “%(action)s” is not possible now. Someone may have acted on it already; "
+              "the page shows the current state.")
+            % {"status": case.get_status_display().lower(), "action": Transition(transition).label}
         )
     if transition == Transition.REOPEN and not appeal_window_open(case):
         raise InvalidTransition(_("The appeal window of this case has closed; open a new case instead."))

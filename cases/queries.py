@@ -65,6 +65,11 @@ def filtered_cases(user: User, filters: CaseFilters) -> QuerySet[Case]:
         qs = qs.filter(pk__in=_due_soon_deadlines().values("case_id"))
     elif filters.deadline == "breached":
         qs = qs.filter(pk__in=_breached_deadlines().values("case_id"))
+    if filters.sort == "due":
+        from django.db.models import F
+
+        return qs.annotate(sort_due=_next_due_subquery()).order_by(
+            F("sort_due").asc(nulls_last=True), "-priority_rank", "id")
     return qs.order_by(*SORTS.get(filters.sort, SORTS["priority"]))
 
 

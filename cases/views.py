@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -63,7 +64,8 @@ def case_list(request: HttpRequest) -> HttpResponse:
         if permissions.side_of(user) == OrgKind.PLATFORM else [],
         "counts": queries.inbox_counts(user),
         "can_create": permissions.can_create_case(user),
-        "sorts": [("priority", _("Priority, then oldest")), ("newest", _("Newest first")),
+        "sorts": [("priority", _("Priority, then oldest")), ("due", _("Next deadline first")),
+                  ("newest", _("Newest first")),
                   ("oldest", _("Oldest first")), ("updated", _("Recently updated")), ("reference", _("Reference"))],
     }
     template = "cases/_case_table.html" if request.htmx and request.htmx.target == "case-table" else "cases/list.html"  # type: ignore[attr-defined]
@@ -188,11 +190,23 @@ def case_new(request: HttpRequest) -> HttpResponse:
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     case = permissions.get_case_for_user(user, reference)
-    return render(request, "cases/detail.html", _detail_context(user, case))
+    try:
+        items_page = max(int(request.GET.get("items_page", "1")), 1)
+    except ValueError:
+        items_page = 1
+    return render(request, "cases/detail.html", _detail_context(user, case, items_page=items_page))
 
 
-def _detail_context(user: User, case: Case, **extra: Any) -> dict[str, Any]:
-    items = list(queries.case_items(case))
+ITEMS_PER_PAGE = 250
+
+
+def _detail_context(user: User, case: Case, items_page: int = 1, **extra: Any) -> dict[str, Any]:
+    """Everything the case page shows; a large case's items come a page at a time."""
+    tally = case.items.aggregate(total=Count("id"), pending=Count("id", filter=Q(outcome=Outcome.PENDING)))
+    item_pages = max((tally["total"] + ITEMS_PER_PAGE - 1) // ITEMS_PER_PAGE, 1)
+    items_page = min(items_page, item_pages)
+    offset = (items_page - 1) * ITEMS_PER_PAGE
+    items = list(queries.case_items(case)[offset:offset + ITEMS_PER_PAGE])
     is_platform = permissions.side_of(user) == OrgKind.PLATFORM
     sightings = queries.deconfliction(user, [i.key for i in items], exclude_case=case)
     can_assign = permissions.can_assign(user, case)
@@ -200,7 +214,11 @@ def _detail_context(user: User, case: Case, **extra: Any) -> dict[str, Any]:
         "case": case,
         "items": items,
         "item_rows": [(item, sightings.get(item.key, [])) for item in items],
-        "decided_count": sum(1 for i in items if i.outcome != Outcome.PENDING),
+        "item_total": tally["total"],
+        "pending_total": tally["pending"],
+        "items_page": items_page,
+        "item_pages": item_pages,
+        "decided_count": tally["total"] - tally["pending"],
         "timeline": queries.timeline(user, case),
         "access": queries.access_panel(case),
         "transitions": [(t, Transition(t).label) for t in permissions.available_transitions(user, case)],
@@ -294,7 +312,10 @@ def decide_items(request: HttpRequest, reference: str) -> HttpResponse:
             messages.error(request, " ".join(errors))
         return redirect(case)
     try:
-        count = actions.set_item_outcomes(actor=user, case=case, item_ids=form.cleaned_data["items"],
+        item_ids = form.cleaned_data["items"]
+        if form.cleaned_data["all_pending"]:
+            item_ids = list(case.items.filter(outcome=Outcome.PENDING).values_list("id", flat=True))
+        count = actions.set_item_outcomes(actor=user, case=case, item_ids=item_ids,
                                           outcome=form.cleaned_data["outcome"], reason=form.cleaned_data["reason"])
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
@@ -401,3 +422,22 @@ def revoke(request: HttpRequest, reference: str, user_id: int) -> HttpResponse:
     messages.success(request, _("Access removed."))
     return redirect(reverse("cases:detail", args=[case.reference]) + "#access")
 
+
+
+@login_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """The home page: what needs this person's attention now."""
+    user: User = request.user  # type: ignore[assignment]
+    context: dict[str, Any] = {}
+    if permissions.membership_of(user) is not None:
+        side = permissions.side_of(user)
+        context["counts"] = queries.inbox_counts(user)
+        context["side"] = side
+        if side == OrgKind.PLATFORM:
+            attention = queries.filtered_cases(user, queries.CaseFilters(status="open", sort="due"))
+        else:
+            attention = queries.filtered_cases(user, queries.CaseFilters(status="awaiting_information",
+                                                                         sort="updated"))
+        rows, _total = queries.page_of_cases(attention, 1, 8)
+        context["attention"] = rows
+    return render(request, "home.html", context)

@@ -244,7 +244,7 @@ def test_author_edits_within_fifteen_minutes_and_the_earlier_text_stays_visible(
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=14))
 
     mfa_client.force_login(world.liaison)
-    assert 'action="%s"' % edit_url in case_page(mfa_client, case)
+    assert f'action="{edit_url}"' in case_page(mfa_client, case)
     response = mfa_client.post(edit_url, {"body": "Kami melaporkan **enam** kanal."})
     assert response.status_code == 302
     message.refresh_from_db()
@@ -258,7 +258,7 @@ def test_author_edits_within_fifteen_minutes_and_the_earlier_text_stays_visible(
         page = case_page(mfa_client, case)
         assert "<strong>enam</strong>" in page and "<strong>lima</strong>" in page, persona
         assert "1 earlier version" in page and "edited" in page
-        assert 'action="%s"' % edit_url not in page  # nobody else is offered to edit it
+        assert f'action="{edit_url}"' not in page  # nobody else is offered to edit it
 
     # Someone else, even of the same organisation, may not edit it.
     for persona in ("lead", "moderator"):
@@ -270,7 +270,7 @@ def test_author_edits_within_fifteen_minutes_and_the_earlier_text_stays_visible(
     # After fifteen minutes, not even the author.
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=16))
     mfa_client.force_login(world.liaison)
-    assert 'action="%s"' % edit_url not in case_page(mfa_client, case)
+    assert f'action="{edit_url}"' not in case_page(mfa_client, case)
     assert mfa_client.post(edit_url, {"body": "Too late"}).status_code == 403
     with pytest.raises(PermissionDenied):
         actions.edit_message(actor=world.liaison, message=message, body="Too late")

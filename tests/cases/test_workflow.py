@@ -198,7 +198,7 @@ def test_wrong_state_through_the_page_gives_a_message_and_changes_nothing(world,
     response = post_transition(mfa_client, closed, Transition.WITHDRAW)
     assert response.status_code == 302
     page = mfa_client.get(response["Location"])
-    assert "This case is closed; it cannot be withdraw now." in " ".join(page_messages(page))
+    assert "This case is closed, so “Withdraw” is not possible now." in " ".join(page_messages(page))
     closed.refresh_from_db()
     assert closed.status == Status.CLOSED
     assert events(closed, "case.withdraw") == 0
