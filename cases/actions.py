@@ -6,7 +6,7 @@ lock, records the audit event, and queues side effects on commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
@@ -788,6 +788,19 @@ def reverse_case(case: Case, anchor: str = "") -> str:
     return reverse("cases:detail", args=[case.reference]) + anchor
 
 
+def _due_deadline_ids(*, now: Any, batch: int, passed_over: set[int]) -> Iterator[int]:
+    """Open deadlines whose check time has come, a batch at a time until none is left. A handled row never comes
+    back (its next check is later); rows passed over (locked or handled by a concurrent sweep) are not asked again."""
+    while True:
+        ids = list(
+            Deadline.objects.filter(status=Deadline.State.OPEN, next_check_at__lte=now).exclude(pk__in=passed_over)
+            .order_by("next_check_at").values_list("id", flat=True)[:batch]
+        )
+        yield from ids
+        if len(ids) < batch:
+            return
+
+
 def sweep_deadlines(*, now: Any = None, batch: int = 500) -> dict[str, int]:
     """Send due reminders and mark breaches, each exactly once, touching only rows whose time has come.
 
@@ -796,18 +809,17 @@ def sweep_deadlines(*, now: Any = None, batch: int = 500) -> dict[str, int]:
     """
     now = now or timezone.now()
     counts = {"reminders": 0, "breaches": 0, "checked": 0}
-    ids = list(
-        Deadline.objects.filter(status=Deadline.State.OPEN, next_check_at__lte=now)
-        .order_by("next_check_at").values_list("id", flat=True)[:batch]
-    )
-    for deadline_id in ids:
+    passed_over: set[int] = set()
+    for deadline_id in _due_deadline_ids(now=now, batch=batch, passed_over=passed_over):
         with transaction.atomic():
             deadline = (
-                Deadline.objects.select_for_update(skip_locked=True)
+                # Only the deadline row: FOR UPDATE may not reach the nullable side of the joins (the assignee).
+                Deadline.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=deadline_id, status=Deadline.State.OPEN, next_check_at__lte=now)
                 .select_related("case", "case__assignee", "case__requesting_org", "case__responding_org").first()
             )
             if deadline is None:
+                passed_over.add(deadline_id)
                 continue
             counts["checked"] += 1
             sent = set(deadline.signals.values_list("point", flat=True))
@@ -919,7 +931,8 @@ def propose_deadline(
 
 @transaction.atomic
 def answer_proposal(*, actor: User, proposal: DeadlineProposal, accept: bool, note: str = "") -> DeadlineProposal:
-    proposal = DeadlineProposal.objects.select_for_update().select_related("case", "deadline").get(pk=proposal.pk)
+    proposal = DeadlineProposal.objects.select_for_update(of=("self",)).select_related("case", "deadline").get(
+        pk=proposal.pk)
     permissions.ensure_can_view(actor, proposal.case)
     if proposal.status != DeadlineProposal.State.PENDING:
         raise permissions.InvalidTransition(_("This proposal was already answered or has expired."))

@@ -357,3 +357,4 @@ LIAISON_VERIFY_MAX_BYTES = env.int("LIAISON_VERIFY_MAX_BYTES", default=20 * 1024
 SILENCED_SYSTEM_CHECKS = ["models.W047"]
 # WeasyPrint logs every layout step at INFO; keep its warnings only.
 LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})  # type: ignore[attr-defined]
+FORMAT_MODULE_PATH = ["liaison.formats"]

@@ -27,9 +27,13 @@ def _english_by_default() -> Iterator[None]:
     """A request may activate a person's language for the thread; each test starts in English."""
     from django.utils import translation
 
+    from django.utils import timezone
+
     translation.activate("en")
+    timezone.deactivate()
     yield
     translation.deactivate()
+    timezone.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -603,6 +603,14 @@ def test_a_gap_over_both_reminder_points_sends_only_the_latest(world, clock, dja
     assert ack.next_check_at == ack.due_at
 
 
+def test_one_sweep_handles_every_due_deadline_batch_after_batch(world, clock, django_capture_on_commit_callbacks):
+    cases = [make_case(world, category="terrorism") for _ in range(4)]  # eight deadlines
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = actions.sweep_deadlines(now=clock.now + 5 * HOUR, batch=3)
+    assert (counts["breaches"], counts["checked"]) == (8, 8)
+    assert not Deadline.objects.filter(case__in=cases, status=Deadline.State.OPEN).exists()
+
+
 def test_the_sweep_reads_only_rows_whose_time_has_come(world, clock, django_assert_max_num_queries):
     for _ in range(5):
         make_case(world, category="disinformation")
@@ -636,10 +644,10 @@ def _run_together(functions) -> list[object]:
 def test_concurrent_sweeps_send_each_reminder_and_breach_once(world: World):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: row locks (SKIP LOCKED) between two connections; CI runs it there")
-    mail.outbox.clear()
     cases = [make_case(world, category="terrorism") for _ in range(4)]
     for case in cases[:2]:
         actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    mail.outbox.clear()  # what submitting and assigning sent
     start = max(c.submitted_at for c in cases)
     original = actions._signal_once
 

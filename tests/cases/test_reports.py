@@ -652,3 +652,84 @@ def test_seed_reports_issues_a_signed_demo_report_once(db):
         assert reports.verify_report_bytes(stored(report)).verdict == "genuine"
     call_command("seed_demo", force=True, stdout=io.StringIO())
     assert OutcomeReport.objects.count() == len(issued)
+
+
+# --- RFC 3161 timestamps -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def local_tsa(settings: Any, signing_identity_files: dict[str, str]) -> Any:
+    """A time-stamping authority on 127.0.0.1 (pyHanko's test responder behind a tiny HTTP server), its
+    certificate issued by the test CA, so LIAISON_TSA_URL exercises the real HTTP client."""
+    import http.server
+    import threading
+    from datetime import UTC, datetime
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import tsp
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    ca_dir = Path(signing_identity_files["ca"])
+    ca_cert = x509.load_pem_x509_certificate(ca_dir.read_bytes())
+    ca_key = serialization.load_pem_private_key(ca_dir.with_name(ca_dir.stem + "-key.pem").read_bytes(),
+                                                signing_identity_files["passphrase"].encode())
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test TSA")]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    responder = DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(serialization.Encoding.DER,
+                                                                serialization.PrivateFormat.PKCS8,
+                                                                serialization.NoEncryption())))
+    requests: list[bytes] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            requests.append(body)
+            reply = responder.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.LIAISON_TSA_URL = f"http://127.0.0.1:{server.server_address[1]}/tsa"
+    yield requests
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_configured_tsa_timestamps_the_signature(world, local_tsa):
+    case = make_case(world, state=Status.RESOLVED)
+    report = issue(world, case)
+    assert report.status == OutcomeReport.Status.READY, report.status_reason
+    assert local_tsa  # pyHanko asks once to size the signature, then for the real token
+    result = reports.verify_report_bytes(stored(report))
+    assert result.ok and result.verdict == "genuine"
+    assert result.timestamped_at is not None
+    assert abs((result.timestamped_at - timezone.now()).total_seconds()) < 600
+
+
+def test_an_unreachable_tsa_fails_the_report_with_the_reason(world, settings):
+    settings.LIAISON_TSA_URL = "http://127.0.0.1:9/tsa"
+    case = make_case(world, state=Status.RESOLVED)
+    report = issue(world, case)
+    assert report.status == OutcomeReport.Status.FAILED
+    assert "Rendering or signing failed" in report.status_reason

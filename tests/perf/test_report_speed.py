@@ -20,6 +20,8 @@ machine does not fail them; the figures printed are the record.
 
 from __future__ import annotations
 
+import io
+import resource
 import time
 import tracemalloc
 from typing import Any
@@ -61,31 +63,32 @@ def test_render_and_sign_time_and_peak_memory(world: World, items: int) -> None:
     case = _case(world, items)
     _render_and_sign(world, make_case(world, state=Status.RESOLVED))  # warm fonts and imports
     signed, render_s, sign_s = _render_and_sign(world, case)
-    import io
-
     pages = len(PdfReader(io.BytesIO(signed)).pages)
     tracemalloc.start()
     _render_and_sign(world, case)
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"\n[report speed] {items:>5} items, {pages:>3} pages: render {render_s:.2f} s, sign {sign_s:.2f} s, "
-          f"total {render_s + sign_s:.2f} s, Python peak {peak / MIB:.0f} MiB, {len(signed) / 1024:.0f} KiB")
+          f"total {render_s + sign_s:.2f} s, Python peak {peak / MIB:.0f} MiB, process max RSS {rss:.0f} MiB, "
+          f"{len(signed) / 1024:.0f} KiB")
     assert render_s + sign_s < BUDGET_SECONDS[items]
     assert peak < MEMORY_BUDGET
     assert reports.verify_report_bytes(signed).signature_ok
 
 
 def _items_html(rows: int, *, table: bool) -> str:
-    style = ("@page { size: A4; margin: 20mm } body { font: 9pt 'Noto Serif' }"
-             ".item { padding: 0.6mm 0 0.6mm 12mm; border-bottom: 0.3pt solid #ccc }"
-             ".no { display: inline-block; width: 11mm; margin-left: -12mm }"
+    """The items section alone: as table rows, or as the report lays it out (one paragraph per item)."""
+    style = ("@page { size: A4; margin: 20mm } body { font: 8pt 'Noto Sans' }"
+             ".item { margin: 0 0 0.7mm; padding-left: 10mm; text-indent: -10mm; overflow-wrap: anywhere }"
              "td { border-bottom: 0.3pt solid #ccc; padding: 0.6mm }")
     if table:
-        body = "".join(f"<tr><td>{n}</td><td>https://t.me/channel_{n:06d}</td><td>Channel</td><td>Removed</td>"
-                       f"<td>2026-03-12 16:40:12 UTC+07:00</td><td>Reason {n}</td></tr>" for n in range(rows))
+        body = "".join(f"<tr><td>{n}</td><td>https://t.me/channel_{n:06d}</td><td>Channel</td><td><b>Removed</b></td>"
+                       f"<td>2026-03-12 16:40:12 UTC+07:00</td><td>Channel deleted by its owner</td></tr>"
+                       for n in range(rows))
         return f"<style>{style}</style><table>{body}</table>"
-    body = "".join(f"<div class=item><span class=no>{n}</span>https://t.me/channel_{n:06d} · Channel"
-                   f"<div><b>Removed</b> · 2026-03-12 16:40:12 UTC+07:00 · Reason {n}</div></div>" for n in range(rows))
+    body = "".join(f"<p class=item>{n}. https://t.me/channel_{n:06d} (Channel) — <b>Removed</b>, "
+                   f"2026-03-12 16:40:12 UTC+07:00 — Channel deleted by its owner</p>" for n in range(rows))
     return f"<style>{style}</style>{body}"
 
 

@@ -1,0 +1,169 @@
+"""Browser journeys: Playwright (sync API) driving Debian's Chromium against pytest-django's live server.
+
+Playwright cannot download browsers here, so the tests launch the system Chromium (`apt-get install
+chromium`, or LIAISON_CHROMIUM=/path/to/chrome). Without it they are skipped with the reason; CI installs
+it and fails on any skipped test.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+from django.test.utils import override_settings
+
+# Playwright's sync API keeps an asyncio event loop running in the test thread, and Django refuses ORM
+# calls from a thread with a running loop. The tests never touch the database from async code.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe.min.js"
+DEMO_PASSWORD = "liaison-demo-2026"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def chromium_executable() -> str | None:
+    return os.environ.get("LIAISON_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def _media_url_for_live_server() -> Iterator[None]:
+    """Django's live server wraps every request in a media-file handler that parses MEDIA_URL, which
+    Liaison leaves unset (evidence is never served from a public URL); give it a path nothing uses."""
+    with override_settings(MEDIA_URL="/__no-public-media__/"):
+        yield
+
+
+@pytest.fixture(scope="session")
+def live_server(_media_url_for_live_server: None, live_server: Any) -> Any:
+    return live_server
+
+
+@pytest.fixture(scope="session")
+def _serialized_test_databases(django_db_setup: None) -> dict[str, str]:
+    return {alias: connections[alias]._test_serialized_contents  # type: ignore[attr-defined]  # set by Django's test setup
+            for alias in connections if hasattr(connections[alias], "_test_serialized_contents")}
+
+
+@pytest.fixture(scope="session")
+def playwright(_serialized_test_databases: dict[str, str], playwright: Any) -> Any:
+    """pytest-playwright's Playwright, started after the test databases were serialized.
+
+    While Playwright's loop runs, asgiref gives this thread fresh connection objects (thread-critical locals
+    follow the running loop's context). They lack the snapshot Django took of the migrated databases, so
+    serialized rollback would silently restore nothing; hand it to them.
+    """
+    for alias, contents in _serialized_test_databases.items():
+        connections[alias]._test_serialized_contents = contents  # type: ignore[attr-defined]  # Django sets it at test setup
+    return playwright
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's launch arguments, pointed at the system Chromium."""
+    executable = chromium_executable()
+    if executable is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium, or set LIAISON_CHROMIUM); "
+                    "browser tests need it.")
+    return {
+        **browser_type_launch_args,
+        "executable_path": executable,
+        "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
+        "headless": browser_type_launch_args.get("headless", True),
+        "timeout": 60_000,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    # A fixed locale and size: the browser asks for English unless a test switches language.
+    return {**browser_context_args, "locale": "en-GB", "viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture
+def page(page: Any) -> Any:
+    page.set_default_timeout(15_000)
+    page.set_default_navigation_timeout(30_000)
+    return page
+
+
+@pytest.fixture
+def browser_db(transactional_db: None, django_db_serialized_rollback: None) -> None:
+    """A database the live server sees. Every browser test uses serialized rollback, which restores what data
+    migrations create after each flush; mixing it with plain flushes would duplicate rows such as content types."""
+
+
+@pytest.fixture
+def demo(browser_db: None, settings: Any) -> None:
+    """The demo data of `make run`."""
+    settings.LIAISON_REQUIRE_MFA = False
+    os.environ.pop("DEMO_PASSWORD", None)
+    run_outside_event_loop(call_command, "seed_demo", force=True, stdout=io.StringIO())
+
+
+def run_outside_event_loop(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run in a plain thread: code that runs its own asyncio loop (pyHanko's signing, for the demo's
+    outcome reports) cannot start it in this thread while Playwright's loop is running."""
+
+    def call() -> Any:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
+def log_in(page: Any, base_url: str, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the real login form, in whatever language it is shown."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.locator("input[name=login]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form.lx-form button[type=submit]").click()
+    page.wait_for_load_state("domcontentloaded")
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return result["violations"]
+
+
+def format_violations(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        targets = [node["target"] for node in v["nodes"]][:8]
+        summaries = [node.get("failureSummary", "") for node in v["nodes"]][:2]
+        lines.append(f"- [{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})\n"
+                     f"    nodes: {json.dumps(targets)}\n    {json.dumps(summaries)}")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def assert_accessible() -> Callable[[Any, str], None]:
+    """Run axe-core on the page and fail on any serious or critical violation, listing them all."""
+
+    def check(page: Any, label: str) -> None:
+        violations = axe_violations(page)
+        blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+        assert not blocking, f"axe found serious/critical violations on {label} ({page.url}):\n" + \
+            format_violations(blocking)
+
+    return check
