@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -105,7 +106,12 @@ def sla_policies(request: HttpRequest) -> HttpResponse:
     if permissions.membership_of(user) is None:
         raise PermissionDenied
     editable = _is_manager(user)
-    policies = list(SLAPolicy.objects.select_related("category", "requesting_org"))
+    policies_qs = SLAPolicy.objects.select_related("category", "requesting_org")
+    membership = permissions.membership_of(user)
+    if membership is not None and membership.organization.is_authority:
+        # An authority sees the general policies and its own, never another authority's arrangement.
+        policies_qs = policies_qs.filter(Q(requesting_org__isnull=True) | Q(requesting_org=membership.organization))
+    policies = list(policies_qs)
     if request.method == "POST":
         if not editable:
             raise PermissionDenied(_("Only T&S managers edit SLA policies."))

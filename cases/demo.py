@@ -332,3 +332,95 @@ def seed_reports(people: dict[str, User]) -> int:
         result = actions.generate_report(report_id=report.pk)
         issued += int(result is not None and result.status == OutcomeReport.Status.READY)
     return issued
+
+
+# --- Threads ------------------------------------------------------------------------------------------------------
+
+# (authority, case title, [(author e-mail, internal?, text)]): ministry liaisons and platform moderators talking in
+# English and Indonesian, with internal notes on both sides. Posted through the real action, in order.
+DEMO_THREADS = [
+    ("id", "Ajakan serangan terhadap tempat ibadah", [
+        ("liaison@ministry-id.example", False,
+         "Selamat pagi. Kasus ini **mendesak**: grup tersebut merencanakan aksi hari Jumat di depan rumah ibadah. "
+         "Mohon prioritaskan kanal utama dan kanal cadangannya."),
+        ("moderator@platform.example", False,
+         "Selamat pagi, Bu Dewi. Laporan sudah kami terima dan sedang ditinjau. Kanal utama sudah kami hapus; "
+         "untuk kanal cadangan kami perlu memastikan isinya terlebih dahulu."),
+        ("legal@platform.example", True,
+         "Checked with legal: a credible threat to life, so we act under our Terms of Service without waiting for "
+         "a court order. Preserve the admin's account data for 90 days."),
+        ("lead@ministry-id.example", True,
+         "Catatan internal: Densus 88 sudah diberi tahu. Jangan sebut nama penyidik di utas bersama."),
+        ("liaison@ministry-id.example", False,
+         "Terima kasih. Mohon konfirmasi penghapusan kanal cadangan hari ini; kami mengusulkan tenggat di panel "
+         "tenggat waktu."),
+    ]),
+    ("id", "Rekrutmen kelompok teror melalui grup", [
+        ("moderator@platform.example", False,
+         "Bu Dewi, untuk item 2 dan 3 kami belum menemukan konten yang melanggar. Mohon kirimkan tangkapan layar "
+         "dan surat perintahnya; sementara itu jam penyelesaian kami hentikan."),
+        ("lead@ministry-id.example", True,
+         "Catatan internal: surat perintah masih menunggu tanda tangan direktur, perkiraan besok siang."),
+        ("liaison@ministry-id.example", False,
+         "Baik, surat perintah sedang diproses. Kami kirimkan besok paling lambat pukul 12.00 WIB."),
+        ("moderator@platform.example", True,
+         "Checked with legal: without the order, items 2 and 3 stay pending. The resolve clock is paused meanwhile."),
+    ]),
+    ("id", "Jaringan judi slot daring", [
+        ("liaison@ministry-id.example", False, "Mohon informasi perkembangan, laporan ini sudah tiga hari."),
+        ("moderator@platform.example", True,
+         "Checked with legal: online gambling is lawful where we are based, so we restrict these channels in "
+         "Indonesia instead of removing them."),
+        ("moderator@platform.example", False,
+         "Kanal pertama sudah kami batasi untuk pengguna di Indonesia; sisanya sedang ditinjau tim kami hari ini."),
+    ]),
+    ("my", "Extremist recruitment channel (cross-border)", [
+        ("liaison@ministry-my.example", False,
+         "Good morning. This channel recruits in Malay and Indonesian, and we understand it was reported in "
+         "Indonesia too. Could you handle both reports together?"),
+        ("moderator-en@platform.example", False,
+         "Thanks, Aisyah. We see the overlap and are handling both together; we expect to remove the channel "
+         "today and will confirm here."),
+        ("moderator-en@platform.example", True,
+         "Checked with legal: one decision for both requests. Keep the other authority's reference out of the "
+         "shared thread."),
+    ]),
+    ("my", "Hate group targeting migrants", [
+        ("moderator-en@platform.example", False,
+         "Could you point us to the specific posts? The group has thousands of messages and the pinned ones do "
+         "not violate our terms."),
+        ("liaison@ministry-my.example", False,
+         "Understood. We will send the timestamps and screenshots of the posts by tomorrow."),
+    ]),
+]
+DEMO_AGREED_TITLE = "Konfirmasi penghapusan kanal cadangan"
+
+
+def seed_threads(people: dict[str, User]) -> int:
+    """Conversations on a few demo cases, once each (a case whose first message is there is skipped), plus a
+    deadline agreed in the thread that falls due soon. Returns how many messages were posted now."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from .models import DeadlineProposal, Message
+
+    posted = 0
+    for side, title, script in DEMO_THREADS:
+        liaison = people["liaison@ministry-id.example" if side == "id" else "liaison@ministry-my.example"]
+        case = Case.objects.filter(title=title, requesting_org=liaison.membership.organization).order_by("pk").first()
+        if case is None or Message.objects.filter(case=case, body=script[0][2]).exists():
+            continue
+        with transaction.atomic():
+            for email, internal, text in script:
+                actions.post_message(actor=people[email], case=case, body=text, internal=internal)
+                posted += 1
+            if title == DEMO_THREADS[0][1] and not case.deadline_proposals.exists():
+                # Agreed in the thread: the platform confirms within 90 minutes (due soon on the deadline panel).
+                proposal = actions.propose_deadline(
+                    actor=liaison, case=case, kind=DeadlineProposal.Kind.NEW_CUSTOM, title=DEMO_AGREED_TITLE,
+                    owner_side="platform", due_at=timezone.now() + timedelta(minutes=90),
+                    reason="Kanal cadangan dipakai untuk koordinasi aksi hari Jumat.")
+                actions.answer_proposal(actor=people["manager@platform.example"], proposal=proposal, accept=True,
+                                        note="Agreed; we confirm in the thread.")
+    return posted

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -52,7 +53,29 @@ def _media_url_for_live_server() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def live_server(_media_url_for_live_server: None, live_server: Any) -> Any:
+    if connections["default"].vendor == "sqlite" and connections["default"].is_in_memory_db():
+        _serialize_requests(live_server.thread.httpd)
     return live_server
+
+
+def _serialize_requests(server: Any) -> None:
+    """One request at a time. With an in-memory SQLite test database Django hands the live server's request
+    threads one shared connection, and two overlapping requests (the per-file evidence uploads, a thread poll
+    next to a post) fail with "cannot open savepoint - SQL statements in progress". A real deployment gives each
+    thread its own connection; PostgreSQL runs of these tests keep the threads concurrent."""
+    app = server.get_app()
+    lock = threading.Lock()
+
+    def serialized(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with lock:
+            result = app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+
+    server.set_app(serialized)
 
 
 @pytest.fixture(scope="session")
@@ -167,3 +190,28 @@ def assert_accessible() -> Callable[[Any, str], None]:
             format_violations(blocking)
 
     return check
+
+
+def switch_language(page: Any, code: str) -> None:
+    """Use the language form in the footer, as a person would; the choice stays for the browser context."""
+    footer = page.locator("footer")
+    footer.locator("select[name=language]").select_option(code)
+    footer.locator("button[type=submit]").click()
+    page.locator(f"html[lang={code}]").wait_for()
+
+
+@pytest.fixture
+def sign_in(new_context: Callable[..., Any], live_server: Any) -> Callable[..., Any]:
+    """A page in a fresh browser context (its own cookies), signed in through the real form; several people
+    can work side by side in one test. `language` switches the footer language form after signing in."""
+
+    def open_page(email: str, language: str | None = None) -> Any:
+        page = new_context().new_page()
+        page.set_default_timeout(15_000)
+        page.set_default_navigation_timeout(30_000)
+        log_in(page, live_server.url, email)
+        if language is not None:
+            switch_language(page, language)
+        return page
+
+    return open_page

@@ -13,6 +13,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.core.files.storage import default_storage
+from kombu import pools
 
 from cases import actions
 from cases.choices import Status
@@ -21,7 +22,9 @@ from liaison.celery import app as celery_app
 from tests.cases.conftest import make_case
 from tests.factories import build_world
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# transaction=True: the worker thread must see committed rows; serialized_rollback keeps the categories and SLA
+# policies the migrations seed for the tests that run after this one.
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def redis_broker_url() -> str:
@@ -44,6 +47,12 @@ def redis_worker_app() -> Any:
         yield celery_app
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.broker_url = previous
+        # Forget the worker's queue selection and the Redis connections made here (kombu's pools are global),
+        # so later tests (the health check's broker probe, other workers) start clean.
+        celery_app.amqp.queues._consume_from = None
+        pools.reset()
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
 
 
 def test_a_report_delivered_twice_is_issued_once_by_a_real_worker(redis_worker_app):

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from accounts.models import Membership, Organization, Queue, User
 from accounts.roles import OrgKind, Role
-from cases.demo import seed_cases, seed_evidence, seed_inbound, seed_reports
+from cases.demo import seed_cases, seed_evidence, seed_inbound, seed_reports, seed_threads
 
 MINISTRY_ID = "Ministry of Communications (Demo)"
 COMMISSION_MY = "Communications Commission (Demo)"
@@ -64,6 +64,7 @@ class Command(BaseCommand):
         cases = seed_cases(people, orgs[PLATFORM])
         evidence = seed_evidence(people)
         seed_inbound(people)
+        seed_threads(people)
         reports = seed_reports(people)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(PEOPLE)} accounts (password from DEMO_PASSWORD, default liaison-demo-2026), "
