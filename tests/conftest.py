@@ -25,9 +25,7 @@ def _eager_celery() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _english_by_default() -> Iterator[None]:
     """A request may activate a person's language for the thread; each test starts in English."""
-    from django.utils import translation
-
-    from django.utils import timezone
+    from django.utils import timezone, translation
 
     translation.activate("en")
     timezone.deactivate()
