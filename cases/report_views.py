@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -93,7 +94,7 @@ def request_report(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def download_report(request: HttpRequest, reference: str, version: int) -> HttpResponse:
+def download_report(request: HttpRequest, reference: str, version: int) -> HttpResponseBase:
     user, case = _case_for_reports(request, reference)
     report = case.reports.filter(version=version, status=OutcomeReport.Status.READY).first()
     if report is None:

@@ -14,9 +14,11 @@ def test_health_is_200_when_database_and_broker_answer(client):
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
 
 
-def test_health_is_503_when_the_broker_is_unreachable(client):
+def test_health_is_503_when_the_broker_is_unreachable(client, monkeypatch):
     previous = celery_app.conf.broker_url
-    # Nothing listens on port 9 of this machine: a real, refused connection.
+    # Nothing listens on port 9 of this machine: a real, refused connection. Celery prefers the
+    # CELERY_BROKER_URL variable (set in CI) to its configuration, so both are pointed there.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:9/0")
     celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
     try:
         response = client.get(reverse("health"))

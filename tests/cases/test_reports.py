@@ -430,10 +430,12 @@ def test_requesting_through_htmx_returns_the_polling_fragment(world, login):
     case = make_case(world, state=Status.RESOLVED)
     client = login(world.manager)
     url = reverse("cases:request_report", args=[case.reference])
+    # The task is queued on commit, which this (non-transactional) test never reaches: it stays queued.
     fragment = client.post(url, {"language": "en"}, HTTP_HX_REQUEST="true").content.decode()
-    assert 'data-testid="report-status"' in fragment
+    assert 'data-testid="report-status"' in fragment and 'data-status="queued"' in fragment
+    assert 'hx-trigger="every 2s"' in fragment
     again = client.post(url, {"language": "en"}, HTTP_HX_REQUEST="true").content.decode()
-    assert "being prepared" in again or 'data-status="ready"' in fragment
+    assert "being prepared" in again and OutcomeReport.objects.filter(case=case).count() == 1
 
 
 # --- Signatures --------------------------------------------------------------------------------------------------

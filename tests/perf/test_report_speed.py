@@ -4,18 +4,20 @@ blocks, not a table.
 Excluded from the default run; run with
     .venv/bin/pytest tests/perf/test_report_speed.py -o addopts="" -s
 
-Measured on the 2-core development machine (shared with other jobs, load average about 5), WeasyPrint 70,
-pyHanko 0.38, RSA-2048 test key:
+Measured on the 2-core development machine while other jobs ran on it (load average 3-4), WeasyPrint 70,
+pyHanko 0.38, RSA-2048 test key, 2 lines per item:
 
-    items   pages   render    sign     total    Python peak (tracemalloc)
-        1       3    0.4 s    0.2 s     0.6 s        ~9 MiB
-      100       7    1.0 s    0.2 s     1.2 s       ~27 MiB
-    1,000      40    6.4 s    0.3 s     6.7 s      ~190 MiB
+    items   pages   render    sign     total    Python peak (tracemalloc)   process max RSS
+        1       3    0.55 s   0.35 s    0.90 s          4 MiB                    198 MiB
+      100       5    0.82 s   0.33 s    1.14 s          8 MiB                    207 MiB
+    1,000      21    4.42 s   0.38 s    4.80 s         35 MiB                    267 MiB
 
-    items section alone, 1,000 items: <table> rows 8.8 s, blocks (this layout) 4.1 s.
+    the items section alone, 1,000 items: <table> rows 17.5 s, one paragraph per item 4.3 s
+    (an earlier block layout, a div per item with nested inline-blocks and three fonts, took 8.8-13.8 s).
 
-On an idle core the figures are roughly half. The budgets asserted below are generous, so a loaded CI
-machine does not fail them; the figures printed are the record.
+Rendering grows with lines and inline boxes per item, so the items are one paragraph each with one font and
+one bold run. On an idle machine the figures are roughly half. The budgets asserted below are generous, so a
+loaded CI machine does not fail them; the figures printed are the record.
 """
 
 from __future__ import annotations
