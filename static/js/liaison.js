@@ -104,7 +104,9 @@ window.lxThreadIdle = function () {
     var late = ms < 0;
     var s = Math.floor(Math.abs(ms) / 1000);
     var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-    var text = (d ? d + " d " : "") + (d || h ? h + " h " : "") + pad(m) + " min " + pad(s % 60) + " s";
+    var u = window.lxUnits || {d: "d", h: "h", min: "min", s: "s"};
+    var text = (d ? d + " " + u.d + " " : "") + (d || h ? h + " " + u.h + " " : "") + pad(m) + " " + u.min + " " +
+      pad(s % 60) + " " + u.s;
     el.textContent = late ? (el.getAttribute("data-overdue-label") || "overdue by") + " " + text : text;
     el.classList.toggle("text-danger", late);
   }

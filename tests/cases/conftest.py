@@ -139,3 +139,30 @@ def make_case_fixture(world: World) -> Callable[..., Case]:
 @pytest.fixture
 def person(world: World) -> Callable[[str], User]:
     return lambda name: getattr(world, name)
+
+
+def run_together(functions) -> list[object]:
+    """Run each function in its own thread (own database connection), started at the same moment."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(len(functions))
+    results: list[object] = [None] * len(functions)
+
+    def run(index, function):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = function()
+        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    return results

@@ -4,7 +4,6 @@ once (twice at the same instant, concurrently, after a long gap), and the inbox'
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -36,7 +35,7 @@ from cases.models import (
 )
 from tests.factories import World
 
-from .conftest import decide_all, listed_refs, make_case, page_messages, section
+from .conftest import decide_all, listed_refs, make_case, page_messages, run_together, section
 
 pytestmark = pytest.mark.django_db
 
@@ -618,28 +617,6 @@ def test_the_sweep_reads_only_rows_whose_time_has_come(world, clock, django_asse
         assert actions.sweep_deadlines(now=clock.now + MINUTE)["checked"] == 0
 
 
-def _run_together(functions) -> list[object]:
-    barrier = threading.Barrier(len(functions))
-    results: list[object] = [None] * len(functions)
-
-    def run(index, function):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = function()
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_sweeps_send_each_reminder_and_breach_once(world: World):
     if connection.vendor != "postgresql":
@@ -657,7 +634,7 @@ def test_concurrent_sweeps_send_each_reminder_and_breach_once(world: World):
 
     with mock.patch.object(actions, "_signal_once", slow_signal):
         for offset in (31 * MINUTE, 46 * MINUTE, 61 * MINUTE, 4 * HOUR + MINUTE):
-            results = _run_together([lambda o=offset: actions.sweep_deadlines(now=start + o)] * 3)
+            results = run_together([lambda o=offset: actions.sweep_deadlines(now=start + o)] * 3)
             assert all(isinstance(r, dict) for r in results), results
     ack_ids = set(Deadline.objects.filter(kind="acknowledge").values_list("pk", flat=True))
     signals = Counter(DeadlineSignal.objects.values_list("deadline_id", "point"))

@@ -3,14 +3,12 @@ and what happens when two people press the same button at once."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +25,7 @@ from .conftest import (
     page_messages,
     postgresql_only,
     rows,
+    run_together,
     section,
     unique_targets,
 )
@@ -591,36 +590,13 @@ def _slowly(original, seconds: float):
     return wrapper
 
 
-def _run_together(functions) -> list[object]:
-    """Run each function in its own thread (own database connection), started together."""
-    barrier = threading.Barrier(len(functions))
-    results: list[object] = [None] * len(functions)
-
-    def run(index, function):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = function()
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, f)) for i, f in enumerate(functions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
-
-
 @postgresql_only
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_people_acknowledging_at_once_yield_exactly_one_transition(world):
     case = make_case(world)
     slow = _slowly(permissions.ensure_can_transition, 0.3)
     with mock.patch.object(permissions, "ensure_can_transition", slow):
-        results = _run_together([
+        results = run_together([
             lambda: actions.acknowledge_case(case=Case.objects.get(pk=case.pk), actor=world.moderator),
             lambda: actions.acknowledge_case(case=Case.objects.get(pk=case.pk), actor=world.manager),
         ])
@@ -647,7 +623,7 @@ def test_concurrent_case_creation_gives_unique_gap_free_references(world):
         return original_save(self, *args, **kwargs)
 
     with mock.patch.object(CaseSequence, "save", slow_save):
-        results = _run_together([
+        results = run_together([
             (lambda actor=actor: make_case(world, actor=actor, state=Status.DRAFT)) for actor in creators
         ])
     assert all(isinstance(r, Case) for r in results), results
