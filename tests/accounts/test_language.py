@@ -160,6 +160,8 @@ def test_every_message_of_the_indonesian_catalogue_is_translated_and_compiled():
             problems.append(f"placeholders differ: {msgid!r} -> {msgstr!r}")
         if "msgid_plural" in entry:
             in_mo = compiled.ngettext(msgid, str(entry["msgid_plural"]), 1)
+        elif "msgctxt" in entry:
+            in_mo = compiled.pgettext(str(entry["msgctxt"]), msgid)
         else:
             in_mo = compiled.gettext(msgid)
         if in_mo != msgstr:
