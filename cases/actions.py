@@ -845,40 +845,6 @@ def sweep_deadlines(*, now: Any = None, batch: int = 500) -> dict[str, int]:
     return counts
 
 
-def _agreeing_side_ok(actor: User, case: Case) -> bool:
-    """Who may propose or accept a change to the clock: authority workers and platform T&S managers."""
-    from accounts.roles import Role
-
-    membership = permissions.membership_of(actor)
-    if membership is None:
-        return False
-    if membership.organization_id == case.requesting_org_id:
-        return membership.role in (Role.LIAISON, Role.AUTHORITY_LEAD)
-    if membership.organization_id == case.responding_org_id:
-        return membership.role in (Role.TS_MANAGER, Role.MODERATOR)
-    return False
-
-
-def can_propose_deadline(actor: User, case: Case) -> bool:
-    return permissions.can_view_case(actor, case) and _agreeing_side_ok(actor, case) and case.status not in (
-        Status.DRAFT, Status.CLOSED, Status.WITHDRAWN)
-
-
-def can_answer_proposal(actor: User, proposal: DeadlineProposal) -> bool:
-    from accounts.roles import Role
-
-    membership = permissions.membership_of(actor)
-    if membership is None or proposal.status != DeadlineProposal.State.PENDING:
-        return False
-    if not permissions.can_view_case(actor, proposal.case):
-        return False
-    if permissions.side_of(actor) == proposal.proposed_side:
-        return False  # the other side agrees, never the proposer's own
-    if membership.organization_id == proposal.case.requesting_org_id:
-        return membership.role in (Role.LIAISON, Role.AUTHORITY_LEAD)
-    return membership.organization_id == proposal.case.responding_org_id and membership.role == Role.TS_MANAGER
-
-
 @transaction.atomic
 def propose_deadline(
     *,
@@ -894,7 +860,7 @@ def propose_deadline(
     """Propose a new due time, a new (custom) deadline or a waiver; nothing changes until the other side agrees."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     permissions.ensure_can_view(actor, case)
-    if not can_propose_deadline(actor, case):
+    if not permissions.can_propose_deadline(actor, case):
         raise PermissionDenied(_("You may not propose deadline changes on this case."))
     if not reason.strip():
         raise ValidationError(_("Say why."))
@@ -936,7 +902,7 @@ def answer_proposal(*, actor: User, proposal: DeadlineProposal, accept: bool, no
     permissions.ensure_can_view(actor, proposal.case)
     if proposal.status != DeadlineProposal.State.PENDING:
         raise permissions.InvalidTransition(_("This proposal was already answered or has expired."))
-    if not can_answer_proposal(actor, proposal):
+    if not permissions.can_answer_proposal(actor, proposal):
         raise PermissionDenied(_("Only someone entitled on the other side can answer this proposal."))
     now = timezone.now()
     case = proposal.case
@@ -1005,10 +971,7 @@ def expire_proposals(*, now: Any = None) -> int:
 
 @transaction.atomic
 def update_sla_policy(*, actor: User, policy: Any, acknowledge_minutes: int, resolve_minutes: int) -> Any:
-    from accounts.roles import Role
-
-    membership = permissions.membership_of(actor)
-    if membership is None or membership.role != Role.TS_MANAGER:
+    if not permissions.can_edit_sla_policies(actor):
         raise PermissionDenied(_("Only T&S managers edit SLA policies."))
     before = {"acknowledge_minutes": policy.acknowledge_minutes, "resolve_minutes": policy.resolve_minutes}
     policy.acknowledge_minutes, policy.resolve_minutes = acknowledge_minutes, resolve_minutes

@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from accounts.roles import Role
 
 from . import actions, deadlines, permissions
 from .models import Case, DeadlineProposal, SLAPolicy
@@ -34,11 +33,11 @@ def deadline_context(user: User, case: Case) -> dict[str, Any]:
             deadline.left_on_resume = deadline.due_at - deadline.paused_at
     proposals = list(case.deadline_proposals.select_related("deadline", "proposed_by", "answered_by"))
     for proposal in proposals:
-        proposal.can_answer = actions.can_answer_proposal(user, proposal)
+        proposal.can_answer = permissions.can_answer_proposal(user, proposal)
     return {
         "deadline_rows": rows,
         "proposals": proposals,
-        "can_propose": actions.can_propose_deadline(user, case),
+        "can_propose": permissions.can_propose_deadline(user, case),
         "open_deadlines": [d for d in rows if d.is_open],
         "now": now,
     }
@@ -95,20 +94,15 @@ def answer(request: HttpRequest, reference: str, proposal_id: int) -> HttpRespon
     return redirect(reverse("cases:detail", args=[case.reference]) + "#deadlines")
 
 
-def _is_manager(user: User) -> bool:
-    membership = permissions.membership_of(user)
-    return membership is not None and membership.role == Role.TS_MANAGER
-
-
 @login_required
 def sla_policies(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if permissions.membership_of(user) is None:
-        raise PermissionDenied
-    editable = _is_manager(user)
-    policies_qs = SLAPolicy.objects.select_related("category", "requesting_org")
     membership = permissions.membership_of(user)
-    if membership is not None and membership.organization.is_authority:
+    if membership is None:
+        raise PermissionDenied
+    editable = permissions.can_edit_sla_policies(user)
+    policies_qs = SLAPolicy.objects.select_related("category", "requesting_org")
+    if membership.organization.is_authority:
         # An authority sees the general policies and its own, never another authority's arrangement.
         policies_qs = policies_qs.filter(Q(requesting_org__isnull=True) | Q(requesting_org=membership.organization))
     policies = list(policies_qs)

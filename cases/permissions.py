@@ -406,3 +406,32 @@ def can_follow_report_progress(user: User, case: Case) -> bool:
     membership = _membership(user)
     return can_view_reports(user, case) and membership is not None and \
         membership.organization_id == case.responding_org_id
+
+
+# --- Deadlines -----------------------------------------------------------------------------------
+
+
+def can_propose_deadline(user: User, case: Case) -> bool:
+    """Either side's workers propose changes to the clock while the case is live."""
+    if not can_view_case(user, case) or case.status in (Status.DRAFT, Status.CLOSED, Status.WITHDRAWN):
+        return False
+    membership = _membership(user)
+    return _is_requesting_worker(membership, case) or _is_platform_worker(membership, case)
+
+
+def can_answer_proposal(user: User, proposal: Any) -> bool:
+    """Someone entitled on the other side agrees: the authority's workers, or the platform's T&S managers."""
+    if proposal.status != "pending" or not can_view_case(user, proposal.case):
+        return False
+    if side_of(user) == proposal.proposed_side:
+        return False  # never the proposer's own side
+    membership = _membership(user)
+    if _is_requesting_worker(membership, proposal.case):
+        return True
+    return _is_platform_worker(membership, proposal.case) and membership.role == Role.TS_MANAGER  # type: ignore[union-attr]
+
+
+def can_edit_sla_policies(user: User) -> bool:
+    membership = _membership(user)
+    return membership is not None and membership.organization.kind == OrgKind.PLATFORM and \
+        membership.role == Role.TS_MANAGER

@@ -286,7 +286,6 @@ def case_transition(request: HttpRequest, reference: str, transition: str) -> Ht
     user: User = request.user  # type: ignore[assignment]
     case = permissions.get_case_for_user(user, reference)
     form = NoteForm(request.POST)
-    form.is_valid()
     data = form.cleaned_data if form.is_valid() else {"note": "", "outcome_summary": ""}
     try:
         case = actions.transition_case(case=case, transition=transition, actor=user, note=data.get("note") or "",
