@@ -8,7 +8,6 @@ first broken link.
 from __future__ import annotations
 
 import contextvars
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ from django.utils import timezone
 
 from accounts.models import User
 
+from .audit_hash import GENESIS, compute_hash
 from .models import AuditEvent, Case
 
-GENESIS = "0" * 64
 # Arbitrary constant naming the advisory lock that serialises appends on PostgreSQL.
 _CHAIN_LOCK_ID = 0x4C494149  # "LIAI"
 
@@ -45,27 +44,6 @@ class AuditContextMiddleware:
             return self.get_response(request)
         finally:
             _request_ip.reset(token)
-
-
-def _canonical(event: AuditEvent) -> bytes:
-    payload = {
-        "occurred_at": event.occurred_at.isoformat(),
-        "actor": event.actor_id,
-        "actor_org": event.actor_org_id,
-        "action": event.action,
-        "case": event.case_id,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "ip": event.ip,
-        "side": event.side,
-        "data": event.data,
-        "prev_hash": event.prev_hash,
-    }
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-
-
-def compute_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(_canonical(event)).hexdigest()
 
 
 def _lock_chain() -> None:

@@ -15,9 +15,14 @@ from django.db import transaction
 
 from accounts.models import Organization, User
 
-from . import actions
+from .actions.cases import assign_case, create_case, resolve_case, submit_case, transition_case
+from .actions.deadlines import answer_proposal, propose_deadline
+from .actions.evidence import add_evidence, record_evidence_access
+from .actions.items import set_item_outcomes
+from .actions.reports import generate_report, request_report
+from .actions.thread import post_message
 from .choices import TLP, Outcome, Priority, RequestType, Transition
-from .intake import parse_text
+from .item_lists import parse_text
 from .models import Case, Category, Evidence
 
 ID_CHANNELS = [
@@ -101,7 +106,7 @@ def seed_cases(people: dict[str, User], platform: Organization) -> int:
         pool = ID_CHANNELS if side == "id" else MY_CHANNELS
         targets = rng.sample(pool, k=min(len(pool), rng.randint(3, 6)))
         with transaction.atomic():
-            case = actions.create_case(
+            case = create_case(
                 actor=liaison, title=title, category=categories[category], responding_org=platform,
                 request_type=RequestType.REMOVAL if index % 5 else RequestType.GEO_RESTRICTION,
                 legal_basis=("Undang-Undang No. 11 Tahun 2008 tentang ITE jo. UU No. 1 Tahun 2024"
@@ -121,28 +126,28 @@ def _walk(case: Case, state: str, people: dict[str, User], side: str) -> None:
     manager = people["manager@platform.example"]
     for transition in ROUTE[state]:
         if transition == Transition.SUBMIT:
-            case = actions.submit_case(case=case, actor=liaison)
+            case = submit_case(case=case, actor=liaison)
             continue
         worker = manager if case.tlp == TLP.RED else moderator
         if transition == Transition.ACKNOWLEDGE:
-            actions.assign_case(actor=manager, case=case, assignee=worker)
+            assign_case(actor=manager, case=case, assignee=worker)
         if transition == Transition.RESOLVE:
             items = list(case.items.order_by("position"))
             for number, item in enumerate(items):
                 outcome, reason = DECISIONS[number % len(DECISIONS)]
-                actions.set_item_outcomes(actor=worker, case=case, item_ids=[item.pk], outcome=outcome,
+                set_item_outcomes(actor=worker, case=case, item_ids=[item.pk], outcome=outcome,
                                           reason=reason)
-            case = actions.resolve_case(case=case, actor=worker,
+            case = resolve_case(case=case, actor=worker,
                                         outcome_summary="Most reported channels were removed; see each item.")
             continue
         actor = liaison if transition in (Transition.WITHDRAW, Transition.CLOSE) else worker
-        case = actions.transition_case(case=case, transition=transition, actor=actor,
+        case = transition_case(case=case, transition=transition, actor=actor,
                                        note=NOTES.get(transition, ""))
     if state == "in_progress":
         first = case.items.order_by("position").first()
         worker = manager if case.tlp == TLP.RED else moderator
         if first is not None:
-            actions.set_item_outcomes(actor=worker, case=case, item_ids=[first.pk], outcome=Outcome.REMOVED)
+            set_item_outcomes(actor=worker, case=case, item_ids=[first.pk], outcome=Outcome.REMOVED)
 
 
 # --- Evidence -------------------------------------------------------------------------------------
@@ -244,11 +249,11 @@ def seed_evidence(people: dict[str, User]) -> int:
         first = case.items.order_by("position").first()
         item = first if name.endswith(".png") else None
         url = item.target if item is not None and item.target.startswith("https://") else ""
-        result = actions.add_evidence(actor=liaison, case=case, source=io.BytesIO(data), original_name=name,
+        result = add_evidence(actor=liaison, case=case, source=io.BytesIO(data), original_name=name,
                                       item=item, description=description, documents_url=url)
         stored += int(result.created)
         if name == LETTER:
-            actions.record_evidence_access(actor=moderator, evidence=result.evidence, action="evidence.downloaded")
+            record_evidence_access(actor=moderator, evidence=result.evidence, action="evidence.downloaded")
     return stored
 
 
@@ -265,7 +270,7 @@ def seed_inbound(people: dict[str, User]) -> int:
 
     from django.utils import timezone
 
-    from . import mailin
+    from .actions.inbound import ingest
     from .models import InboundEmail
 
     if InboundEmail.objects.filter(message_id=DEMO_INBOUND_MESSAGE_ID).exists():
@@ -289,7 +294,7 @@ def seed_inbound(people: dict[str, User]) -> int:
     message["Message-ID"] = DEMO_INBOUND_MESSAGE_ID
     message.set_content("Tolong diproses, ini dari kementerian.\n")
     message.add_attachment(original)
-    mailin.ingest(message.as_bytes())
+    ingest(message.as_bytes())
     return 1
 
 
@@ -310,7 +315,7 @@ def seed_reports(people: dict[str, User]) -> int:
     from django.conf import settings
 
     from .models import OutcomeReport
-    from .reports import create_signing_identity
+    from .signing_identity import create_signing_identity
 
     if not Path(settings.LIAISON_SIGNING_P12).exists():
         create_signing_identity()
@@ -325,11 +330,11 @@ def seed_reports(people: dict[str, User]) -> int:
                                            OutcomeReport.Status.SIGNING]).exists():
             continue
         if include_thread and not case.messages.filter(kind="shared").exists():
-            actions.post_message(actor=liaison, case=case, body="Terima kasih atas tindak lanjutnya. Mohon laporan "
+            post_message(actor=liaison, case=case, body="Terima kasih atas tindak lanjutnya. Mohon laporan "
                                  "hasil resmi untuk arsip kami.")
-        report = actions.request_report(actor=manager, case=case, language=language, include_thread=include_thread,
+        report = request_report(actor=manager, case=case, language=language, include_thread=include_thread,
                                         enqueue=False)
-        result = actions.generate_report(report_id=report.pk)
+        result = generate_report(report_id=report.pk)
         issued += int(result is not None and result.status == OutcomeReport.Status.READY)
     return issued
 
@@ -413,14 +418,14 @@ def seed_threads(people: dict[str, User]) -> int:
             continue
         with transaction.atomic():
             for email, internal, text in script:
-                actions.post_message(actor=people[email], case=case, body=text, internal=internal)
+                post_message(actor=people[email], case=case, body=text, internal=internal)
                 posted += 1
             if title == DEMO_THREADS[0][1] and not case.deadline_proposals.exists():
                 # Agreed in the thread: the platform confirms within 90 minutes (due soon on the deadline panel).
-                proposal = actions.propose_deadline(
+                proposal = propose_deadline(
                     actor=liaison, case=case, kind=DeadlineProposal.Kind.NEW_CUSTOM, title=DEMO_AGREED_TITLE,
                     owner_side="platform", due_at=timezone.now() + timedelta(minutes=90),
                     reason="Kanal cadangan dipakai untuk koordinasi aksi hari Jumat.")
-                actions.answer_proposal(actor=people["manager@platform.example"], proposal=proposal, accept=True,
+                answer_proposal(actor=people["manager@platform.example"], proposal=proposal, accept=True,
                                         note="Agreed; we confirm in the thread.")
     return posted

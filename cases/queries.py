@@ -7,16 +7,31 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from accounts.roles import OrgKind, Role
 
 from . import permissions
 from .choices import OPEN_STATUSES, TLP, Outcome, Status
-from .intake import TargetError, normalise_target
-from .models import AuditEvent, Case, CaseUserObjectPermission, ReportedItem
+from .email_parsing import ParsedEmail, error_text, parse_email
+from .link_identity import TargetError, normalise_target
+from .models import (
+    AuditEvent,
+    Case,
+    CaseUserObjectPermission,
+    Evidence,
+    InboundEmail,
+    LegalHold,
+    Message,
+    OutcomeReport,
+    ReportedItem,
+)
+from .report_verification import IssuedReport, Verification, verify_report_bytes
 
 SORTS = {
     "priority": ("-priority_rank", "submitted_at", "id"),
@@ -278,3 +293,111 @@ def unread_total(user: User) -> int:
         Message.objects.filter(case__read_markers__user=user, id__gt=F("case__read_markers__last_read_message_id"))
         .filter(permissions.message_visibility(user)).exclude(author=user).count()
     )
+
+
+def people_on_case(case: Case) -> dict[str, set[User]]:
+    """The people working the case on each side (not everyone who could read it): who hears of its messages."""
+    sides: dict[str, set[User]] = {OrgKind.AUTHORITY: set(), OrgKind.PLATFORM: set()}
+    if case.created_by.is_active:
+        sides[OrgKind.AUTHORITY].add(case.created_by)
+    if case.assignee is not None and case.assignee.is_active:
+        sides[OrgKind.PLATFORM].add(case.assignee)
+    elif case.queue_id and case.status != Status.DRAFT:
+        for membership in Membership.objects.filter(queues=case.queue_id, role=Role.MODERATOR,
+                                                    deactivated_at__isnull=True).select_related("user"):
+            sides[OrgKind.PLATFORM].add(membership.user)
+    authors = User.objects.filter(
+        # Who wrote in the thread; a system entry (acknowledging, assigning) makes nobody a participant.
+        pk__in=Message.objects.filter(case=case, author__isnull=False).exclude(kind=Message.Kind.SYSTEM)
+        .values("author_id"), is_active=True
+    ).select_related("membership__organization")
+    named = User.objects.filter(
+        pk__in=CaseUserObjectPermission.objects.filter(content_object=case).values("user_id"), is_active=True
+    ).select_related("membership__organization")
+    for user in [*authors, *named]:
+        membership = getattr(user, "membership", None)
+        if membership is not None and membership.role != Role.AUDITOR:
+            sides.setdefault(membership.organization.kind, set()).add(user)
+    return {side: {u for u in users if permissions.can_view_case(u, case)} for side, users in sides.items()}
+
+
+def expired_evidence() -> QuerySet[Evidence]:
+    """Evidence of cases finished longer ago than the retention period, not under a legal hold."""
+    cutoff = timezone.now() - timedelta(days=settings.LIAISON_EVIDENCE_RETENTION_DAYS)
+    held = LegalHold.objects.filter(lifted_at__isnull=True).values("case_id")
+    return (
+        Evidence.objects.filter(purged_at__isnull=True)
+        .filter(Q(case__status=Status.CLOSED, case__closed_at__lt=cutoff)
+                | Q(case__status=Status.WITHDRAWN, case__withdrawn_at__lt=cutoff))
+        .exclude(case_id__in=held)
+        .select_related("case")
+    )
+
+
+# --- Inbound e-mail -----------------------------------------------------------------------------------
+
+
+def read_stored_email(inbound: InboundEmail) -> bytes:
+    with default_storage.open(inbound.raw_storage_name, "rb") as handle:
+        data: bytes = handle.read()
+    return data
+
+
+@dataclass
+class EmailReview:
+    parsed: ParsedEmail | None
+    error: str = ""
+
+    @property
+    def attachments(self) -> list[dict[str, Any]]:
+        if self.parsed is None:
+            return []
+        return [{"name": a.name, "content_type": a.content_type, "size": len(a.data), "inline": a.inline,
+                 "list": bool(a.spreadsheet_suffix)} for a in self.parsed.attachments]
+
+
+def email_review(inbound: InboundEmail) -> EmailReview:
+    """The stored message as a T&S manager reads it (plain text; the HTML only as source)."""
+    try:
+        return EmailReview(parse_email(read_stored_email(inbound)))
+    except FileNotFoundError:
+        return EmailReview(None, _("The stored message is missing."))
+    except Exception as exc:
+        return EmailReview(None, _("The message could not be read: %(error)s") % {"error": error_text(exc)})
+
+
+# --- Outcome reports ----------------------------------------------------------------------------------
+
+
+def issued_report(sha256: str) -> IssuedReport | None:
+    """The issued report with exactly these bytes, and the latest version of its case."""
+    report = (OutcomeReport.objects.filter(sha256=sha256, status=OutcomeReport.Status.READY)
+              .select_related("case").first())
+    if report is None:
+        return None
+    latest = (OutcomeReport.objects.filter(case_id=report.case_id, status=OutcomeReport.Status.READY)
+              .order_by("-version").first()) or report
+    return IssuedReport(reference=report.case.reference, version=report.version, issued_at=report.issued_at,
+                        superseded=report.superseded_at is not None or latest.version > report.version,
+                        latest_version=latest.version, latest_issued_at=latest.issued_at)
+
+
+def verify_report(data: bytes) -> Verification:
+    """What anyone may learn of a file they hold: is it a genuine, current outcome report?"""
+    return verify_report_bytes(data, find_issued=issued_report)
+
+
+def assignee_candidates(case: Case) -> QuerySet[User]:
+    """Platform staff who may be assigned the case."""
+    return User.objects.filter(
+        is_active=True, membership__organization=case.responding_org,
+        membership__role__in=[Role.MODERATOR, Role.TS_MANAGER], membership__deactivated_at__isnull=True,
+    ).order_by("full_name")
+
+
+def grantable_people(case: Case) -> QuerySet[User]:
+    """People of the two organisations of the case, who may be named on it."""
+    return User.objects.filter(
+        is_active=True, membership__deactivated_at__isnull=True,
+        membership__organization__in=[case.requesting_org_id, case.responding_org_id],
+    ).select_related("membership__organization").order_by("membership__organization__name", "full_name")

@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from . import report_views
+from .views import verify
 
 app_name = "reports"
 
 urlpatterns = [
-    path("verify/", report_views.verify, name="verify"),
-    path("ca.pem", report_views.ca_certificate, name="ca"),
+    path("verify/", verify.verify, name="verify"),
+    path("ca.pem", verify.ca_certificate, name="ca"),
 ]

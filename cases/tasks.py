@@ -1,15 +1,26 @@
+"""Celery tasks: each takes ids, loads what it needs and calls an action; nothing below imports this module.
+
+Actions start tasks by name through cases.jobs. Tasks are idempotent: a task delivered twice does its work once.
+"""
+
 from __future__ import annotations
 
 from celery import shared_task
 from django.core.management import call_command
 
+from accounts.models import User
+
+from .actions.deadline_sweep import sweep_deadlines
+from .actions.evidence import verify_evidence_integrity
+from .actions.notifications import notify_case_event, notify_message, send_digests
+from .actions.reports import generate_report
+from .maildir import poll_maildir
+from .models import Case, Evidence, Message
+
 
 @shared_task
 def verify_evidence_task() -> None:
     """Nightly: re-hash stored evidence; mismatches are written to the audit chain."""
-    from .actions import verify_evidence_integrity
-    from .models import Evidence
-
     for evidence in Evidence.objects.filter(purged_at__isnull=True).select_related("case").iterator():
         verify_evidence_integrity(evidence=evidence)
 
@@ -21,9 +32,6 @@ def purge_expired_evidence_task() -> None:
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def notify_message_task(*, message_id: int) -> int:
-    from .models import Message
-    from .notifications import notify_message
-
     message = Message.objects.select_related("case", "case__created_by", "case__assignee", "author").filter(
         pk=message_id).first()
     return notify_message(message) if message is not None else 0
@@ -32,11 +40,6 @@ def notify_message_task(*, message_id: int) -> int:
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def notify_case_event_task(*, case_id: int, kind: str, source_key: str, title: str, actor_id: int | None,
                            side: str = "", user_ids: list[int] | None = None) -> int:
-    from accounts.models import User
-
-    from .models import Case
-    from .notifications import notify_case_event
-
     case = Case.objects.select_related("created_by", "assignee").filter(pk=case_id).first()
     if case is None:
         return 0
@@ -47,31 +50,23 @@ def notify_case_event_task(*, case_id: int, kind: str, source_key: str, title: s
 
 @shared_task
 def send_digests_task() -> int:
-    from .notifications import send_digests
-
     return send_digests()
 
 
 @shared_task
 def sweep_deadlines_task() -> dict[str, int]:
     """Every minute: reminders and breaches, exactly once each."""
-    from .actions import sweep_deadlines
-
     return sweep_deadlines()
 
 
 @shared_task
 def poll_inbound_maildir_task() -> int:
     """Every minute: ingest the e-mail delivered to the inbound Maildir (replies, authorities' lists)."""
-    from .mailin import poll_maildir
-
     return len(poll_maildir().ingested)
 
 
 @shared_task(acks_late=True, soft_time_limit=600)
 def generate_report_task(report_id: int) -> str:
     """Render, sign and issue a requested outcome report. Delivered twice, it issues once (row lock + status)."""
-    from .actions import generate_report
-
     report = generate_report(report_id=report_id)
     return report.status if report is not None else "skipped"

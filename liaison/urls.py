@@ -3,12 +3,12 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from cases import views as case_views
+from cases.views import inbox as case_inbox
 
 from . import views
 
 urlpatterns = [
-    path("", case_views.overview, name="home"),
+    path("", case_inbox.overview, name="home"),
     path("health/", views.health, name="health"),
     path("cases/", include("cases.urls")),
     path("reports/", include("cases.report_urls")),

@@ -84,7 +84,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def signing_identity_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A throwaway CA and signer for the whole run (outcome reports), never the developer's var/signing/."""
-    from cases.reports import create_signing_identity
+    from cases.signing_identity import create_signing_identity
 
     directory = tmp_path_factory.mktemp("signing")
     created = create_signing_identity(p12_path=directory / "signer.p12", ca_path=directory / "ca.pem",

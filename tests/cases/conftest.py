@@ -11,9 +11,19 @@ import pytest
 from django.db import connection
 
 from accounts.models import User
-from cases import actions
+from cases.actions.cases import (
+    acknowledge_case,
+    close_case,
+    create_case,
+    request_information,
+    resolve_case,
+    submit_case,
+    withdraw_case,
+)
+from cases.actions.items import set_item_outcomes
 from cases.choices import TLP, Outcome, Status
-from cases.intake import AcceptedRow, normalise_target
+from cases.item_lists import AcceptedRow
+from cases.link_identity import normalise_target
 from cases.models import Case, Category
 from tests.factories import World
 
@@ -67,7 +77,7 @@ def make_case(
     actor = actor or world.liaison
     platform_actor = platform_actor or world.manager
     state = state or (Status.SUBMITTED if submit else Status.DRAFT)
-    case = actions.create_case(
+    case = create_case(
         actor=actor,
         title=title or f"Case {next(_numbers)}",
         category=Category.objects.get(slug=category),
@@ -81,27 +91,27 @@ def make_case(
     )
     if state == Status.DRAFT:
         return case
-    case = actions.submit_case(case=case, actor=actor)
+    case = submit_case(case=case, actor=actor)
     if state == Status.SUBMITTED:
         return case
     if state == Status.WITHDRAWN:
-        return actions.withdraw_case(case=case, actor=actor, note="No longer needed")
-    case = actions.acknowledge_case(case=case, actor=platform_actor)
+        return withdraw_case(case=case, actor=actor, note="No longer needed")
+    case = acknowledge_case(case=case, actor=platform_actor)
     if state == Status.IN_PROGRESS:
         return case
     if state == Status.AWAITING_INFORMATION:
-        return actions.request_information(case=case, actor=platform_actor, note="Which posts exactly?")
+        return request_information(case=case, actor=platform_actor, note="Which posts exactly?")
     decide_all(case, platform_actor)
-    case = actions.resolve_case(case=case, actor=platform_actor, outcome_summary="All removed.")
+    case = resolve_case(case=case, actor=platform_actor, outcome_summary="All removed.")
     if state == Status.RESOLVED:
         return case
     if state == Status.CLOSED:
-        return actions.close_case(case=case, actor=platform_actor)
+        return close_case(case=case, actor=platform_actor)
     raise ValueError(f"make_case cannot reach {state!r}")
 
 
 def decide_all(case: Case, actor: User, outcome: str = Outcome.REMOVED, reason: str = "") -> int:
-    return actions.set_item_outcomes(actor=actor, case=case, item_ids=list(case.items.values_list("pk", flat=True)),
+    return set_item_outcomes(actor=actor, case=case, item_ids=list(case.items.values_list("pk", flat=True)),
                                      outcome=outcome, reason=reason)
 
 

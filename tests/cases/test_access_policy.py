@@ -11,7 +11,8 @@ from django.http import Http404
 from django.urls import reverse
 
 from accounts import actions as account_actions
-from cases import actions, permissions
+from cases import permissions
+from cases.actions.cases import assign_case, grant_access, revoke_access, submit_case
 from cases.choices import TLP, Status
 from cases.models import Case
 from tests.factories import World
@@ -182,12 +183,12 @@ def test_drafts_are_visible_only_to_the_requesting_authority(world, cases, mfa_c
         sees = user.membership.organization_id == world.ministry.pk
         assert permissions.can_view_case(user, draft) is sees, persona
     # Even naming a platform person on a draft does not show it to them before submission.
-    actions.grant_access(actor=world.liaison, case=draft, user=world.manager, reason="Heads-up")
+    grant_access(actor=world.liaison, case=draft, user=world.manager, reason="Heads-up")
     assert not permissions.can_view_case(world.manager, draft)
     mfa_client.force_login(world.manager)
     assert mfa_client.get(reverse("cases:detail", args=[draft.reference])).status_code == 404
     # Once submitted, the platform sees it.
-    actions.submit_case(case=draft, actor=world.liaison)
+    submit_case(case=draft, actor=world.liaison)
     assert mfa_client.get(reverse("cases:detail", args=[draft.reference])).status_code == 200
 
 
@@ -222,7 +223,7 @@ def test_a_person_named_on_a_red_case_sees_it(world, cases, mfa_client, named_by
     red = cases.ministry_red
     user = getattr(world, persona)
     assert not permissions.can_view_case(user, red)
-    actions.grant_access(actor=getattr(world, named_by), case=red, user=user, reason="Needs to work on it")
+    grant_access(actor=getattr(world, named_by), case=red, user=user, reason="Needs to work on it")
     assert permissions.can_view_case(user, red)
     assert red in permissions.cases_visible_to(user)
     mfa_client.force_login(user)
@@ -235,16 +236,16 @@ def test_a_person_named_on_a_red_case_sees_it(world, cases, mfa_client, named_by
 
 def test_people_of_another_authority_cannot_be_named(world, cases):
     with pytest.raises(ValidationError):
-        actions.grant_access(actor=world.liaison, case=cases.ministry_red, user=world.other_liaison,
+        grant_access(actor=world.liaison, case=cases.ministry_red, user=world.other_liaison,
                              reason="Joint operation")
     assert not permissions.can_view_case(world.other_liaison, cases.ministry_red)
 
 
 def test_revoking_a_grant_hides_the_red_case_again(world, cases):
     red = cases.ministry_red
-    actions.grant_access(actor=world.manager, case=red, user=world.legal, reason="Review")
+    grant_access(actor=world.manager, case=red, user=world.legal, reason="Review")
     assert permissions.can_view_case(world.legal, red)
-    actions.revoke_access(actor=world.manager, case=red, user=world.legal)
+    revoke_access(actor=world.manager, case=red, user=world.legal)
     assert not permissions.can_view_case(world.legal, red)
     assert red not in permissions.cases_visible_to(world.legal)
 
@@ -252,10 +253,10 @@ def test_revoking_a_grant_hides_the_red_case_again(world, cases):
 def test_queryset_and_check_agree_for_every_persona_and_case(world, cases):
     assert_policy_agrees(world, cases)
     # And after the exceptions: grants, an assignment across queues, every state.
-    actions.grant_access(actor=world.liaison, case=cases.ministry_red, user=world.moderator, reason="Work it")
-    actions.grant_access(actor=world.manager, case=cases.commission_submitted, user=world.moderator, reason="Help")
-    actions.grant_access(actor=world.liaison, case=cases.ministry_draft, user=world.legal, reason="Early look")
-    actions.assign_case(actor=world.manager, case=cases.ministry_in_progress, assignee=world.moderator_my)
+    grant_access(actor=world.liaison, case=cases.ministry_red, user=world.moderator, reason="Work it")
+    grant_access(actor=world.manager, case=cases.commission_submitted, user=world.moderator, reason="Help")
+    grant_access(actor=world.liaison, case=cases.ministry_draft, user=world.legal, reason="Early look")
+    assign_case(actor=world.manager, case=cases.ministry_in_progress, assignee=world.moderator_my)
     for state in (Status.AWAITING_INFORMATION, Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN):
         make_case(world, state=state)
         make_case(world, actor=world.other_liaison, state=state)
@@ -292,11 +293,11 @@ def test_moderator_sees_a_case_of_another_queue_once_assigned(world, cases, mfa_
     mfa_client.force_login(world.moderator_my)
     url = reverse("cases:detail", args=[case.reference])
     assert mfa_client.get(url).status_code == 404
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator_my)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator_my)
     assert mfa_client.get(url).status_code == 200
     assert case.reference in listed_refs(mfa_client.get(reverse("cases:list")).content)
     # Unassigned again, it is gone again.
-    actions.assign_case(actor=world.manager, case=case, assignee=None)
+    assign_case(actor=world.manager, case=case, assignee=None)
     assert mfa_client.get(url).status_code == 404
 
 

@@ -11,7 +11,9 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
-from cases import actions, audit
+from cases import audit
+from cases.actions.cases import assign_case, request_information
+from cases.actions.items import set_item_outcomes
 from cases.choices import Status
 from cases.models import AuditEvent
 from tests.factories import PASSWORD
@@ -54,8 +56,8 @@ def many_events(world, records: int = 60) -> None:
         make_case(world, state=state, targets=unique_targets(5))
     case = make_case(world, state=Status.IN_PROGRESS, targets=unique_targets(30))
     for item in case.items.all()[:records // 3]:
-        actions.set_item_outcomes(actor=world.moderator, case=case, item_ids=[item.pk], outcome="removed")
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+        set_item_outcomes(actor=world.moderator, case=case, item_ids=[item.pk], outcome="removed")
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
     for n in range(records):
         audit.record(action="evidence.viewed", actor=world.legal, case=case,
                      data={"n": n, "text": "ünïcödé ✓", "nested": {"list": [1, 2.5, None]}}, ip="2001:db8::1")
@@ -191,7 +193,7 @@ def test_a_failed_login_for_an_unknown_address_is_recorded_too(db, client):
 
 def test_case_timeline_shows_the_events(world, mfa_client):
     case = make_case(world, state=Status.IN_PROGRESS, targets=unique_targets(3))
-    actions.request_information(case=case, actor=world.moderator, note="Which accounts exactly?")
+    request_information(case=case, actor=world.moderator, note="Which accounts exactly?")
     mfa_client.force_login(world.liaison)
     timeline = section(mfa_client.get(case.get_absolute_url()).content, "timeline")
     for text in ("Case created", "3 item(s) added", "Draft → Submitted", "Submitted → In progress",
@@ -202,7 +204,7 @@ def test_case_timeline_shows_the_events(world, mfa_client):
 
 def test_platform_only_events_are_not_shown_to_the_authority(world, mfa_client):
     case = make_case(world, state=Status.IN_PROGRESS)
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
     decide_all(case, world.moderator)
     for persona, sees in (("manager", True), ("moderator", True), ("legal", True),
                           ("liaison", False), ("lead", False), ("authority_auditor", False)):

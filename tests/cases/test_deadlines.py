@@ -19,7 +19,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import OrgKind
-from cases import actions, permissions
+from cases import permissions
+from cases.actions import deadline_sweep
+from cases.actions.cases import (
+    acknowledge_case,
+    assign_case,
+    provide_information,
+    request_information,
+    resolve_case,
+    withdraw_case,
+)
+from cases.actions.deadline_sweep import sweep_deadlines
+from cases.actions.deadlines import answer_proposal, propose_deadline, update_sla_policy
 from cases.audit import verify_chain
 from cases.choices import Priority, Status
 from cases.models import (
@@ -71,7 +82,7 @@ def deadline(case: Case, kind: str) -> Deadline:
 def sweep(capture, now) -> dict[str, int]:
     """One run of the periodic job, with what it queued for after its commits (notices, e-mails)."""
     with capture(execute=True):
-        return actions.sweep_deadlines(now=now)
+        return sweep_deadlines(now=now)
 
 
 def deadline_notices(case: Case | None = None) -> Counter[str]:
@@ -148,7 +159,7 @@ def test_a_policy_for_one_authority_wins_over_the_general_one(world, clock):
 def test_acknowledge_meets_the_first_resolve_meets_the_second_and_durations_are_recorded(world, clock):
     case = make_case(world, category="terrorism")
     clock.advance(20 * MINUTE)
-    case = actions.acknowledge_case(case=case, actor=world.moderator)
+    case = acknowledge_case(case=case, actor=world.moderator)
     ack, resolve = deadline(case, "acknowledge"), deadline(case, "resolve")
     assert (ack.status, ack.met_at, ack.next_check_at) == (Deadline.State.MET, clock.now, None)
     assert resolve.status == Deadline.State.OPEN
@@ -156,20 +167,20 @@ def test_acknowledge_meets_the_first_resolve_meets_the_second_and_durations_are_
 
     clock.advance(2 * HOUR)
     decide_all(case, world.moderator)
-    case = actions.resolve_case(case=case, actor=world.moderator, outcome_summary="Removed")
+    case = resolve_case(case=case, actor=world.moderator, outcome_summary="Removed")
     resolve.refresh_from_db()
     assert (resolve.status, resolve.met_at) == (Deadline.State.MET, clock.now)
     assert case.resolve_seconds == (2 * 60 + 20) * 60
     # Nothing is left for the sweep.
-    assert actions.sweep_deadlines(now=clock.now + timedelta(days=3))["checked"] == 0
+    assert sweep_deadlines(now=clock.now + timedelta(days=3))["checked"] == 0
 
 
 def test_withdrawing_cancels_the_open_deadlines(world, clock, django_capture_on_commit_callbacks):
     case = make_case(world, category="terrorism")
     clock.advance(10 * MINUTE)
-    case = actions.acknowledge_case(case=case, actor=world.moderator)
+    case = acknowledge_case(case=case, actor=world.moderator)
     clock.advance(10 * MINUTE)
-    actions.withdraw_case(case=case, actor=world.liaison, note="Handled by the police")
+    withdraw_case(case=case, actor=world.liaison, note="Handled by the police")
     states = dict(case.deadlines.values_list("kind", "status"))
     assert states == {"acknowledge": Deadline.State.MET, "resolve": Deadline.State.CANCELLED}
     assert deadline(case, "resolve").closed_at == clock.now
@@ -187,7 +198,7 @@ def test_a_deadline_met_after_the_sweep_marked_it_breached_stays_breached(world,
     assert (ack.status, ack.breached_at) == (Deadline.State.BREACHED, case.submitted_at + HOUR)
 
     clock.advance(9 * MINUTE)
-    actions.acknowledge_case(case=case, actor=world.moderator)
+    acknowledge_case(case=case, actor=world.moderator)
     ack.refresh_from_db()
     assert ack.status == Deadline.State.BREACHED
     assert ack.met_at == clock.now  # when it was finally done is kept
@@ -199,7 +210,7 @@ def test_a_deadline_met_late_before_any_sweep_is_still_breached(world, clock):
     """The sweep may be down; acknowledging after the due time is late all the same."""
     case = make_case(world, category="terrorism")
     clock.advance(90 * MINUTE)
-    case = actions.acknowledge_case(case=case, actor=world.moderator)
+    case = acknowledge_case(case=case, actor=world.moderator)
     ack = deadline(case, "acknowledge")
     assert ack.status == Deadline.State.BREACHED
     assert ack.breached_at == case.submitted_at + HOUR and ack.met_at == clock.now
@@ -213,11 +224,11 @@ def test_the_resolve_clock_pauses_while_awaiting_information_and_moves_by_exactl
         world, clock, mfa_client, django_capture_on_commit_callbacks):
     case = make_case(world, category="hate-speech")  # high: 4 h / 24 h
     submitted = clock.now
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
     clock.advance(30 * MINUTE)
-    case = actions.acknowledge_case(case=case, actor=world.moderator)
+    case = acknowledge_case(case=case, actor=world.moderator)
     clock.advance(90 * MINUTE)  # +2 h
-    case = actions.request_information(case=case, actor=world.moderator, note="Which posts exactly?")
+    case = request_information(case=case, actor=world.moderator, note="Which posts exactly?")
     resolve = deadline(case, "resolve")
     assert resolve.paused_at == clock.now and resolve.next_check_at is None
     assert resolve.due_at == submitted + 24 * HOUR  # not moved yet
@@ -238,7 +249,7 @@ def test_the_resolve_clock_pauses_while_awaiting_information_and_moves_by_exactl
     assert resolve.status == Deadline.State.OPEN
 
     clock.at(26 * HOUR)  # paused for exactly 24 h
-    case = actions.provide_information(case=case, actor=world.liaison, note="Screenshots attached")
+    case = provide_information(case=case, actor=world.liaison, note="Screenshots attached")
     resolve.refresh_from_db()
     pause.refresh_from_db()
     assert (pause.paused_at, pause.resumed_at) == (submitted + 2 * HOUR, submitted + 26 * HOUR)
@@ -258,7 +269,7 @@ def test_the_resolve_clock_pauses_while_awaiting_information_and_moves_by_exactl
 
     clock.at(30 * HOUR)
     decide_all(case, world.moderator)
-    case = actions.resolve_case(case=case, actor=world.moderator)
+    case = resolve_case(case=case, actor=world.moderator)
     resolve.refresh_from_db()
     assert resolve.status == Deadline.State.MET
     assert case.acknowledge_seconds == 30 * 60
@@ -270,9 +281,9 @@ def test_two_pauses_add_up(world, clock):
     due = deadline(case, "resolve").due_at
     for pause_minutes in (45, 75):
         clock.advance(HOUR)
-        case = actions.request_information(case=case, actor=world.manager, note="More, please")
+        case = request_information(case=case, actor=world.manager, note="More, please")
         clock.advance(pause_minutes * MINUTE)
-        case = actions.provide_information(case=case, actor=world.liaison)
+        case = provide_information(case=case, actor=world.liaison)
     resolve = deadline(case, "resolve")
     assert resolve.due_at == due + 2 * HOUR and resolve.paused_seconds == 2 * 3600
     assert list(resolve.pauses.values_list("resumed_at", flat=True)) == [
@@ -292,7 +303,7 @@ def test_a_new_due_time_takes_effect_when_the_other_side_accepts(world, clock, m
     resolve = deadline(case, "resolve")
     original = resolve.due_at
     wanted = original + 48 * HOUR
-    proposal = actions.propose_deadline(actor=world.manager, case=case, kind=DeadlineProposal.Kind.CHANGE_DUE,
+    proposal = propose_deadline(actor=world.manager, case=case, kind=DeadlineProposal.Kind.CHANGE_DUE,
                                         deadline=resolve, due_at=wanted, reason="Forty channels to review")
     resolve.refresh_from_db()
     assert resolve.due_at == original and proposal.status == DeadlineProposal.State.PENDING
@@ -326,10 +337,10 @@ def test_a_rejected_proposal_changes_nothing(world, clock):
     case = make_case(world, category="hate-speech", state=Status.IN_PROGRESS)
     resolve = deadline(case, "resolve")
     before = (resolve.due_at, resolve.origin, resolve.next_check_at)
-    proposal = actions.propose_deadline(actor=world.liaison, case=case, kind=DeadlineProposal.Kind.CHANGE_DUE,
+    proposal = propose_deadline(actor=world.liaison, case=case, kind=DeadlineProposal.Kind.CHANGE_DUE,
                                         deadline=resolve, due_at=resolve.due_at - 12 * HOUR,
                                         reason="The channel is spreading fast")
-    actions.answer_proposal(actor=world.manager, proposal=proposal, accept=False, note="We cannot go faster")
+    answer_proposal(actor=world.manager, proposal=proposal, accept=False, note="We cannot go faster")
     resolve.refresh_from_db()
     assert (resolve.due_at, resolve.origin, resolve.next_check_at) == before
     proposal.refresh_from_db()
@@ -342,15 +353,15 @@ def test_a_rejected_proposal_changes_nothing(world, clock):
 def test_only_the_other_side_answers_and_only_once(world, clock, mfa_client):
     case = make_case(world, category="hate-speech", state=Status.IN_PROGRESS)
     resolve = deadline(case, "resolve")
-    proposal = actions.propose_deadline(actor=world.liaison, case=case, kind=DeadlineProposal.Kind.CHANGE_DUE,
+    proposal = propose_deadline(actor=world.liaison, case=case, kind=DeadlineProposal.Kind.CHANGE_DUE,
                                         deadline=resolve, due_at=resolve.due_at + HOUR, reason="Holiday")
     # The proposer's own side, and platform people who may not agree deadlines, are refused.
     for persona in ("liaison", "lead", "moderator", "legal", "auditor"):
         with pytest.raises(PermissionDenied):
-            actions.answer_proposal(actor=getattr(world, persona), proposal=proposal, accept=True)
+            answer_proposal(actor=getattr(world, persona), proposal=proposal, accept=True)
     for persona in ("other_liaison", "moderator_my"):  # they may not even know of the case
         with pytest.raises(Http404):
-            actions.answer_proposal(actor=getattr(world, persona), proposal=proposal, accept=True)
+            answer_proposal(actor=getattr(world, persona), proposal=proposal, accept=True)
     mfa_client.force_login(world.lead)
     url = reverse("cases:answer_proposal", args=[case.reference, proposal.pk])
     assert mfa_client.post(url, {"answer": "accept"}).status_code == 403
@@ -360,9 +371,9 @@ def test_only_the_other_side_answers_and_only_once(world, clock, mfa_client):
     assert proposal.status == DeadlineProposal.State.PENDING
 
     assert url in open_page(mfa_client, world.manager, case)
-    actions.answer_proposal(actor=world.manager, proposal=proposal, accept=True)
+    answer_proposal(actor=world.manager, proposal=proposal, accept=True)
     with pytest.raises(permissions.InvalidTransition):
-        actions.answer_proposal(actor=world.manager, proposal=proposal, accept=False)
+        answer_proposal(actor=world.manager, proposal=proposal, accept=False)
     response = mfa_client.post(url, {"answer": "reject"}, follow=True)
     assert any("already answered" in m for m in page_messages(response))
     proposal.refresh_from_db()
@@ -374,20 +385,20 @@ def test_proposals_need_a_reason_and_a_future_time(world, clock):
     case = make_case(world, category="hate-speech", state=Status.IN_PROGRESS)
     resolve = deadline(case, "resolve")
     with pytest.raises(ValidationError):
-        actions.propose_deadline(actor=world.manager, case=case, kind="change_due", deadline=resolve,
+        propose_deadline(actor=world.manager, case=case, kind="change_due", deadline=resolve,
                                  due_at=resolve.due_at + HOUR, reason="  ")
     with pytest.raises(ValidationError):
-        actions.propose_deadline(actor=world.manager, case=case, kind="change_due", deadline=resolve,
+        propose_deadline(actor=world.manager, case=case, kind="change_due", deadline=resolve,
                                  due_at=clock.now - MINUTE, reason="Late")
     with pytest.raises(PermissionDenied):
-        actions.propose_deadline(actor=world.legal, case=case, kind="change_due", deadline=resolve,
+        propose_deadline(actor=world.legal, case=case, kind="change_due", deadline=resolve,
                                  due_at=resolve.due_at + HOUR, reason="Legal review")
     assert not DeadlineProposal.objects.exists()
 
 
 def test_a_custom_deadline_by_agreement(world, clock, mfa_client, django_capture_on_commit_callbacks):
     case = make_case(world, category="privacy", state=Status.IN_PROGRESS)
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
     friday = (clock.now + 3 * 24 * HOUR).replace(second=0)
     mfa_client.force_login(world.liaison)
     mfa_client.post(reverse("cases:propose_deadline", args=[case.reference]), {
@@ -398,7 +409,7 @@ def test_a_custom_deadline_by_agreement(world, clock, mfa_client, django_capture
     assert proposal.kind == DeadlineProposal.Kind.NEW_CUSTOM and proposal.proposed_side == OrgKind.AUTHORITY
     assert not case.deadlines.filter(kind=Deadline.Kind.CUSTOM).exists()  # nothing until agreed
 
-    actions.answer_proposal(actor=world.manager, proposal=proposal, accept=True)
+    answer_proposal(actor=world.manager, proposal=proposal, accept=True)
     custom = case.deadlines.get(kind=Deadline.Kind.CUSTOM)
     assert (custom.title, custom.owner_side, custom.origin, custom.status) == (
         "Preserve subscriber information", OrgKind.PLATFORM, Deadline.Origin.AGREEMENT, Deadline.State.OPEN)
@@ -415,11 +426,11 @@ def test_a_custom_deadline_by_agreement(world, clock, mfa_client, django_capture
 def test_a_waiver_needs_the_other_sides_agreement(world, clock, django_capture_on_commit_callbacks):
     case = make_case(world, category="terrorism")
     ack = deadline(case, "acknowledge")
-    proposal = actions.propose_deadline(actor=world.manager, case=case, kind=DeadlineProposal.Kind.WAIVE,
+    proposal = propose_deadline(actor=world.manager, case=case, kind=DeadlineProposal.Kind.WAIVE,
                                         deadline=ack, reason="Duplicate of a case acknowledged by phone")
     ack.refresh_from_db()
     assert ack.status == Deadline.State.OPEN  # a proposal alone waives nothing
-    actions.answer_proposal(actor=world.lead, proposal=proposal, accept=True)
+    answer_proposal(actor=world.lead, proposal=proposal, accept=True)
     ack.refresh_from_db()
     assert (ack.status, ack.closed_at, ack.next_check_at) == (Deadline.State.WAIVED, clock.now, None)
     assert AuditEvent.objects.filter(case=case, action="deadline.waived").count() == 1
@@ -432,12 +443,12 @@ def test_unanswered_proposals_expire_and_stay_on_record(world, clock, mfa_client
                                                         django_capture_on_commit_callbacks):
     case = make_case(world, category="hate-speech")
     ack, resolve = deadline(case, "acknowledge"), deadline(case, "resolve")
-    soon = actions.propose_deadline(actor=world.manager, case=case, kind="change_due", deadline=resolve,
+    soon = propose_deadline(actor=world.manager, case=case, kind="change_due", deadline=resolve,
                                     due_at=clock.now + 3 * HOUR, reason="We can do it sooner")
-    moot = actions.propose_deadline(actor=world.manager, case=case, kind="change_due", deadline=ack,
+    moot = propose_deadline(actor=world.manager, case=case, kind="change_due", deadline=ack,
                                     due_at=ack.due_at + HOUR, reason="Staff shortage")
     clock.advance(30 * MINUTE)
-    actions.acknowledge_case(case=case, actor=world.moderator)  # the deadline `moot` was about is met
+    acknowledge_case(case=case, actor=world.moderator)  # the deadline `moot` was about is met
     clock.advance(3 * HOUR)
     sweep(django_capture_on_commit_callbacks, clock.now)
     for proposal in (soon, moot):
@@ -449,7 +460,7 @@ def test_unanswered_proposals_expire_and_stay_on_record(world, clock, mfa_client
     page = open_page(mfa_client, world.liaison, case)
     assert section(page, "proposals").count("Expired") == 2
     with pytest.raises(permissions.InvalidTransition):
-        actions.answer_proposal(actor=world.liaison, proposal=soon, accept=True)
+        answer_proposal(actor=world.liaison, proposal=soon, accept=True)
     resolve.refresh_from_db()
     assert resolve.origin == Deadline.Origin.POLICY
 
@@ -482,7 +493,7 @@ def test_sla_policies_are_edited_by_ts_managers_only_and_audited(world, mfa_clie
     assert event.data["after"] == {"acknowledge_minutes": 720, "resolve_minutes": 2880}
     assert verify_chain().ok
     with pytest.raises(PermissionDenied):
-        actions.update_sla_policy(actor=world.moderator, policy=normal, acknowledge_minutes=1, resolve_minutes=2)
+        update_sla_policy(actor=world.moderator, policy=normal, acknowledge_minutes=1, resolve_minutes=2)
     # New cases use the new policy.
     case = make_case(world, category="disinformation")
     assert deadline(case, "acknowledge").due_at - case.submitted_at == 12 * HOUR
@@ -530,7 +541,7 @@ def test_inbox_filters_and_counts_due_soon_and_breached(world, clock, mfa_client
 def test_reminders_at_half_time_and_before_due_then_one_breach_each_exactly_once(
         world, clock, mfa_client, django_capture_on_commit_callbacks):
     case = make_case(world, category="terrorism")  # acknowledge 1 h (short), resolve 4 h
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
     ack, resolve = deadline(case, "acknowledge"), deadline(case, "resolve")
     start = case.submitted_at
     mail.outbox.clear()
@@ -605,7 +616,7 @@ def test_a_gap_over_both_reminder_points_sends_only_the_latest(world, clock, dja
 def test_one_sweep_handles_every_due_deadline_batch_after_batch(world, clock, django_capture_on_commit_callbacks):
     cases = [make_case(world, category="terrorism") for _ in range(4)]  # eight deadlines
     with django_capture_on_commit_callbacks(execute=True):
-        counts = actions.sweep_deadlines(now=clock.now + 5 * HOUR, batch=3)
+        counts = sweep_deadlines(now=clock.now + 5 * HOUR, batch=3)
     assert (counts["breaches"], counts["checked"]) == (8, 8)
     assert not Deadline.objects.filter(case__in=cases, status=Deadline.State.OPEN).exists()
 
@@ -614,7 +625,7 @@ def test_the_sweep_reads_only_rows_whose_time_has_come(world, clock, django_asse
     for _ in range(5):
         make_case(world, category="disinformation")
     with django_assert_max_num_queries(2):  # the candidate ids, and expiring proposals
-        assert actions.sweep_deadlines(now=clock.now + MINUTE)["checked"] == 0
+        assert sweep_deadlines(now=clock.now + MINUTE)["checked"] == 0
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -623,18 +634,18 @@ def test_concurrent_sweeps_send_each_reminder_and_breach_once(world: World):
         pytest.skip("needs PostgreSQL: row locks (SKIP LOCKED) between two connections; CI runs it there")
     cases = [make_case(world, category="terrorism") for _ in range(4)]
     for case in cases[:2]:
-        actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+        assign_case(actor=world.manager, case=case, assignee=world.moderator)
     mail.outbox.clear()  # what submitting and assigning sent
     start = max(c.submitted_at for c in cases)
-    original = actions._signal_once
+    original = deadline_sweep._signal_once
 
     def slow_signal(deadline, point):
         time.sleep(0.02)  # widen the window in which both sweeps hold candidates
         return original(deadline, point)
 
-    with mock.patch.object(actions, "_signal_once", slow_signal):
+    with mock.patch.object(deadline_sweep, "_signal_once", slow_signal):
         for offset in (31 * MINUTE, 46 * MINUTE, 61 * MINUTE, 4 * HOUR + MINUTE):
-            results = run_together([lambda o=offset: actions.sweep_deadlines(now=start + o)] * 3)
+            results = run_together([lambda o=offset: sweep_deadlines(now=start + o)] * 3)
             assert all(isinstance(r, dict) for r in results), results
     ack_ids = set(Deadline.objects.filter(kind="acknowledge").values_list("pk", flat=True))
     signals = Counter(DeadlineSignal.objects.values_list("deadline_id", "point"))

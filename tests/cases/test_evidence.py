@@ -23,10 +23,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from cases import actions
+from cases.actions.cases import close_case, withdraw_case
+from cases.actions.evidence import (
+    EvidenceResult,
+    add_evidence,
+    lift_legal_hold,
+    place_legal_hold,
+    purge_evidence,
+    withdraw_evidence,
+)
 from cases.audit import verify_chain
 from cases.choices import Status
-from cases.evidence import EvidenceRejected
+from cases.evidence_files import EvidenceRejected
 from cases.models import AuditEvent, Case, Category, Evidence, LegalHold
 from cases.tasks import verify_evidence_task
 from tests.cases.conftest import make_case, page_messages, section
@@ -98,8 +106,8 @@ class GeneratedSource:
 # --- Helpers ---------------------------------------------------------------------------------------
 
 
-def add(actor: User, case: Case, data: bytes, name: str, **kwargs: Any) -> actions.EvidenceResult:
-    return actions.add_evidence(actor=actor, case=case, source=io.BytesIO(data), original_name=name, **kwargs)
+def add(actor: User, case: Case, data: bytes, name: str, **kwargs: Any) -> EvidenceResult:
+    return add_evidence(actor=actor, case=case, source=io.BytesIO(data), original_name=name, **kwargs)
 
 
 def stored_files() -> list[Path]:
@@ -230,7 +238,7 @@ def test_an_oversized_file_is_refused_before_it_is_read_whole(world, case, setti
     source = GeneratedSource(64 * MIB)
 
     with pytest.raises(EvidenceRejected, match="larger than the limit of 1 MiB"):
-        actions.add_evidence(actor=world.liaison, case=case, source=source, original_name="big.png")
+        add_evidence(actor=world.liaison, case=case, source=source, original_name="big.png")
 
     assert source.consumed < 3 * MIB
     assert_nothing_stored(upload_tmp)
@@ -372,7 +380,7 @@ def test_a_cancelled_upload_leaves_no_row_no_file_and_no_temp_file(world, case, 
     source = GeneratedSource(8 * MIB, fail_after=3 * MIB + 123, error=error)
 
     with pytest.raises(type(error)):
-        actions.add_evidence(actor=world.liaison, case=case, source=source, original_name="video.png")
+        add_evidence(actor=world.liaison, case=case, source=source, original_name="video.png")
 
     assert source.consumed > 1 * MIB  # it broke partway, not before the first byte
     assert_nothing_stored(upload_tmp)
@@ -537,7 +545,7 @@ def test_only_the_uploaders_side_withdraws(world, login, liaison_evidence, perso
 
     assert response.status_code == 403
     with pytest.raises(PermissionDenied):
-        actions.withdraw_evidence(actor=user, evidence=liaison_evidence, reason="Not relevant")
+        withdraw_evidence(actor=user, evidence=liaison_evidence, reason="Not relevant")
     liaison_evidence.refresh_from_db()
     assert liaison_evidence.withdrawn_at is None
 
@@ -557,7 +565,7 @@ def test_withdrawal_needs_a_reason(world, login, liaison_evidence):
     liaison_evidence.refresh_from_db()
     assert liaison_evidence.withdrawn_at is None
     with pytest.raises(ValidationError):
-        actions.withdraw_evidence(actor=world.lead, evidence=liaison_evidence, reason="")
+        withdraw_evidence(actor=world.lead, evidence=liaison_evidence, reason="")
 
 
 def test_withdrawn_evidence_stays_listed_and_downloadable_marked_withdrawn(world, case, login, liaison_evidence):
@@ -583,12 +591,12 @@ def test_withdrawn_evidence_stays_listed_and_downloadable_marked_withdrawn(world
 def test_the_platform_withdraws_its_own_evidence(world, case):
     evidence = add(world.moderator, case, png(), "internal.png", internal=True).evidence
 
-    actions.withdraw_evidence(actor=world.manager, evidence=evidence, reason="Duplicate of the report")
+    withdraw_evidence(actor=world.manager, evidence=evidence, reason="Duplicate of the report")
 
     evidence.refresh_from_db()
     assert evidence.withdrawn_at is not None
     with pytest.raises(PermissionDenied):
-        actions.withdraw_evidence(actor=world.liaison, evidence=add(world.manager, case, pdf(), "x.pdf").evidence,
+        withdraw_evidence(actor=world.liaison, evidence=add(world.manager, case, pdf(), "x.pdf").evidence,
                                   reason="not ours")
 
 
@@ -596,7 +604,7 @@ def test_the_authority_cannot_reach_platform_internal_evidence_to_withdraw_it(wo
     internal = add(world.moderator, case, png(), "internal.png", internal=True).evidence
 
     with pytest.raises(Http404):
-        actions.withdraw_evidence(actor=world.lead, evidence=internal, reason="x")
+        withdraw_evidence(actor=world.lead, evidence=internal, reason="x")
     assert login(world.lead).post(withdraw_url(internal), {"reason": "x"}).status_code == 404
     internal.refresh_from_db()
     assert internal.withdrawn_at is None
@@ -610,7 +618,7 @@ def test_only_legal_places_a_legal_hold(world, case, login, persona):
     user = getattr(world, persona)
 
     with pytest.raises(PermissionDenied):
-        actions.place_legal_hold(actor=user, case=case, reason="Litigation")
+        place_legal_hold(actor=user, case=case, reason="Litigation")
     response = login(user).post(reverse("cases:place_hold", args=[case.reference]), {"reason": "Litigation"})
 
     assert response.status_code == 403
@@ -642,7 +650,7 @@ def test_legal_places_and_lifts_a_hold_others_cannot_lift_it(world, case, login)
 
 def test_a_hold_needs_a_reason(world, case):
     with pytest.raises(ValidationError):
-        actions.place_legal_hold(actor=world.legal, case=case, reason=" ")
+        place_legal_hold(actor=world.legal, case=case, reason=" ")
     assert not LegalHold.objects.exists()
 
 
@@ -652,7 +660,7 @@ def test_a_hold_needs_a_reason(world, case):
 def finished_case_with_evidence(world: World, *, days_ago: int, data: bytes) -> tuple[Case, Evidence]:
     case = make_case(world, state=Status.RESOLVED)
     evidence = add(world.liaison, case, data, "shot.png").evidence
-    case = actions.close_case(case=case, actor=world.liaison)
+    case = close_case(case=case, actor=world.liaison)
     Case.objects.filter(pk=case.pk).update(closed_at=timezone.now() - timedelta(days=days_ago))
     return case, evidence
 
@@ -663,7 +671,7 @@ def test_purge_deletes_old_files_and_keeps_the_record(world, login, settings, dj
     _recent_case, recent = finished_case_with_evidence(world, days_ago=29, data=png(rgb=(4, 5, 6)))
     withdrawn = make_case(world)
     withdrawn_evidence = add(world.liaison, withdrawn, chat(), "chat.txt").evidence
-    actions.withdraw_case(case=withdrawn, actor=world.liaison, note="Handled elsewhere")
+    withdraw_case(case=withdrawn, actor=world.liaison, note="Handled elsewhere")
     Case.objects.filter(pk=withdrawn.pk).update(withdrawn_at=timezone.now() - timedelta(days=40))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -697,21 +705,21 @@ def test_purge_deletes_old_files_and_keeps_the_record(world, login, settings, dj
 def test_a_legal_hold_stops_the_purge_until_it_is_lifted(world, settings, django_capture_on_commit_callbacks):
     settings.LIAISON_EVIDENCE_RETENTION_DAYS = 30
     case, evidence = finished_case_with_evidence(world, days_ago=90, data=png())
-    hold = actions.place_legal_hold(actor=world.legal, case=case, reason="Court case pending")
+    hold = place_legal_hold(actor=world.legal, case=case, reason="Court case pending")
     dry_run = io.StringIO()
     call_command("purge_evidence", dry_run=True, stdout=dry_run)
     assert case.reference not in dry_run.getvalue()
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("purge_evidence", stdout=io.StringIO())
-        assert actions.purge_evidence(evidence=evidence) is False
+        assert purge_evidence(evidence=evidence) is False
 
     evidence.refresh_from_db()
     assert evidence.purged_at is None
     assert default_storage.exists(evidence.storage_name)
     assert not events("evidence.purged")
 
-    actions.lift_legal_hold(actor=world.legal, hold=hold)
+    lift_legal_hold(actor=world.legal, hold=hold)
     with django_capture_on_commit_callbacks(execute=True):
         call_command("purge_evidence", stdout=io.StringIO())
 

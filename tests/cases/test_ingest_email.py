@@ -24,12 +24,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization
-from cases import mailin
+from cases import queries
+from cases.actions.inbound import ingest
 from cases.audit import verify_chain
 from cases.choices import Status
 from cases.demo import seed_inbound
+from cases.email_parsing import parse_email
 from cases.models import AuditEvent, Case, Evidence, InboundEmail, Message, Notification, NotificationKind
-from cases.notifications import reply_address
+from cases.reply_addresses import reply_address
 from cases.tasks import poll_inbound_maildir_task
 from tests.factories import World
 
@@ -105,7 +107,7 @@ def deliver(django_capture_on_commit_callbacks: Any) -> Callable[[bytes], Inboun
 
     def _deliver(raw: bytes) -> InboundEmail:
         with django_capture_on_commit_callbacks(execute=True):
-            return mailin.ingest(raw)
+            return ingest(raw)
 
     return _deliver
 
@@ -216,7 +218,7 @@ def test_an_inline_image_becomes_evidence(world: World, deliver: Any):
     case = inbound.case
     assert list(case.items.values_list("key", flat=True)) == ["t.me/hoaks_kesehatan_id"]
     [evidence] = case.evidence.all()
-    image = mailin.parse_email(raw).attachments[0].data
+    image = parse_email(raw).attachments[0].data
     assert evidence.sha256 == sha256(image)
     assert evidence.original_name == "image001.png"
     assert evidence.content_type == "image/png"
@@ -273,7 +275,7 @@ def test_a_forwarded_message_counts_with_its_body_and_attachments(world: World, 
     assert sorted(case.items.values_list("key", flat=True)) == ["t.me/pendanaan_jihad_id/77",
                                                                 "t.me/rekrutmen_khilafah_2026"]
     [evidence] = case.evidence.all()
-    pdf = next(a for a in mailin.parse_email(raw).attachments if a.name == "laporan-analisis.pdf")
+    pdf = next(a for a in parse_email(raw).attachments if a.name == "laporan-analisis.pdf")
     assert evidence.sha256 == sha256(pdf.data)
     assert evidence.content_type == "application/pdf"
 
@@ -317,7 +319,7 @@ def test_a_reply_to_the_notification_address_lands_in_the_thread_with_its_attach
     assert message.body == "Terlampir tangkapan layar kanal nomor 2 sebelum dihapus."
     assert message.email_message_id == "<reply-address-1@mail.ministry.test>"
     [evidence] = message.evidence.all()
-    assert evidence.sha256 == sha256(mailin.parse_email(raw).attachments[0].data)
+    assert evidence.sha256 == sha256(parse_email(raw).attachments[0].data)
     assert evidence.case == case
     assert actions_of(inbound) == ["email.received", "email.reply_added"]
     assert AuditEvent.objects.get(action="email.reply_added").data["via"] == "reply_address"
@@ -748,5 +750,5 @@ def test_the_demo_seeds_one_quarantined_email_once(world: World):
     inbound = InboundEmail.objects.get()
     assert inbound.status == InboundEmail.Status.QUARANTINED
     assert inbound.sender == "someone@gmail.example"
-    review = mailin.review(inbound)
+    review = queries.email_review(inbound)
     assert "https://t.me/" in review.parsed.text  # the forwarded list is readable for the reviewer

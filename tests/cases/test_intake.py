@@ -10,23 +10,19 @@ from collections.abc import Sequence
 import pytest
 from openpyxl import Workbook  # type: ignore[import-untyped]  # openpyxl ships no type information
 
-from cases import intake
-from cases.intake import (
-    KINDS,
+from cases import item_lists, link_identity
+from cases.item_lists import (
     MAX_NOTE_LENGTH,
     MAX_ROWS,
-    MAX_TARGET_LENGTH,
     Intake,
     IntakeFileError,
-    Normalised,
-    TargetError,
     clean_note,
-    normalise_target,
     parse_csv,
     parse_text,
     parse_upload,
     parse_xlsx,
 )
+from cases.link_identity import KINDS, MAX_TARGET_LENGTH, Normalised, TargetError, normalise_target
 
 Row = Sequence[object]
 
@@ -304,7 +300,7 @@ def test_target_longer_than_the_limit_is_refused_and_the_limit_itself_is_fine() 
 def test_keys_made_long_by_percent_encoding_are_capped_but_still_tell_targets_apart() -> None:
     cyrillic = "https://example.com/" + "\u0436" * 1500
     key = normalise_target(cyrillic).key
-    assert len(key) == intake.MAX_KEY_LENGTH
+    assert len(key) == link_identity.MAX_KEY_LENGTH
     assert key.isascii()
     assert key.startswith("example.com/%D0%B6%D0%B6")
     assert normalise_target(cyrillic.replace("https://", "http://www.")).key == key
@@ -390,7 +386,7 @@ def test_rejected_rows_show_what_was_given_and_why() -> None:
 def test_rejected_raw_text_is_shortened_for_display() -> None:
     rejected = parse_text("https://example.com/" + "a" * 5000).rejected[0]
     assert rejected.code == "too_long"
-    assert len(rejected.raw) <= intake.MAX_RAW_DISPLAY
+    assert len(rejected.raw) <= item_lists.MAX_RAW_DISPLAY
 
 
 def test_intake_can_be_kept_as_json_between_preview_and_confirmation() -> None:
@@ -609,7 +605,7 @@ def test_zip_that_is_not_a_workbook_is_refused() -> None:
 
 
 def test_xlsx_that_inflates_beyond_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(intake, "MAX_XLSX_UNCOMPRESSED_BYTES", 1000)
+    monkeypatch.setattr(item_lists, "MAX_XLSX_UNCOMPRESSED_BYTES", 1000)
     with pytest.raises(IntakeFileError):
         parse_xlsx(make_xlsx([["t.me/example_channel"]]))
 
@@ -690,7 +686,7 @@ def test_rejected_rows_count_towards_the_row_limit() -> None:
 
 @pytest.mark.parametrize("kind", ["text", "xlsx"])
 def test_text_and_xlsx_beyond_the_row_limit_are_refused(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(intake, "MAX_ROWS", 5)
+    monkeypatch.setattr(item_lists, "MAX_ROWS", 5)
     targets = [f"t.me/channel_{number:05d}" for number in range(6)]
     with pytest.raises(IntakeFileError) as caught:
         if kind == "text":

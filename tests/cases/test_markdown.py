@@ -221,7 +221,8 @@ def test_quotes_in_a_link_title_cannot_break_out_of_the_attribute() -> None:
     page = render('[x](http://example.org "t\\"><script>alert(1)</script>")')
 
     assert page.tags == ["p", "a"]
-    assert ("a", "title", 't\\"><script>alert(1)</script>') in page.attributes
+    # CommonMark takes the backslash as the escape of the quote, so the title holds a quote.
+    assert ("a", "title", 't"><script>alert(1)</script>') in page.attributes
     assert page.text == "x"
 
 

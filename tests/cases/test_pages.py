@@ -16,7 +16,16 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook  # type: ignore[import-untyped]  # openpyxl ships no type information
 
-from cases import actions, audit
+from cases import audit
+from cases.actions.cases import (
+    acknowledge_case,
+    assign_case,
+    grant_access,
+    provide_information,
+    request_information,
+    resolve_case,
+)
+from cases.actions.items import add_items, set_item_outcomes
 from cases.choices import TLP, Outcome, Priority, Status
 from cases.models import AuditEvent, Case, Category, ReportedItem
 from tests.factories import World
@@ -69,7 +78,7 @@ def queries_of(client, url: str) -> int:
 def test_list_page_queries_do_not_grow_with_cases(world, mfa_client, django_assert_max_num_queries):
     for n in range(10):
         make_case(world, actor=(world.liaison, world.lead)[n % 2], state=(Status.SUBMITTED, Status.IN_PROGRESS)[n % 2])
-    actions.assign_case(actor=world.manager, case=Case.objects.first(), assignee=world.moderator)
+    assign_case(actor=world.manager, case=Case.objects.first(), assignee=world.moderator)
     url = reverse("cases:list")
     personas = ("manager", "moderator", "liaison")
     with_ten, shown = {}, {}
@@ -103,8 +112,8 @@ def test_list_page_shows_fifty_rows_and_counts_them_all(world, mfa_client):
 def test_case_page_queries_do_not_grow_with_items_and_events(world, mfa_client, django_assert_max_num_queries):
     case = make_case(world, state=Status.IN_PROGRESS, targets=unique_targets(10, "big"))
     items = list(case.items.all())
-    actions.set_item_outcomes(actor=world.moderator, case=case, item_ids=[items[0].pk], outcome=Outcome.REMOVED)
-    actions.grant_access(actor=world.manager, case=case, user=world.moderator_my, reason="Second pair of eyes")
+    set_item_outcomes(actor=world.moderator, case=case, item_ids=[items[0].pk], outcome=Outcome.REMOVED)
+    grant_access(actor=world.manager, case=case, user=world.moderator_my, reason="Second pair of eyes")
     # Another authority's open case sharing one target: a deconfliction note on the row.
     make_case(world, actor=world.other_liaison, targets=[items[1].target])
     url = case.get_absolute_url()
@@ -114,16 +123,16 @@ def test_case_page_queries_do_not_grow_with_items_and_events(world, mfa_client, 
         counts[persona] = queries_of(mfa_client, url)
 
     targets = unique_targets(190, "big")
-    actions.add_items(actor=world.liaison, case=case, rows=rows(targets))
+    add_items(actor=world.liaison, case=case, rows=rows(targets))
     make_case(world, actor=world.other_liaison, targets=targets[:60])
     make_case(world, actor=world.liaison, targets=targets[60:90])
     pending = list(case.items.filter(outcome=Outcome.PENDING).values_list("pk", flat=True))
     for n, chunk in enumerate(range(0, 100, 5)):
-        actions.set_item_outcomes(actor=(world.moderator, world.manager)[n % 2], case=case,
+        set_item_outcomes(actor=(world.moderator, world.manager)[n % 2], case=case,
                                   item_ids=pending[chunk:chunk + 5],
                                   outcome=(Outcome.REMOVED, Outcome.NO_ACTION_NOT_ILLEGAL)[n % 2], reason="Checked")
     for persona in ("lead", "legal", "auditor"):
-        actions.grant_access(actor=world.liaison, case=case, user=getattr(world, persona), reason="Named")
+        grant_access(actor=world.liaison, case=case, user=getattr(world, persona), reason="Named")
     for n in range(170):
         audit.record(action=("evidence.viewed", "case.assigned", "items.decided")[n % 3],
                      actor=(world.manager, world.liaison, world.moderator, world.legal)[n % 4], case=case,
@@ -400,13 +409,13 @@ def test_red_cases_are_never_revealed_by_deconfliction(world, mfa_client):
 def test_hostile_text_is_escaped_everywhere_it_is_shown(world, mfa_client):
     case = make_case(world, title=f"Report {HOSTILE}", legal_basis=f"Law {HOSTILE_IMG}",
                      targets=["https://t.me/hostile_channel"], note=HOSTILE)
-    actions.acknowledge_case(case=case, actor=world.moderator, note=HOSTILE_IMG)
-    actions.request_information(case=case, actor=world.moderator, note=f"Which? {HOSTILE}")
-    actions.provide_information(case=case, actor=world.liaison, note=HOSTILE)
+    acknowledge_case(case=case, actor=world.moderator, note=HOSTILE_IMG)
+    request_information(case=case, actor=world.moderator, note=f"Which? {HOSTILE}")
+    provide_information(case=case, actor=world.liaison, note=HOSTILE)
     decide_reason = f"Because {HOSTILE}"
-    actions.set_item_outcomes(actor=world.moderator, case=case, item_ids=[case.items.get().pk],
+    set_item_outcomes(actor=world.moderator, case=case, item_ids=[case.items.get().pk],
                               outcome=Outcome.NO_ACTION_NOT_ILLEGAL, reason=decide_reason)
-    actions.resolve_case(case=case, actor=world.moderator, outcome_summary=HOSTILE)
+    resolve_case(case=case, actor=world.moderator, outcome_summary=HOSTILE)
     for persona in ("liaison", "manager"):
         mfa_client.force_login(getattr(world, persona))
         for url in (case.get_absolute_url(), reverse("cases:list"), reverse("cases:list") + "?q=" + HOSTILE):

@@ -23,7 +23,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from cases import actions, reports
+from cases import queries, report_signing, signing_identity
+from cases.actions.cases import provide_information, request_information, resolve_case
+from cases.actions.deadlines import answer_proposal, propose_deadline
+from cases.actions.evidence import add_evidence
+from cases.actions.reports import generate_report, request_report
+from cases.actions.thread import post_message
 from cases.choices import Status
 from cases.models import AuditEvent, Case, Deadline, DeadlineProposal, Message, Notification, OutcomeReport
 from tests.cases.conftest import PERSONAS, decide_all, make_case, unique_targets
@@ -55,33 +60,33 @@ def full_case(world: World, *, items: int = 6) -> Case:
     """A resolved case with everything a report shows: a paused and an agreed deadline, shared and internal
     messages on both sides, shared and platform-internal evidence, and decided items."""
     case = make_case(world, targets=unique_targets(items), state=Status.IN_PROGRESS)
-    actions.request_information(case=case, actor=world.manager, note="Send the court order, please.")
-    actions.provide_information(case=case, actor=world.liaison, note="Court order attached.")
+    request_information(case=case, actor=world.manager, note="Send the court order, please.")
+    provide_information(case=case, actor=world.liaison, note="Court order attached.")
     resolve = case.deadlines.get(kind=Deadline.Kind.RESOLVE)
-    proposal = actions.propose_deadline(actor=world.manager, case=case, kind=DeadlineProposal.Kind.CHANGE_DUE,
+    proposal = propose_deadline(actor=world.manager, case=case, kind=DeadlineProposal.Kind.CHANGE_DUE,
                                         deadline=resolve, due_at=timezone.now() + timedelta(days=5),
                                         reason="Two channels need a second review")
-    actions.answer_proposal(actor=world.liaison, proposal=proposal, accept=True, note="Agreed")
-    actions.post_message(actor=world.liaison, case=case, body=SHARED_MESSAGE)
-    actions.post_message(actor=world.liaison, case=case, body=AUTHORITY_NOTE, internal=True)
-    actions.post_message(actor=world.manager, case=case, body=PLATFORM_NOTE, internal=True)
-    shared = actions.add_evidence(actor=world.liaison, case=case, source=io.BytesIO(png((200, 30, 30))),
+    answer_proposal(actor=world.liaison, proposal=proposal, accept=True, note="Agreed")
+    post_message(actor=world.liaison, case=case, body=SHARED_MESSAGE)
+    post_message(actor=world.liaison, case=case, body=AUTHORITY_NOTE, internal=True)
+    post_message(actor=world.manager, case=case, body=PLATFORM_NOTE, internal=True)
+    shared = add_evidence(actor=world.liaison, case=case, source=io.BytesIO(png((200, 30, 30))),
                                   original_name=SHARED_EVIDENCE)
-    internal = actions.add_evidence(actor=world.manager, case=case, source=io.BytesIO(png((30, 30, 200))),
+    internal = add_evidence(actor=world.manager, case=case, source=io.BytesIO(png((30, 30, 200))),
                                     original_name=INTERNAL_EVIDENCE, internal=True)
     case.shared_sha = shared.evidence.sha256  # type: ignore[attr-defined]
     case.internal_sha = internal.evidence.sha256  # type: ignore[attr-defined]
     decide_all(case, world.manager, outcome="no_action_already_removed", reason=ITEM_REASON)
-    resolved = actions.resolve_case(case=case, actor=world.manager, outcome_summary="Every channel handled.")
+    resolved = resolve_case(case=case, actor=world.manager, outcome_summary="Every channel handled.")
     resolved.shared_sha, resolved.internal_sha = case.shared_sha, case.internal_sha  # type: ignore[attr-defined]
     return resolved
 
 
 def issue(world: World, case: Case, *, language: str = "en", include_thread: bool = True) -> OutcomeReport:
     """Request and generate synchronously (the task body), as the worker would."""
-    report = actions.request_report(actor=world.manager, case=case, language=language,
+    report = request_report(actor=world.manager, case=case, language=language,
                                     include_thread=include_thread, enqueue=False)
-    actions.generate_report(report_id=report.pk)
+    generate_report(report_id=report.pk)
     report.refresh_from_db()
     return report
 
@@ -262,7 +267,7 @@ def test_a_new_version_supersedes_the_previous_one_and_both_stay_downloadable(wo
 def test_issuing_notifies_the_requesting_authoritys_people(world, django_capture_on_commit_callbacks):
     case = make_case(world, state=Status.RESOLVED)
     with django_capture_on_commit_callbacks(execute=True):
-        report = actions.request_report(actor=world.manager, case=case, language="en", include_thread=False)
+        report = request_report(actor=world.manager, case=case, language="en", include_thread=False)
     report.refresh_from_db()
     assert report.status == OutcomeReport.Status.READY  # the task ran on commit (eagerly in tests)
     notified = set(Notification.objects.filter(kind="report", source_key=f"report:{report.pk}")
@@ -274,17 +279,17 @@ def test_only_one_report_of_a_case_is_in_flight(world):
     from django.core.exceptions import ValidationError
 
     case = make_case(world, state=Status.RESOLVED)
-    actions.request_report(actor=world.manager, case=case, language="en", include_thread=False, enqueue=False)
+    request_report(actor=world.manager, case=case, language="en", include_thread=False, enqueue=False)
     with pytest.raises(ValidationError):
-        actions.request_report(actor=world.manager, case=case, language="en", include_thread=False, enqueue=False)
+        request_report(actor=world.manager, case=case, language="en", include_thread=False, enqueue=False)
     with pytest.raises(ValidationError):
         other = make_case(world, state=Status.RESOLVED)
-        actions.request_report(actor=world.manager, case=other, language="fr", include_thread=False, enqueue=False)
+        request_report(actor=world.manager, case=other, language="fr", include_thread=False, enqueue=False)
 
 
 def test_the_task_delivered_twice_issues_once(world):
     case = make_case(world, state=Status.RESOLVED)
-    report = actions.request_report(actor=world.manager, case=case, language="en", include_thread=False,
+    report = request_report(actor=world.manager, case=case, language="en", include_thread=False,
                                     enqueue=False)
     from cases.tasks import generate_report_task
 
@@ -297,13 +302,13 @@ def test_the_task_delivered_twice_issues_once(world):
 
 def test_a_stale_claim_is_taken_over_and_the_slow_worker_discards_its_file(world):
     case = make_case(world, state=Status.RESOLVED)
-    report = actions.request_report(actor=world.manager, case=case, language="en", include_thread=False,
+    report = request_report(actor=world.manager, case=case, language="en", include_thread=False,
                                     enqueue=False)
     OutcomeReport.objects.filter(pk=report.pk).update(status=OutcomeReport.Status.RENDERING,
                                                       started_at=timezone.now() - timedelta(hours=1))
-    issued = actions.generate_report(report_id=report.pk)
+    issued = generate_report(report_id=report.pk)
     assert issued is not None and issued.status == OutcomeReport.Status.READY
-    assert actions.generate_report(report_id=report.pk) is None
+    assert generate_report(report_id=report.pk) is None
 
 
 # --- Failures ------------------------------------------------------------------------------------------------------
@@ -405,7 +410,7 @@ def test_the_case_page_shows_the_panel_to_those_allowed(world, login):
 
 def test_the_progress_fragment_polls_until_the_report_is_ready(world, login):
     case = make_case(world, state=Status.RESOLVED)
-    report = actions.request_report(actor=world.manager, case=case, language="en", include_thread=False,
+    report = request_report(actor=world.manager, case=case, language="en", include_thread=False,
                                     enqueue=False)
     client = login(world.manager)
     url = reverse("cases:reports", args=[case.reference])
@@ -420,7 +425,7 @@ def test_the_progress_fragment_polls_until_the_report_is_ready(world, login):
     # While one is in flight the authority sees nothing new yet.
     assert 'data-status="none"' in login(world.liaison).get(url).content.decode()
 
-    actions.generate_report(report_id=report.pk)
+    generate_report(report_id=report.pk)
     fragment = login(world.manager).get(url).content.decode()
     assert 'data-status="ready"' in fragment and "hx-trigger" not in fragment
     assert 'data-testid="report-download-1"' in fragment
@@ -556,20 +561,20 @@ def test_the_verification_page_tells_genuine_superseded_tampered_and_unrelated_a
 
 
 def test_a_validly_signed_file_we_did_not_issue_is_not_taken_for_a_report(world, client):
-    identity = reports.load_signing_identity()
-    signed = reports.sign_pdf(unrelated_pdf(), identity, approver_name="Someone", approver_role="Tester")
-    result = reports.verify_report_bytes(signed)
+    identity = signing_identity.load_signing_identity()
+    signed = report_signing.sign_pdf(unrelated_pdf(), identity, approver_name="Someone", approver_role="Tester")
+    result = queries.verify_report(signed)
     assert result.signature_ok and result.report is None and result.verdict == "unknown" and not result.ok
     assert verdict(verify(client, signed)) == "unknown"
 
 
 def test_a_signature_from_another_ca_is_not_trusted(world, tmp_path, settings):
-    other = reports.create_signing_identity(p12_path=tmp_path / "other.p12", ca_path=tmp_path / "other-ca.pem",
+    other = signing_identity.create_signing_identity(p12_path=tmp_path / "other.p12", ca_path=tmp_path / "other-ca.pem",
                                             passphrase="other", organization="Somebody else", key_size=2048)
     settings.LIAISON_SIGNING_P12, settings.LIAISON_SIGNING_PASSPHRASE = str(other.p12), "other"
-    signed = reports.sign_pdf(unrelated_pdf(), reports.load_signing_identity(), approver_name="X", approver_role="Y")
+    signed = report_signing.sign_pdf(unrelated_pdf(), signing_identity.load_signing_identity(), approver_name="X", approver_role="Y")
     settings.LIAISON_SIGNING_P12 = str(tmp_path / "unused.p12")
-    result = reports.verify_report_bytes(signed)
+    result = queries.verify_report(signed)
     assert result.intact and result.valid and not result.trusted and result.verdict == "untrusted"
 
 
@@ -637,12 +642,12 @@ def test_create_signing_identity_makes_a_working_identity_once(tmp_path, setting
     passphrase = Path(settings.LIAISON_SIGNING_DEV_PASSPHRASE_FILE)
     assert passphrase.is_file() and oct(passphrase.stat().st_mode & 0o777) == "0o600"
     assert oct(Path(settings.LIAISON_SIGNING_P12).stat().st_mode & 0o777) == "0o600"
-    identity = reports.load_signing_identity()
+    identity = signing_identity.load_signing_identity()
     assert identity.subject.startswith("Common Name: Liaison outcome reports")
     before = Path(settings.LIAISON_SIGNING_P12).read_bytes()
     call_command("create_signing_identity", stdout=io.StringIO())
     assert Path(settings.LIAISON_SIGNING_P12).read_bytes() == before
-    assert reports.ca_certificates_pem().startswith(b"-----BEGIN CERTIFICATE-----")
+    assert signing_identity.ca_certificates_pem().startswith(b"-----BEGIN CERTIFICATE-----")
 
 
 def test_seed_reports_issues_a_signed_demo_report_once(db):
@@ -651,7 +656,7 @@ def test_seed_reports_issues_a_signed_demo_report_once(db):
     assert issued and all(r.case.status in (Status.RESOLVED, Status.CLOSED) for r in issued)
     assert {r.language for r in issued} == {"en", "id"}
     for report in issued:
-        assert reports.verify_report_bytes(stored(report)).verdict == "genuine"
+        assert queries.verify_report(stored(report)).verdict == "genuine"
     call_command("seed_demo", force=True, stdout=io.StringIO())
     assert OutcomeReport.objects.count() == len(issued)
 
@@ -723,7 +728,7 @@ def test_a_configured_tsa_timestamps_the_signature(world, local_tsa):
     report = issue(world, case)
     assert report.status == OutcomeReport.Status.READY, report.status_reason
     assert local_tsa  # pyHanko asks once to size the signature, then for the real token
-    result = reports.verify_report_bytes(stored(report))
+    result = queries.verify_report(stored(report))
     assert result.ok and result.verdict == "genuine"
     assert result.timestamped_at is not None
     assert abs((result.timestamped_at - timezone.now()).total_seconds()) < 600

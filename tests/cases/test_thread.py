@@ -19,10 +19,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Role
-from cases import actions
+from cases.actions.cases import (
+    acknowledge_case,
+    assign_case,
+    provide_information,
+    request_information,
+    submit_case,
+)
+from cases.actions.evidence import add_evidence
+from cases.actions.notifications import send_digests
+from cases.actions.thread import edit_message, post_message
 from cases.choices import Status
 from cases.models import Message, MessageRevision, Notification, NotificationKind, NotificationPreference
-from cases.notifications import parse_reply_address, send_digests
+from cases.reply_addresses import parse_reply_address
 from cases.tasks import notify_message_task
 from tests.factories import make_member
 
@@ -40,7 +49,7 @@ PLATFORM_PERSONAS = ("moderator", "manager", "legal", "auditor")
 def post(capture, **kwargs) -> Message:
     """Post through the action and run what it queued for after the commit (the notification task)."""
     with capture(execute=True):
-        return actions.post_message(**kwargs)
+        return post_message(**kwargs)
 
 
 def case_page(client, case) -> str:
@@ -85,14 +94,14 @@ def nav_unread(html: str) -> int:
 def test_internal_notes_never_reach_the_other_side(world, mfa_client, django_capture_on_commit_callbacks,
                                                    mailoutbox):
     case = make_case(world, state=Status.IN_PROGRESS, title="Propaganda channels, second wave")
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
     # Each side: a shared message (so the other side is e-mailed about something) and an internal note that
     # mentions a colleague (so the note's text goes out by e-mail, to the right side only), edited once.
     post(django_capture_on_commit_callbacks, actor=world.moderator, case=case, body="We are reviewing the list.")
     platform_note = post(django_capture_on_commit_callbacks, actor=world.moderator, case=case, internal=True,
                          body=f"{PLATFORM_SECRET} @maria@platform.test")
     with django_capture_on_commit_callbacks(execute=True):
-        actions.edit_message(actor=world.moderator, message=platform_note,
+        edit_message(actor=world.moderator, message=platform_note,
                              body=f"{PLATFORM_SECRET_EDITED} @maria@platform.test")
     post(django_capture_on_commit_callbacks, actor=world.liaison, case=case, body="Terima kasih, kami tunggu.")
     post(django_capture_on_commit_callbacks, actor=world.liaison, case=case, internal=True,
@@ -135,7 +144,7 @@ def test_internal_notes_never_reach_the_other_side(world, mfa_client, django_cap
     assert "ZEBRA-7" in page and "ZEBRA-8" in page and "1 earlier version" in page
 
     # The outcome report with the shared thread: the shared messages, no note of either side.
-    from cases.reports import report_context
+    from cases.report_rendering import report_context
 
     report = render_to_string("reports/outcome_report.html", report_context(
         case, language="en", include_thread=True, approver=world.manager, version=1, issued_at=timezone.now()))
@@ -183,7 +192,7 @@ def test_shared_messages_notify_the_other_sides_people_on_the_case_once_each(
 
     # Assigned: the assignee, not the queue's other moderators nor whoever assigned it.
     assigned = make_case(world, state=Status.IN_PROGRESS)
-    actions.assign_case(actor=world.manager, case=assigned, assignee=wayan)
+    assign_case(actor=world.manager, case=assigned, assignee=wayan)
     mailoutbox.clear()
     post(django_capture_on_commit_callbacks, actor=world.liaison, case=assigned, body="Ada perkembangan?")
     assert notified(assigned, NotificationKind.SHARED_MESSAGE) == ["wayan@platform.test"]
@@ -193,7 +202,7 @@ def test_shared_messages_notify_the_other_sides_people_on_the_case_once_each(
 def test_mentioning_someone_who_can_see_the_case_notifies_them(world, django_capture_on_commit_callbacks,
                                                                 mailoutbox):
     case = make_case(world, state=Status.IN_PROGRESS)
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
     post(django_capture_on_commit_callbacks, actor=world.liaison, case=case,
          body="@maria@platform.test could you look at item 2? cc @BUDI@ministry.test")
     assert notified(case, NotificationKind.MENTION) == ["budi@ministry.test", "maria@platform.test"]
@@ -216,7 +225,7 @@ def test_mentioning_someone_who_cannot_see_it_is_refused_and_nothing_is_posted(
     case = make_case(world, state=Status.IN_PROGRESS)
     before = Message.objects.count()
     with pytest.raises(ValidationError) as refused:
-        actions.post_message(actor=getattr(world, author), case=case, internal=internal,
+        post_message(actor=getattr(world, author), case=case, internal=internal,
                              body=f"Please check, @{mentioned}")
     assert mentioned in str(refused.value) and "cannot see" in str(refused.value)
     assert "Nothing was posted" in str(refused.value)
@@ -265,7 +274,7 @@ def test_author_edits_within_fifteen_minutes_and_the_earlier_text_stays_visible(
         mfa_client.force_login(getattr(world, persona))
         assert mfa_client.post(edit_url, {"body": "Changed by someone else"}).status_code == 403
         with pytest.raises(PermissionDenied):
-            actions.edit_message(actor=getattr(world, persona), message=message, body="Changed by someone else")
+            edit_message(actor=getattr(world, persona), message=message, body="Changed by someone else")
 
     # After fifteen minutes, not even the author.
     Message.objects.filter(pk=message.pk).update(created_at=timezone.now() - timedelta(minutes=16))
@@ -273,7 +282,7 @@ def test_author_edits_within_fifteen_minutes_and_the_earlier_text_stays_visible(
     assert f'action="{edit_url}"' not in case_page(mfa_client, case)
     assert mfa_client.post(edit_url, {"body": "Too late"}).status_code == 403
     with pytest.raises(PermissionDenied):
-        actions.edit_message(actor=world.liaison, message=message, body="Too late")
+        edit_message(actor=world.liaison, message=message, body="Too late")
     message.refresh_from_db()
     assert message.body == "Kami melaporkan **enam** kanal."
     assert MessageRevision.objects.filter(message=message).count() == 1
@@ -286,10 +295,10 @@ def test_the_edit_window_follows_the_clock(world, django_capture_on_commit_callb
     message = post(django_capture_on_commit_callbacks, actor=world.moderator, case=case, body="First version")
     posted = message.created_at
     with mock.patch("django.utils.timezone.now", return_value=posted + timedelta(minutes=15)):
-        actions.edit_message(actor=world.moderator, message=message, body="Second version")
+        edit_message(actor=world.moderator, message=message, body="Second version")
     with mock.patch("django.utils.timezone.now", return_value=posted + timedelta(minutes=15, seconds=1)), \
             pytest.raises(PermissionDenied):
-        actions.edit_message(actor=world.moderator, message=message, body="Third version")
+        edit_message(actor=world.moderator, message=message, body="Third version")
     message.refresh_from_db()
     assert message.body == "Second version"
 
@@ -301,13 +310,13 @@ def test_system_entries_appear_in_order_and_assignment_only_to_the_platform(worl
                                                                             django_capture_on_commit_callbacks):
     case = make_case(world, state=Status.DRAFT)
     with django_capture_on_commit_callbacks(execute=True):
-        case = actions.submit_case(case=case, actor=world.liaison)
-        case = actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
-        case = actions.acknowledge_case(case=case, actor=world.moderator)
+        case = submit_case(case=case, actor=world.liaison)
+        case = assign_case(actor=world.manager, case=case, assignee=world.moderator)
+        case = acknowledge_case(case=case, actor=world.moderator)
     post(django_capture_on_commit_callbacks, actor=world.moderator, case=case, body="Which posts exactly?")
     with django_capture_on_commit_callbacks(execute=True):
-        case = actions.request_information(case=case, actor=world.moderator, note="Send the screenshots.")
-        case = actions.provide_information(case=case, actor=world.liaison, note="Screenshots attached.")
+        case = request_information(case=case, actor=world.moderator, note="Send the screenshots.")
+        case = provide_information(case=case, actor=world.liaison, note="Screenshots attached.")
 
     entries = [
         "changed the status from Draft to Submitted",
@@ -416,7 +425,7 @@ def test_digest_preference_holds_e_mails_for_one_daily_digest(world, mfa_client,
 
     cases = [make_case(world, state=Status.IN_PROGRESS, title=f"Digest case {n}") for n in range(2)]
     for case in cases:
-        actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+        assign_case(actor=world.manager, case=case, assignee=world.moderator)
     mailoutbox.clear()
     post(django_capture_on_commit_callbacks, actor=world.liaison, case=cases[0], body="Pertama")
     post(django_capture_on_commit_callbacks, actor=world.liaison, case=cases[1], body="Kedua")
@@ -449,7 +458,7 @@ def test_in_app_only_preference_sends_no_e_mail(world, django_capture_on_commit_
 def test_e_mails_carry_the_reference_a_reply_address_and_never_files(world, django_capture_on_commit_callbacks,
                                                                      mailoutbox):
     case = make_case(world, state=Status.IN_PROGRESS)
-    evidence = actions.add_evidence(actor=world.moderator, case=case, source=io.BytesIO(b"Removal log\n" * 50),
+    evidence = add_evidence(actor=world.moderator, case=case, source=io.BytesIO(b"Removal log\n" * 50),
                                     original_name="removal-log.txt").evidence
     post(django_capture_on_commit_callbacks, actor=world.moderator, case=case,
          body=f"Removed; the log is #E{evidence.pk}.", evidence_ids=[evidence.pk])
@@ -533,20 +542,20 @@ def test_hostile_markdown_posted_through_the_page_renders_inert(world, mfa_clien
 def test_case_page_queries_do_not_grow_with_the_thread(world, mfa_client, django_assert_max_num_queries,
                                                        django_capture_on_commit_callbacks):
     case = make_case(world, state=Status.IN_PROGRESS)
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
-    evidence = actions.add_evidence(actor=world.liaison, case=case, source=io.BytesIO(b"Screenshot text\n" * 40),
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    evidence = add_evidence(actor=world.liaison, case=case, source=io.BytesIO(b"Screenshot text\n" * 40),
                                     original_name="list.txt").evidence
     authors = [(world.liaison, False), (world.moderator, False), (world.manager, True), (world.lead, True)]
 
     def add_messages(count: int) -> None:
         for n in range(count):
             actor, internal = authors[n % len(authors)]
-            message = actions.post_message(actor=actor, case=case, internal=internal,
+            message = post_message(actor=actor, case=case, internal=internal,
                                            body=f"Message {n} about **item** #E{evidence.pk} @dewi@ministry.test"
                                            if not internal or actor == world.lead else f"Note {n}",
                                            evidence_ids=[evidence.pk] if n % 3 == 0 else ())
             if n % 5 == 0:
-                actions.edit_message(actor=actor, message=message, body=message.body + " (corrected)")
+                edit_message(actor=actor, message=message, body=message.body + " (corrected)")
 
     add_messages(10)
     urls = (case.get_absolute_url(), reverse("cases:thread", args=[case.reference]))

@@ -13,7 +13,20 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import actions, permissions
+from cases import permissions
+from cases.actions.cases import (
+    acknowledge_case,
+    assign_case,
+    grant_access,
+    provide_information,
+    reopen_case,
+    request_information,
+    resolve_case,
+    submit_case,
+    transition_case,
+    update_case_details,
+)
+from cases.actions.items import add_items, set_item_outcomes
 from cases.choices import PRIORITY_RANK, THREAT_TO_LIFE_RANK, WORKFLOW, Outcome, Priority, Status, Transition
 from cases.models import AuditEvent, Case, CaseSequence
 from tests.factories import World
@@ -130,12 +143,12 @@ def test_allowed_roles_succeed_others_are_refused_by_the_action(world, transitio
         expected = expected_outcome(persona, transition, state)
         user = getattr(world, persona)
         if expected == 302:
-            case = actions.transition_case(case=case_in(world, state, transition), transition=transition, actor=user,
+            case = transition_case(case=case_in(world, state, transition), transition=transition, actor=user,
                                            note=NOTE)
             assert case.status == WORKFLOW[transition][1]
             continue
         with pytest.raises(Http404 if expected == 404 else PermissionDenied):
-            actions.transition_case(case=refused, transition=transition, actor=user, note=NOTE)
+            transition_case(case=refused, transition=transition, actor=user, note=NOTE)
         refused.refresh_from_db()
         assert refused.status == state
 
@@ -178,10 +191,10 @@ def test_wrong_states_are_refused_with_a_clear_message(world, case_in_every_stat
             actor = allowed_actor(world, transition)
             if state == Status.DRAFT and actor == world.manager:
                 with pytest.raises(Http404):  # the platform does not see drafts at all
-                    actions.transition_case(case=case, transition=transition, actor=actor, note=NOTE)
+                    transition_case(case=case, transition=transition, actor=actor, note=NOTE)
                 continue
             with pytest.raises(permissions.InvalidTransition) as refusal:
-                actions.transition_case(case=case, transition=transition, actor=actor, note=NOTE)
+                transition_case(case=case, transition=transition, actor=actor, note=NOTE)
             assert f"This case is {Status(state).label.lower()}" in str(refusal.value), (transition, state)
             case.refresh_from_db()
             assert case.status == state
@@ -243,7 +256,7 @@ def test_transitions_are_post_only(world, mfa_client):
 def test_submit_needs_a_legal_basis(world, mfa_client):
     case = make_case(world, state=Status.DRAFT, legal_basis="  ")
     with pytest.raises(permissions.InvalidTransition, match="legal basis"):
-        actions.submit_case(case=case, actor=world.liaison)
+        submit_case(case=case, actor=world.liaison)
     mfa_client.force_login(world.liaison)
     page = post_transition(mfa_client, case, Transition.SUBMIT, follow=True)
     assert "State the legal basis before submitting." in " ".join(page_messages(page))
@@ -256,24 +269,24 @@ def test_submit_needs_a_legal_basis(world, mfa_client):
 def test_submit_needs_at_least_one_item(world):
     case = make_case(world, state=Status.DRAFT, targets=[])
     with pytest.raises(permissions.InvalidTransition, match="at least one reported item"):
-        actions.submit_case(case=case, actor=world.liaison)
-    actions.add_items(actor=world.liaison, case=case, rows=rows(unique_targets(1)))
-    assert actions.submit_case(case=case, actor=world.liaison).status == Status.SUBMITTED
+        submit_case(case=case, actor=world.liaison)
+    add_items(actor=world.liaison, case=case, rows=rows(unique_targets(1)))
+    assert submit_case(case=case, actor=world.liaison).status == Status.SUBMITTED
 
 
 @pytest.mark.django_db
 def test_resolve_needs_every_item_decided(world, mfa_client):
     case = make_case(world, state=Status.IN_PROGRESS, targets=unique_targets(3))
     first, *rest = case.items.order_by("position")
-    actions.set_item_outcomes(actor=world.moderator, case=case, item_ids=[first.pk], outcome=Outcome.REMOVED)
+    set_item_outcomes(actor=world.moderator, case=case, item_ids=[first.pk], outcome=Outcome.REMOVED)
     with pytest.raises(permissions.InvalidTransition, match="2 item"):
-        actions.resolve_case(case=case, actor=world.moderator)
+        resolve_case(case=case, actor=world.moderator)
     mfa_client.force_login(world.moderator)
     page = post_transition(mfa_client, case, Transition.RESOLVE, follow=True)
     assert "2 item(s) still have no outcome" in " ".join(page_messages(page))
     case.refresh_from_db()
     assert case.status == Status.IN_PROGRESS
-    actions.set_item_outcomes(actor=world.moderator, case=case, item_ids=[i.pk for i in rest],
+    set_item_outcomes(actor=world.moderator, case=case, item_ids=[i.pk for i in rest],
                               outcome=Outcome.NO_ACTION_NOT_ILLEGAL, reason="Satire")
     response = post_transition(mfa_client, case, Transition.RESOLVE, outcome_summary="One removed, two not illegal.")
     assert response.status_code == 302
@@ -292,7 +305,7 @@ def test_resolve_needs_every_item_decided(world, mfa_client):
 def test_some_transitions_need_a_note(world, mfa_client, transition, state, actor):
     case = make_case(world, state=state)
     with pytest.raises(permissions.InvalidTransition, match="Say why"):
-        actions.transition_case(case=case, transition=transition, actor=getattr(world, actor), note="   ")
+        transition_case(case=case, transition=transition, actor=getattr(world, actor), note="   ")
     mfa_client.force_login(getattr(world, actor))
     page = post_transition(mfa_client, case, transition, note="", follow=True)
     assert "Say why in the note." in " ".join(page_messages(page))
@@ -313,7 +326,7 @@ def test_reopen_is_possible_within_the_appeal_window(world, settings):
     case = make_case(world, state=Status.RESOLVED)
     Case.objects.filter(pk=case.pk).update(resolved_at=timezone.now() - timedelta(days=13, hours=23))
     case.refresh_from_db()
-    assert actions.reopen_case(case=case, actor=world.liaison, note="Two channels are back").status == Status.IN_PROGRESS
+    assert reopen_case(case=case, actor=world.liaison, note="Two channels are back").status == Status.IN_PROGRESS
 
 
 @pytest.mark.django_db
@@ -323,7 +336,7 @@ def test_reopen_is_refused_after_the_appeal_window(world, mfa_client, settings):
     Case.objects.filter(pk=case.pk).update(resolved_at=timezone.now() - timedelta(days=14, minutes=1))
     case.refresh_from_db()
     with pytest.raises(permissions.InvalidTransition, match="appeal window"):
-        actions.reopen_case(case=case, actor=world.liaison, note="Too late?")
+        reopen_case(case=case, actor=world.liaison, note="Too late?")
     mfa_client.force_login(world.liaison)
     page = mfa_client.get(case.get_absolute_url()).content.decode()
     assert 'data-testid="do-reopen"' not in page
@@ -341,10 +354,10 @@ def test_the_appeal_window_follows_the_setting_and_the_clock(world, settings):
     later = timezone.now() + timedelta(days=2, minutes=1)
     with mock.patch("django.utils.timezone.now", return_value=later):
         with pytest.raises(permissions.InvalidTransition, match="appeal window"):
-            actions.reopen_case(case=case, actor=world.lead, note="Back online")
+            reopen_case(case=case, actor=world.lead, note="Back online")
     settings.LIAISON_APPEAL_WINDOW_DAYS = 3
     with mock.patch("django.utils.timezone.now", return_value=later):
-        assert actions.reopen_case(case=case, actor=world.lead, note="Back online").status == Status.IN_PROGRESS
+        assert reopen_case(case=case, actor=world.lead, note="Back online").status == Status.IN_PROGRESS
 
 
 # --- What transitions record -------------------------------------------------------------------
@@ -356,12 +369,12 @@ def test_acknowledgement_records_when_it_was_received(world, mfa_client):
     assert case.acknowledged_at is None
     moment = timezone.now().replace(microsecond=0) + timedelta(minutes=5)
     with mock.patch("django.utils.timezone.now", return_value=moment):
-        actions.acknowledge_case(case=case, actor=world.moderator)
+        acknowledge_case(case=case, actor=world.moderator)
     case.refresh_from_db()
     assert case.acknowledged_at == moment
     # Later returns to "in progress" keep the first receipt.
-    actions.request_information(case=case, actor=world.moderator, note="Which posts?")
-    actions.provide_information(case=case, actor=world.liaison, note="Posts 3 and 4")
+    request_information(case=case, actor=world.moderator, note="Which posts?")
+    provide_information(case=case, actor=world.liaison, note="Posts 3 and 4")
     case.refresh_from_db()
     assert case.acknowledged_at == moment
     mfa_client.force_login(world.liaison)
@@ -374,7 +387,7 @@ def test_acknowledgement_records_when_it_was_received(world, mfa_client):
 def test_submission_stamps_and_routes_to_the_matching_queue(world, mfa_client):
     ministry = make_case(world, state=Status.DRAFT)
     assert ministry.queue is None and ministry.submitted_at is None
-    ministry = actions.submit_case(case=ministry, actor=world.liaison)
+    ministry = submit_case(case=ministry, actor=world.liaison)
     assert ministry.queue == world.queue_id
     assert ministry.submitted_at is not None
     commission = make_case(world, actor=world.other_liaison)
@@ -402,7 +415,7 @@ def test_threat_to_life_forces_urgent_and_the_highest_rank(world, mfa_client):
     assert "Threat to life" in page
     # Editing a draft to threat to life makes it urgent too.
     draft = make_case(world, state=Status.DRAFT, priority=Priority.NORMAL, category="privacy")
-    draft = actions.update_case_details(actor=world.liaison, case=draft, threat_to_life=True)
+    draft = update_case_details(actor=world.liaison, case=draft, threat_to_life=True)
     assert (draft.priority, draft.priority_rank) == (Priority.URGENT, THREAT_TO_LIFE_RANK)
 
 
@@ -462,7 +475,7 @@ def test_bulk_outcome_refuses_items_of_another_case_and_no_selection(world, mfa_
     mfa_client.post(decide_url(case), {"items": [], "outcome": Outcome.REMOVED})
     assert not case.items.exclude(outcome=Outcome.PENDING).exists()
     with pytest.raises(ValidationError):
-        actions.set_item_outcomes(actor=world.manager, case=case, item_ids=[foreign.pk], outcome=Outcome.REMOVED)
+        set_item_outcomes(actor=world.manager, case=case, item_ids=[foreign.pk], outcome=Outcome.REMOVED)
 
 
 @pytest.mark.django_db
@@ -522,12 +535,12 @@ def test_moderator_of_another_queue_cannot_assign(world, mfa_client):
     mfa_client.force_login(world.moderator_my)
     assert mfa_client.post(assign_url(case), {"take": "1"}).status_code == 404
     with pytest.raises(Http404):
-        actions.assign_case(actor=world.moderator_my, case=case, assignee=world.moderator_my)
+        assign_case(actor=world.moderator_my, case=case, assignee=world.moderator_my)
     # Even once assigned (and so able to see it), they cannot hand it on.
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator_my)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator_my)
     assert mfa_client.post(assign_url(case), {"assignee": world.manager.pk}).status_code == 403
     with pytest.raises(PermissionDenied):
-        actions.assign_case(actor=world.moderator_my, case=case, assignee=world.manager)
+        assign_case(actor=world.moderator_my, case=case, assignee=world.manager)
     case.refresh_from_db()
     assert case.assignee == world.moderator_my
 
@@ -546,7 +559,7 @@ def test_authority_users_and_readers_cannot_assign(world, mfa_client, persona, s
     assert case.assignee is None
     if status == 403:
         with pytest.raises(PermissionDenied):
-            actions.assign_case(actor=getattr(world, persona), case=case, assignee=world.moderator)
+            assign_case(actor=getattr(world, persona), case=case, assignee=world.moderator)
 
 
 @pytest.mark.django_db
@@ -554,7 +567,7 @@ def test_only_platform_workers_can_be_assigned(world):
     case = make_case(world)
     for persona in ("liaison", "legal", "auditor"):
         with pytest.raises(ValidationError):
-            actions.assign_case(actor=world.manager, case=case, assignee=getattr(world, persona))
+            assign_case(actor=world.manager, case=case, assignee=getattr(world, persona))
     case.refresh_from_db()
     assert case.assignee is None
 
@@ -563,7 +576,7 @@ def test_only_platform_workers_can_be_assigned(world):
 def test_finished_cases_are_not_assigned(world):
     case = make_case(world, state=Status.CLOSED)
     with pytest.raises(PermissionDenied):
-        actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+        assign_case(actor=world.manager, case=case, assignee=world.moderator)
 
 
 @pytest.mark.django_db
@@ -573,9 +586,9 @@ def test_assignee_of_a_red_case_must_be_named_first(world):
 
     red = make_case(world, tlp=TLP.RED)
     with pytest.raises(ValidationError):
-        actions.assign_case(actor=world.manager, case=red, assignee=world.moderator)
-    actions.grant_access(actor=world.manager, case=red, user=world.moderator, reason="Works the ID queue")
-    actions.assign_case(actor=world.manager, case=red, assignee=world.moderator)
+        assign_case(actor=world.manager, case=red, assignee=world.moderator)
+    grant_access(actor=world.manager, case=red, user=world.moderator, reason="Works the ID queue")
+    assign_case(actor=world.manager, case=red, assignee=world.moderator)
     assert permissions.can_view_case(world.moderator, red)
 
 
@@ -597,8 +610,8 @@ def test_two_people_acknowledging_at_once_yield_exactly_one_transition(world):
     slow = _slowly(permissions.ensure_can_transition, 0.3)
     with mock.patch.object(permissions, "ensure_can_transition", slow):
         results = run_together([
-            lambda: actions.acknowledge_case(case=Case.objects.get(pk=case.pk), actor=world.moderator),
-            lambda: actions.acknowledge_case(case=Case.objects.get(pk=case.pk), actor=world.manager),
+            lambda: acknowledge_case(case=Case.objects.get(pk=case.pk), actor=world.moderator),
+            lambda: acknowledge_case(case=Case.objects.get(pk=case.pk), actor=world.manager),
         ])
     succeeded = [r for r in results if isinstance(r, Case)]
     refused = [r for r in results if isinstance(r, permissions.InvalidTransition)]

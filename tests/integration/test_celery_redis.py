@@ -24,8 +24,9 @@ from django.db import connections, transaction
 from django.utils import timezone
 from kombu import pools
 
-from cases import actions
-from cases import deadlines as deadline_clock
+from cases import deadline_clock
+from cases.actions.cases import assign_case
+from cases.actions.thread import post_message
 from cases.choices import Status
 from cases.models import Deadline, DeadlineSignal, Message, Notification
 from liaison.celery import app
@@ -133,15 +134,15 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "
 
 def test_a_shared_message_sends_one_e_mail_per_recipient_after_commit_and_none_on_rollback(world):
     case = make_case(world, state=Status.IN_PROGRESS)  # tasks run eagerly while setting up
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
 
     with real_celery() as queue, worker(queue), published_tasks() as sent:
         mail.outbox.clear()
         with pytest.raises(RuntimeError), transaction.atomic():
-            actions.post_message(actor=world.liaison, case=case, body="ROLLED BACK: never sent")
+            post_message(actor=world.liaison, case=case, body="ROLLED BACK: never sent")
             raise RuntimeError("the surrounding work failed")
         assert sent == []  # nothing was queued for the rolled-back message
-        message = actions.post_message(actor=world.liaison, case=case,
+        message = post_message(actor=world.liaison, case=case,
                                        body="Mohon ditindaklanjuti, @maria@platform.test")
         assert [name for name, _ in sent] == ["cases.tasks.notify_message_task"]
         assert sent[0][1] == {"message_id": message.pk}
@@ -158,7 +159,7 @@ def test_a_shared_message_sends_one_e_mail_per_recipient_after_commit_and_none_o
 
 def test_beat_and_worker_mark_a_breach_and_send_its_notice_exactly_once(world):
     case = make_case(world, category="terrorism")
-    actions.assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
     ack = Deadline.objects.get(case=case, kind=Deadline.Kind.ACKNOWLEDGE)
     now = timezone.now()
     ack.started_at, ack.due_at = now, now + timedelta(seconds=5)

@@ -15,7 +15,7 @@ from celery.signals import task_postrun
 from django.core.files.storage import default_storage
 from kombu import pools
 
-from cases import actions
+from cases.actions.reports import request_report
 from cases.choices import Status
 from cases.models import AuditEvent, Message, OutcomeReport
 from liaison.celery import app as celery_app
@@ -58,7 +58,7 @@ def redis_worker_app() -> Any:
 def test_a_report_delivered_twice_is_issued_once_by_a_real_worker(redis_worker_app):
     world = build_world()
     case = make_case(world, state=Status.RESOLVED)
-    report = actions.request_report(actor=world.manager, case=case, language="en", include_thread=True,
+    report = request_report(actor=world.manager, case=case, language="en", include_thread=True,
                                     enqueue=False)
     # A queue of our own, so no other worker on this Redis takes our messages (and we take none of theirs).
     queue = f"liaison-test-{uuid.uuid4().hex}"

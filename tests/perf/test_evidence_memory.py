@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 
-from cases import actions
-from cases.intake import parse_text
+from cases.actions.cases import create_case, submit_case
+from cases.actions.evidence import add_evidence
+from cases.item_lists import parse_text
 from cases.models import Case, Category, Evidence
 from tests.factories import World
 
@@ -103,12 +104,12 @@ def scratch(settings: Any, tmp_path: Path) -> Iterator[Path]:
 
 
 def make_case(world: World) -> Case:
-    case = actions.create_case(
+    case = create_case(
         actor=world.liaison, title="Large video evidence", category=Category.objects.get(slug="terrorism"),
         responding_org=world.platform, legal_basis="Law 11/2008",
         items=parse_text("https://t.me/example_channel").accepted,
     )
-    return actions.submit_case(case=case, actor=world.liaison)
+    return submit_case(case=case, actor=world.liaison)
 
 
 def test_a_1_gib_upload_streams_with_flat_memory(world: World, settings: Any, scratch: Path) -> None:
@@ -121,7 +122,7 @@ def test_a_1_gib_upload_streams_with_flat_memory(world: World, settings: Any, sc
     with RssSampler() as sampler:
         tracemalloc.start()
         started = time.perf_counter()
-        result = actions.add_evidence(actor=world.liaison, case=case, source=source, original_name="rekaman.pdf")
+        result = add_evidence(actor=world.liaison, case=case, source=source, original_name="rekaman.pdf")
         elapsed = time.perf_counter() - started
         _current, traced_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()

@@ -16,7 +16,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases import actions
+from cases.actions import deadline_sweep
+from cases.actions.deadline_sweep import sweep_deadlines
 from cases.models import Deadline, DeadlineSignal
 from tests.cases.conftest import make_case
 
@@ -66,7 +67,7 @@ def test_one_sweep_over_a_million_deadlines_touches_only_the_due_ones_through_th
 
     # The sweep's candidate query, as it sends it, and its plan with the due rows in place.
     with CaptureQueriesContext(connection) as first_batch:
-        next(actions._due_deadline_ids(now=now, batch=500, passed_over=set()))
+        next(deadline_sweep._due_deadline_ids(now=now, batch=500, passed_over=set()))
     candidate = first_batch.captured_queries[0]["sql"]
     assert re.match(r'SELECT "cases_deadline"."id"( AS "id")? FROM "cases_deadline"', candidate), candidate
     with connection.cursor() as cursor:
@@ -82,7 +83,7 @@ def test_one_sweep_over_a_million_deadlines_touches_only_the_due_ones_through_th
 
     with connection.execute_wrapper(count):
         started = time.perf_counter()
-        counts = actions.sweep_deadlines(now=now)
+        counts = sweep_deadlines(now=now)
         elapsed = time.perf_counter() - started
     print(f"\nInserted {TOTAL:,} deadlines in {inserted:.1f} s")
     print(f"One sweep: {DUE:,} breaches marked in {elapsed:.2f} s "
@@ -96,6 +97,6 @@ def test_one_sweep_over_a_million_deadlines_touches_only_the_due_ones_through_th
     assert elapsed < SECONDS_BUDGET
     # A second sweep at the same instant finds nothing to do, at once.
     started = time.perf_counter()
-    again = actions.sweep_deadlines(now=now + timedelta(seconds=1))
+    again = sweep_deadlines(now=now + timedelta(seconds=1))
     assert again["checked"] == 0
     print(f"Second sweep: nothing due, {time.perf_counter() - started:.3f} s")

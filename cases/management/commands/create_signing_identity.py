@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from cases.reports import create_signing_identity
+from cases.signing_identity import create_signing_identity
 
 
 class Command(BaseCommand):

@@ -14,7 +14,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cases import mailin
+from cases.actions.inbound import ingest
+from cases.maildir import poll_maildir
+from cases.models import InboundEmail
 
 EX_DATAERR = 65
 EX_TEMPFAIL = 75
@@ -36,17 +38,27 @@ class Command(BaseCommand):
         if not raw.strip():
             raise CommandError("No message on standard input.", returncode=EX_DATAERR)
         try:
-            inbound = mailin.ingest(raw)
+            inbound = ingest(raw)
         except Exception as exc:
             raise CommandError(f"Temporary failure, the message was not stored: {exc}",
                                returncode=EX_TEMPFAIL) from exc
-        self.stdout.write(mailin.describe(inbound))
+        self.stdout.write(describe(inbound))
 
     def poll(self, path: str | None) -> None:
-        result = mailin.poll_maildir(path)
+        result = poll_maildir(path)
         for inbound in result.ingested:
-            self.stdout.write(mailin.describe(inbound))
+            self.stdout.write(describe(inbound))
         self.stdout.write(f"{len(result.ingested)} message(s) ingested from {result.path}.")
         if result.failed:
             raise CommandError(f"{len(result.failed)} message(s) could not be stored and stay in the Maildir: "
                                + ", ".join(result.failed), returncode=EX_TEMPFAIL)
+
+
+def describe(inbound: InboundEmail) -> str:
+    """One line per message: its Message-ID, what became of it, and why."""
+    line = f"{inbound.message_id}: {inbound.status}"
+    if inbound.case is not None:
+        line += f" {inbound.case.reference}"
+    if inbound.reason:
+        line += " — " + " ".join(inbound.reason.split())
+    return line

@@ -3,7 +3,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from cases.actions import expired_evidence, purge_evidence
+from cases.actions.evidence import purge_evidence
+from cases.queries import expired_evidence
 
 
 class Command(BaseCommand):

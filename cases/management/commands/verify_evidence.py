@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from cases.actions import verify_evidence_integrity
+from cases.actions.evidence import verify_evidence_integrity
 from cases.models import Evidence
 
 

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cases.reports import verify_report_bytes
+from cases.queries import verify_report
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        result = verify_report_bytes(path.read_bytes())
+        result = verify_report(path.read_bytes())
         write = self.stdout.write
         write(f"File:       {path}")
         write(f"SHA-256:    {result.sha256}")

@@ -19,15 +19,16 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 
-from . import actions, deadlines, permissions
-from .models import Case, DeadlineProposal, SLAPolicy
+from .. import deadline_clock, permissions
+from ..actions.deadlines import answer_proposal, propose_deadline, update_sla_policy
+from ..models import Case, DeadlineProposal, SLAPolicy
 
 
 def deadline_context(user: User, case: Case) -> dict[str, Any]:
     now = timezone.now()
     rows = list(case.deadlines.prefetch_related("pauses").order_by("due_at", "id"))
     for deadline in rows:
-        deadline.due_soon = deadlines.is_due_soon(deadline, now)
+        deadline.due_soon = deadline_clock.is_due_soon(deadline, now)
         deadline.overdue = deadline.is_open and deadline.paused_at is None and deadline.due_at <= now
         if deadline.paused_at is not None:
             deadline.left_on_resume = deadline.due_at - deadline.paused_at
@@ -66,7 +67,7 @@ def propose(request: HttpRequest, reference: str) -> HttpResponse:
     if request.POST.get("deadline", "").isdigit():
         deadline = case.deadlines.filter(pk=int(request.POST["deadline"])).first()
     try:
-        actions.propose_deadline(actor=user, case=case, kind=kind, reason=request.POST.get("reason", ""),
+        propose_deadline(actor=user, case=case, kind=kind, reason=request.POST.get("reason", ""),
                                  deadline=deadline, due_at=_parse_due(request.POST.get("due_at", "")),
                                  title=request.POST.get("title", ""), owner_side=request.POST.get("owner_side", ""))
     except ValidationError as exc:
@@ -86,7 +87,7 @@ def answer(request: HttpRequest, reference: str, proposal_id: int) -> HttpRespon
         raise Http404
     accept = request.POST.get("answer") == "accept"
     try:
-        actions.answer_proposal(actor=user, proposal=proposal, accept=accept, note=request.POST.get("note", ""))
+        answer_proposal(actor=user, proposal=proposal, accept=accept, note=request.POST.get("note", ""))
     except permissions.InvalidTransition as exc:
         messages.error(request, str(exc))
     else:
@@ -122,9 +123,8 @@ def sla_policies(request: HttpRequest) -> HttpResponse:
                                           "than resolving (%(policy)s).") % {"policy": policy})
                 return redirect("cases:sla_policies")
             if (ack, resolve) != (policy.acknowledge_minutes, policy.resolve_minutes):
-                actions.update_sla_policy(actor=user, policy=policy, acknowledge_minutes=ack, resolve_minutes=resolve)
+                update_sla_policy(actor=user, policy=policy, acknowledge_minutes=ack, resolve_minutes=resolve)
                 changed += 1
         messages.success(request, _("%(n)d policy(ies) updated; new cases use them.") % {"n": changed})
         return redirect("cases:sla_policies")
     return render(request, "cases/sla_policies.html", {"policies": policies, "editable": editable})
-

@@ -1,16 +1,12 @@
 """Who hears of what, in the portal and by e-mail.
 
-Notifications are created by Celery tasks after the change commits. Each
-(person, kind, source) pair exists once, so a task delivered twice notifies
-nobody twice; an e-mail is sent only for a notification not yet e-mailed.
+Notifications are created by tasks after the change commits. Each (person, kind, source) pair exists once,
+so a task delivered twice notifies nobody twice; an e-mail is sent only for a notification not yet e-mailed.
 Internal notes reach only the author's side, and e-mails never carry files.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -20,69 +16,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.models import Membership, User
-from accounts.roles import OrgKind, Role
+from accounts.models import User
+from accounts.roles import OrgKind
 
-from . import permissions
-from .markdown import plain_text
-from .models import (
-    Case,
-    CaseUserObjectPermission,
-    Message,
-    Notification,
-    NotificationKind,
-    NotificationPreference,
-)
-
-REPLY_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)\+(?P<ref>[A-Z]{2}-\d{4}-\d{6})\.(?P<uid>\d+)\.(?P<sig>[0-9a-f]{16})@",
-                           re.IGNORECASE)
-
-
-def reply_signature(reference: str, user_id: int) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"reply:{reference}:{user_id}".encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def reply_address(case: Case, user: User) -> str:
-    """An address that identifies the case (and who was written to) for replies by e-mail."""
-    sig = reply_signature(case.reference, user.pk)
-    return f"{settings.LIAISON_REPLY_PREFIX}+{case.reference}.{user.pk}.{sig}@{settings.LIAISON_REPLY_DOMAIN}"
-
-
-def parse_reply_address(address: str) -> tuple[str, int] | None:
-    match = REPLY_PATTERN.match(address.strip().lower() if address else "")
-    if match is None:
-        return None
-    reference, uid = match.group("ref").upper(), int(match.group("uid"))
-    if not hmac.compare_digest(match.group("sig"), reply_signature(reference, uid)):
-        return None
-    return reference, uid
-
-
-def people_on_case(case: Case) -> dict[str, set[User]]:
-    """The people working the case on each side (not everyone who could read it)."""
-    sides: dict[str, set[User]] = {OrgKind.AUTHORITY: set(), OrgKind.PLATFORM: set()}
-    if case.created_by.is_active:
-        sides[OrgKind.AUTHORITY].add(case.created_by)
-    if case.assignee_id and case.assignee and case.assignee.is_active:
-        sides[OrgKind.PLATFORM].add(case.assignee)
-    elif case.queue_id and case.status != "draft":
-        for membership in Membership.objects.filter(queues=case.queue_id, role=Role.MODERATOR,
-                                                    deactivated_at__isnull=True).select_related("user"):
-            sides[OrgKind.PLATFORM].add(membership.user)
-    authors = User.objects.filter(
-        # Who wrote in the thread; a system entry (acknowledging, assigning) makes nobody a participant.
-        pk__in=Message.objects.filter(case=case, author__isnull=False).exclude(kind=Message.Kind.SYSTEM)
-        .values("author_id"), is_active=True
-    ).select_related("membership__organization")
-    named = User.objects.filter(
-        pk__in=CaseUserObjectPermission.objects.filter(content_object=case).values("user_id"), is_active=True
-    ).select_related("membership__organization")
-    for user in [*authors, *named]:
-        membership = getattr(user, "membership", None)
-        if membership is not None and membership.role != Role.AUDITOR:
-            sides.setdefault(membership.organization.kind, set()).add(user)
-    return {side: {u for u in users if permissions.can_view_case(u, case)} for side, users in sides.items()}
+from .. import permissions, queries
+from ..markdown import find_mentions, plain_text
+from ..models import Case, Message, Notification, NotificationKind, NotificationPreference
+from ..reply_addresses import reply_address
 
 
 def _mode(user: User, kind: str) -> str:
@@ -113,7 +53,8 @@ def notify(*, users: Iterable[User], kind: str, source_key: str, case: Case | No
 def send_notification_email(notification_id: int) -> bool:
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update(of=("self",)).select_related("user", "case").filter(pk=notification_id).first()
+            Notification.objects.select_for_update(of=("self",)).select_related("user", "case")
+            .filter(pk=notification_id).first()
         )
         if notification is None or notification.emailed_at is not None or not notification.user.is_active:
             return False
@@ -165,14 +106,12 @@ def case_url(case: Case, anchor: str = "") -> str:
 def notify_message(message: Message) -> int:
     """A new message: the other side's people on the case for shared ones, the own side for internal notes,
     and whoever is mentioned."""
-    from .markdown import find_mentions
-
     case = message.case
     author = message.author
     if author is None:
         return 0
     author_side = permissions.side_of(author)
-    on_case = people_on_case(case)
+    on_case = queries.people_on_case(case)
     org = author.membership.organization.name if hasattr(author, "membership") else ""
     excerpt = plain_text(message.body)[:1500]
     url = case_url(case, f"#message-{message.pk}")
@@ -199,7 +138,7 @@ def notify_case_event(*, case: Case, kind: str, source_key: str, title: str, act
                       side: str = "", users: Iterable[User] | None = None) -> int:
     """State changes go to both sides' people on the case; platform-only events to the platform only."""
     if users is None:
-        on_case = people_on_case(case)
+        on_case = queries.people_on_case(case)
         pool = on_case.get(OrgKind.PLATFORM, set()) if side == OrgKind.PLATFORM else \
             on_case.get(OrgKind.AUTHORITY, set()) | on_case.get(OrgKind.PLATFORM, set())
     else:
@@ -207,3 +146,21 @@ def notify_case_event(*, case: Case, kind: str, source_key: str, title: str, act
     recipients = [u for u in pool if u.pk != actor_id]
     return len(notify(users=recipients, kind=kind, source_key=source_key, case=case, title=title,
                       url=case_url(case)))
+
+
+def open_notification(*, notification: Notification) -> None:
+    """Opening a notification marks it read."""
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+
+
+def mark_notifications_read(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+@transaction.atomic
+def set_notification_preferences(*, user: User, modes: dict[str, str]) -> None:
+    """How each kind of notification reaches this person: immediately, in a daily digest, or in the portal only."""
+    for kind, mode in modes.items():
+        NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"mode": mode})

@@ -15,14 +15,36 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from accounts.roles import OrgKind
 
-from . import actions, permissions
-from .evidence import EvidenceRejected, safe_display_name, storage
-from .forms import EvidenceForm
-from .models import AuditEvent, Case, Evidence, LegalHold
+from .. import permissions
+from ..actions.evidence import (
+    add_evidence,
+    lift_legal_hold,
+    place_legal_hold,
+    record_evidence_access,
+    withdraw_evidence,
+)
+from ..evidence_files import EvidenceRejected, safe_display_name, storage
+from ..forms import EvidenceForm
+from ..models import AuditEvent, Case, Evidence, LegalHold
 
 # Room for the multipart envelope and the other fields around the files.
 ENVELOPE_BYTES = 1024 * 1024
+
+
+def evidence_context(user: User, case: Case) -> dict[str, Any]:
+    """The evidence panel of the case page: the files this person may see, the upload form, legal holds."""
+    can_upload = permissions.can_upload_evidence(user, case)
+    is_platform = permissions.side_of(user) == OrgKind.PLATFORM
+    return {
+        "evidence_list": permissions.evidence_visible_to(user, case).select_related("uploaded_by", "item"),
+        "can_upload_evidence": can_upload,
+        "evidence_form": EvidenceForm(case=case, side=permissions.side_of(user)) if can_upload else None,
+        "evidence_max_mb": settings.LIAISON_EVIDENCE_MAX_BYTES // (1024 * 1024),
+        "holds": case.legal_holds.select_related("placed_by", "lifted_by") if is_platform else [],
+        "can_manage_holds": permissions.can_manage_legal_hold(user, case),
+    }
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -73,7 +95,7 @@ def handle_evidence_form(request: HttpRequest, user: User, case: Case, form: Evi
     for upload_file in request.FILES.getlist(form.add_prefix("files")):
         name = upload_file.name or "evidence"
         try:
-            outcome = actions.add_evidence(
+            outcome = add_evidence(
                 actor=user, case=case, source=upload_file, original_name=name, item=data.get("item"),
                 description=data.get("description") or "", documents_url=data.get("documents_url") or "",
                 captured_at=data.get("captured_at"), internal=bool(data.get("internal")),
@@ -124,7 +146,7 @@ def _serve(request: HttpRequest, reference: str, evidence_id: int, *, inline: bo
         handle = storage().open(evidence.storage_name, "rb")
     except FileNotFoundError:
         raise Http404(_("The stored file is missing; the integrity check will report it.")) from None
-    actions.record_evidence_access(actor=user, evidence=evidence,
+    record_evidence_access(actor=user, evidence=evidence,
                                    action="evidence.previewed" if inline else "evidence.downloaded")
     response = FileResponse(handle, as_attachment=not inline, filename=safe_display_name(evidence.original_name),
                             content_type=evidence.content_type)
@@ -154,7 +176,7 @@ def withdraw(request: HttpRequest, reference: str, evidence_id: int) -> HttpResp
     user: User = request.user  # type: ignore[assignment]
     case, evidence = _case_and_evidence(request, reference, evidence_id)
     try:
-        actions.withdraw_evidence(actor=user, evidence=evidence, reason=request.POST.get("reason", ""))
+        withdraw_evidence(actor=user, evidence=evidence, reason=request.POST.get("reason", ""))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -168,7 +190,7 @@ def place_hold(request: HttpRequest, reference: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     case = permissions.get_case_for_user(user, reference)
     try:
-        actions.place_legal_hold(actor=user, case=case, reason=request.POST.get("reason", ""))
+        place_legal_hold(actor=user, case=case, reason=request.POST.get("reason", ""))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -184,6 +206,6 @@ def lift_hold(request: HttpRequest, reference: str, hold_id: int) -> HttpRespons
     hold = LegalHold.objects.filter(case=case, pk=hold_id).first()
     if hold is None:
         raise Http404
-    actions.lift_legal_hold(actor=user, hold=hold)
+    lift_legal_hold(actor=user, hold=hold)
     messages.success(request, _("Legal hold lifted."))
     return redirect(reverse("cases:detail", args=[case.reference]) + "#evidence")

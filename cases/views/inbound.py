@@ -19,8 +19,9 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Membership, Organization, User
 from accounts.roles import OrgKind, Role
 
-from . import actions, mailin, permissions
-from .models import InboundEmail
+from .. import permissions, queries
+from ..actions.inbound import record_inbound_email_download, reject_inbound_email, release_inbound_email
+from ..models import InboundEmail
 
 PER_PAGE = 50
 
@@ -93,7 +94,7 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     _ensure_reviewer(user, not_found=True)
     inbound = _get_inbound(pk)
-    review = mailin.review(inbound)
+    review = queries.email_review(inbound)
     context: dict[str, Any] = {
         "inbound": inbound,
         "review": review,
@@ -115,7 +116,7 @@ def inbound_raw(request: HttpRequest, pk: int) -> FileResponse:
         handle = default_storage.open(inbound.raw_storage_name, "rb")
     except FileNotFoundError as exc:
         raise Http404(_("The stored message is missing.")) from exc
-    actions.record_inbound_email_download(actor=user, inbound=inbound)
+    record_inbound_email_download(actor=user, inbound=inbound)
     response = FileResponse(handle, as_attachment=True, filename=f"inbound-{inbound.pk}.eml",
                             content_type="application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"
@@ -138,7 +139,7 @@ def inbound_release(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Choose the authority and the person who will own the draft."))
         return redirect("cases:inbound_detail", pk=inbound.pk)
     try:
-        inbound = actions.release_inbound_email(actor=user, inbound=inbound, organization=organization, owner=owner)
+        inbound = release_inbound_email(actor=user, inbound=inbound, organization=organization, owner=owner)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("cases:inbound_detail", pk=inbound.pk)
@@ -155,7 +156,7 @@ def inbound_reject(request: HttpRequest, pk: int) -> HttpResponse:
     _ensure_reviewer(user, not_found=True)
     inbound = _get_inbound(pk)
     try:
-        actions.reject_inbound_email(actor=user, inbound=inbound, reason=request.POST.get("reason", "")[:2000])
+        reject_inbound_email(actor=user, inbound=inbound, reason=request.POST.get("reason", "")[:2000])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("cases:inbound_detail", pk=inbound.pk)

@@ -1,4 +1,4 @@
-"""The case thread (live, with read markers), notifications and their preferences."""
+"""The case thread: live (polled), with read markers, posting and editing within the window."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from typing import Any
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -19,13 +18,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 
-from . import actions, permissions, queries
-from .models import Case, MessageRevision, Notification, NotificationKind, NotificationPreference
+from .. import permissions, queries
+from ..actions.notifications import mark_notifications_read
+from ..actions.thread import edit_message, mark_read, post_message
+from ..actions.thread import mark_all_read as mark_all_cases_read
+from ..markdown import render_markdown
+from ..models import Case, MessageRevision
 
 
 def thread_context(user: User, case: Case) -> dict[str, Any]:
-    from .markdown import render_markdown
-
     entries = list(
         permissions.messages_visible_to(user, case)
         .select_related("author", "author__membership__organization")
@@ -61,7 +62,7 @@ def thread_fragment(request: HttpRequest, reference: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     case = permissions.get_case_for_user(user, reference)
     context = thread_context(user, case)
-    actions.mark_read(user=user, case=case, up_to=context["last_id"])
+    mark_read(user=user, case=case, up_to=context["last_id"])
     return render(request, "cases/_thread.html", context)
 
 
@@ -73,7 +74,7 @@ def post(request: HttpRequest, reference: str) -> HttpResponse:
     internal = request.POST.get("internal") == "1"
     try:
         evidence_ids = [int(v) for v in request.POST.getlist("evidence") if v.isdigit()]
-        message = actions.post_message(actor=user, case=case, body=request.POST.get("body", ""), internal=internal,
+        message = post_message(actor=user, case=case, body=request.POST.get("body", ""), internal=internal,
                                        evidence_ids=evidence_ids)
     except ValidationError as exc:
         flash.error(request, " ".join(exc.messages))
@@ -97,7 +98,7 @@ def edit(request: HttpRequest, reference: str, message_id: int) -> HttpResponse:
     if message is None:
         raise Http404
     try:
-        actions.edit_message(actor=user, message=message, body=request.POST.get("body", ""))
+        edit_message(actor=user, message=message, body=request.POST.get("body", ""))
     except ValidationError as exc:
         flash.error(request, " ".join(exc.messages))
     else:
@@ -108,57 +109,11 @@ def edit(request: HttpRequest, reference: str, message_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def mark_all_read(request: HttpRequest) -> HttpResponse:
-    count = actions.mark_all_read(user=request.user)  # type: ignore[arg-type]
-    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    user: User = request.user  # type: ignore[assignment]
+    count = mark_all_cases_read(user=user)
+    mark_notifications_read(user=user)
     flash.success(request, _("Everything is marked as read (%(n)d cases).") % {"n": count})
     target = request.POST.get("next") or ""
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         target = reverse("cases:list")
     return redirect(target)
-
-
-# --- Notifications --------------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def notifications(request: HttpRequest) -> HttpResponse:
-    items = list(Notification.objects.filter(user=request.user).select_related("case")[:100])
-    return render(request, "cases/notifications.html", {"notifications": items})
-
-
-@login_required
-@require_GET
-def bell(request: HttpRequest) -> HttpResponse:
-    return render(request, "cases/_bell.html")
-
-
-@login_required
-@require_POST
-def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
-    notification = Notification.objects.filter(user=request.user, pk=pk).first()
-    if notification is None:
-        raise Http404
-    if notification.read_at is None:
-        notification.read_at = timezone.now()
-        notification.save(update_fields=["read_at"])
-    return redirect(notification.url or "cases:list")
-
-
-@login_required
-def preferences(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    current = {p.kind: p.mode for p in NotificationPreference.objects.filter(user=user)}
-    if request.method == "POST":
-        for kind in NotificationKind.values:
-            mode = request.POST.get(kind)
-            if mode not in NotificationPreference.Mode.values:
-                raise PermissionDenied
-            NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"mode": mode})
-        flash.success(request, _("Notification preferences saved."))
-        return redirect("cases:notification_preferences")
-    rows = [(kind, label, current.get(kind, NotificationPreference.Mode.IMMEDIATE))
-            for kind, label in NotificationKind.choices]
-    return render(request, "cases/notification_preferences.html",
-                  {"rows": rows, "modes": NotificationPreference.Mode.choices})
-

@@ -1,0 +1,83 @@
+"""Reported items: adding them (from a reviewed list), removing them from a draft, deciding their outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+
+from .. import audit, permissions
+from ..choices import Outcome, Status
+from ..item_lists import AcceptedRow
+from ..models import Case, ReportedItem
+
+MAX_ITEMS_PER_CASE = 20000
+
+
+def append_items(*, actor: User, case: Case, rows: Iterable[AcceptedRow]) -> list[ReportedItem]:
+    """Add the rows not yet in the case, after its last item. The caller holds the case's row lock."""
+    existing = set(case.items.values_list("key", flat=True))
+    start = case.items.count()
+    new_items = []
+    for row in rows:
+        if row.key in existing:
+            continue
+        existing.add(row.key)
+        new_items.append(ReportedItem(case=case, position=start + len(new_items) + 1, target=row.target,
+                                      key=row.key, kind=row.kind, note=row.note))
+    if start + len(new_items) > MAX_ITEMS_PER_CASE:
+        raise ValidationError(_("A case holds at most %(max)d items.") % {"max": MAX_ITEMS_PER_CASE})
+    created = ReportedItem.objects.bulk_create(new_items, batch_size=1000)
+    if created:
+        audit.record(actor=actor, action="items.added", case=case,
+                     data={"count": len(created), "targets": [i.target for i in created[:50]]})
+    return created
+
+
+@transaction.atomic
+def add_items(*, actor: User, case: Case, rows: Iterable[AcceptedRow]) -> list[ReportedItem]:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    permissions.ensure_can_view(actor, case)
+    if not permissions.can_edit_items(actor, case):
+        raise PermissionDenied(_("Only the requesting authority adds items, while the case is open."))
+    return append_items(actor=actor, case=case, rows=rows)
+
+
+@transaction.atomic
+def remove_item(*, actor: User, item: ReportedItem) -> None:
+    """Items leave a case only while it is a draft; afterwards they stay and get an outcome."""
+    case = Case.objects.select_for_update().get(pk=item.case_id)
+    permissions.ensure_can_view(actor, case)
+    if not permissions.can_edit_items(actor, case) or case.status != Status.DRAFT:
+        raise PermissionDenied(_("Items can be removed only from a draft."))
+    audit.record(actor=actor, action="item.removed", case=case, obj=item, data={"target": item.target})
+    item.delete()
+
+
+@transaction.atomic
+def set_item_outcomes(*, actor: User, case: Case, item_ids: Sequence[int], outcome: str, reason: str = "") -> int:
+    """One outcome and reason for one or many items of a case."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    permissions.ensure_can_view(actor, case)
+    if not permissions.can_decide_items(actor, case):
+        raise PermissionDenied(_("Only platform staff working the case decide items, while it is in progress."))
+    if outcome not in Outcome.values or outcome == Outcome.PENDING:
+        raise ValidationError(_("Choose an outcome."))
+    if outcome != Outcome.REMOVED and not reason.strip():
+        raise ValidationError(_("Give a reason for this outcome."))
+    items = list(case.items.filter(pk__in=item_ids))
+    if not items:
+        raise ValidationError(_("Select at least one item of this case."))
+    now = timezone.now()
+    for item in items:
+        item.outcome, item.outcome_reason, item.decided_by, item.decided_at = outcome, reason.strip(), actor, now
+    ReportedItem.objects.bulk_update(items, ["outcome", "outcome_reason", "decided_by", "decided_at"])
+    audit.record(actor=actor, action="items.decided", case=case,
+                 data={"outcome": outcome, "reason": reason.strip(), "count": len(items),
+                       "items": [i.pk for i in items[:200]]})
+    return len(items)

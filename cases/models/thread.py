@@ -1,0 +1,74 @@
+"""The case thread: messages, their earlier revisions, and each reader's read marker."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..choices import Side
+from .cases import Case
+from .evidence import Evidence
+
+
+class Message(models.Model):
+    """One entry of a case's thread: shared with both sides, internal to the author's side, or a system entry."""
+
+    class Kind(models.TextChoices):
+        SHARED = "shared", _("Shared with both sides")
+        INTERNAL = "internal", _("Internal note")
+        SYSTEM = "system", _("System entry")
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.SHARED)
+    # For internal notes: the side that may read it. Empty for shared and system entries.
+    side = models.CharField(_("visible to"), max_length=16, choices=Side.choices, blank=True, default="")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    body = models.TextField(_("message"))
+    system_action = models.CharField(max_length=64, blank=True)
+    evidence = models.ManyToManyField(Evidence, blank=True, related_name="messages")
+    created_at = models.DateTimeField(_("posted"), auto_now_add=True, db_index=True)
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    # The Message-ID of the e-mail it came from, so a message delivered twice is stored once.
+    email_message_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["case", "id"]
+        indexes = [models.Index(fields=["case", "id"], name="message_case")]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.pk} {self.kind}"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.kind == self.Kind.INTERNAL
+
+
+class MessageRevision(models.Model):
+    """The text a message had before an edit; shown to those who could see the message."""
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="revisions")
+    body = models.TextField()
+    replaced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["message", "id"]
+
+    def __str__(self) -> str:
+        return f"revision of {self.message_id}"
+
+
+class ReadMarker(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="read_markers")
+    last_read_message_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "case"], name="read_marker_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.case_id}: {self.last_read_message_id}"
