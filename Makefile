@@ -30,9 +30,14 @@ PYTEST_WORKERS ?= auto
 test: $(STAMP)
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
+# ruff (style and bugs), mypy with django-stubs (types), import-linter (the layers of docs/architecture.md).
+lint: export DEBUG ?= true
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy accounts cases liaison
+	$(VENV)/bin/lint-imports
 
+typecheck: export DEBUG ?= true
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy accounts cases liaison
 

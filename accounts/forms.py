@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
@@ -22,19 +22,21 @@ class InvitationForm(forms.Form):
 
     def __init__(self, *args: Any, inviter_org: Organization, inviter_role: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        organization = cast(forms.ModelChoiceField, self.fields["organization"])
         if inviter_role == Role.TS_MANAGER:
             # Platform staff for the own platform, authority leads for any authority.
-            self.fields["organization"].queryset = Organization.objects.filter(is_active=True).filter(
+            organization.queryset = Organization.objects.filter(is_active=True).filter(
                 kind=OrgKind.AUTHORITY
             ) | Organization.objects.filter(pk=inviter_org.pk)
             roles = [Role.MODERATOR, Role.TS_MANAGER, Role.LEGAL, Role.AUDITOR, Role.AUTHORITY_LEAD]
-            self.fields["queues"].queryset = Queue.objects.filter(organization=inviter_org)
+            cast(forms.ModelMultipleChoiceField, self.fields["queues"]).queryset = Queue.objects.filter(
+                organization=inviter_org)
         else:
-            self.fields["organization"].queryset = Organization.objects.filter(pk=inviter_org.pk)
+            organization.queryset = Organization.objects.filter(pk=inviter_org.pk)
             roles = [Role.LIAISON, Role.AUTHORITY_LEAD, Role.AUDITOR]
             del self.fields["queues"]
         self.fields["organization"].initial = inviter_org.pk
-        self.fields["role"].choices = [(r.value, r.label) for r in roles]
+        cast(forms.ChoiceField, self.fields["role"]).choices = [(r.value, r.label) for r in roles]
 
 
 class AcceptInvitationForm(forms.Form):

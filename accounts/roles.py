@@ -38,4 +38,4 @@ def role_fits_kind(role: str, kind: str) -> bool:
 
 
 def roles_for_kind(kind: str) -> list[tuple[str, str]]:
-    return [(value, label) for value, label in Role.choices if value in ROLES_BY_KIND[kind]]
+    return [(value, str(label)) for value, label in Role.choices if value in ROLES_BY_KIND[kind]]

@@ -13,22 +13,23 @@ from django.views.decorators.http import require_POST
 
 from . import actions
 from .forms import AcceptInvitationForm, InvitationForm, PreferencesForm
+from .http import AuthenticatedRequest
 from .models import Invitation, Membership, Queue
 from .permissions import can_manage_members, membership_of
 
 
-def _own_membership(request: HttpRequest) -> Membership:
-    membership = membership_of(request.user)  # type: ignore[arg-type]
+def _own_membership(request: AuthenticatedRequest) -> Membership:
+    membership = membership_of(request.user)
     if membership is None:
         raise PermissionDenied(_("Your account has no active organisation."))
     return membership
 
 
 @login_required
-def organization(request: HttpRequest) -> HttpResponse:
+def organization(request: AuthenticatedRequest) -> HttpResponse:
     membership = _own_membership(request)
     org = membership.organization
-    manage = can_manage_members(request.user, org)  # type: ignore[arg-type]
+    manage = can_manage_members(request.user, org)
     members = (
         Membership.objects.filter(organization=org)
         .select_related("user", "deactivated_by")
@@ -51,15 +52,15 @@ def organization(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def invite(request: HttpRequest) -> HttpResponse:
+def invite(request: AuthenticatedRequest) -> HttpResponse:
     membership = _own_membership(request)
-    if not can_manage_members(request.user, membership.organization):  # type: ignore[arg-type]
+    if not can_manage_members(request.user, membership.organization):
         raise PermissionDenied
     form = InvitationForm(request.POST, inviter_org=membership.organization, inviter_role=membership.role)
     if form.is_valid():
         try:
             actions.invite_member(
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 organization=form.cleaned_data["organization"],
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
@@ -74,13 +75,14 @@ def invite(request: HttpRequest) -> HttpResponse:
     else:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
-            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+            text = " ".join(str(error) for error in errors)
+            messages.error(request, f"{label}: {text}" if label else text)
     return redirect("accounts:organization")
 
 
 @login_required
 @require_POST
-def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+def revoke_invitation(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     membership = _own_membership(request)
     invitation = get_object_or_404(
         Invitation.objects.filter(
@@ -88,29 +90,29 @@ def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    actions.revoke_invitation(actor=request.user, invitation=invitation)  # type: ignore[arg-type]
+    actions.revoke_invitation(actor=request.user, invitation=invitation)
     messages.success(request, _("Invitation withdrawn."))
     return redirect("accounts:organization")
 
 
 @login_required
 @require_POST
-def deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def deactivate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     own = _own_membership(request)
     target = get_object_or_404(Membership.objects.select_related("user", "organization"), pk=pk,
                                organization=own.organization)
-    actions.deactivate_member(actor=request.user, membership=target)  # type: ignore[arg-type]
+    actions.deactivate_member(actor=request.user, membership=target)
     messages.success(request, _("%(name)s can no longer log in. Their history is kept.") % {"name": target.user})
     return redirect("accounts:organization")
 
 
 @login_required
 @require_POST
-def reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def reactivate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     own = _own_membership(request)
     target = get_object_or_404(Membership.objects.select_related("user", "organization"), pk=pk,
                                organization=own.organization)
-    actions.reactivate_member(actor=request.user, membership=target)  # type: ignore[arg-type]
+    actions.reactivate_member(actor=request.user, membership=target)
     messages.success(request, _("%(name)s can log in again.") % {"name": target.user})
     return redirect("accounts:organization")
 
@@ -138,7 +140,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedRequest) -> HttpResponse:
     form = PreferencesForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -37,7 +37,7 @@ class CaseForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         platforms = Organization.objects.filter(kind=OrgKind.PLATFORM, is_active=True)
-        self.fields["responding_org"].queryset = platforms
+        cast(forms.ModelChoiceField, self.fields["responding_org"]).queryset = platforms
         if platforms.count() == 1:
             self.fields["responding_org"].initial = platforms.first()
 
@@ -85,7 +85,7 @@ class OutcomeForm(forms.Form):
 
     def __init__(self, *args: Any, item_ids: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["items"].choices = [(i, i) for i in item_ids]
+        cast(forms.ChoiceField, self.fields["items"]).choices = [(i, i) for i in item_ids]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -102,7 +102,7 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args: Any, candidates: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = candidates
+        cast(forms.ModelChoiceField, self.fields["assignee"]).queryset = candidates
 
 
 class GrantForm(forms.Form):
@@ -111,7 +111,7 @@ class GrantForm(forms.Form):
 
     def __init__(self, *args: Any, candidates: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].queryset = candidates
+        cast(forms.ModelChoiceField, self.fields["user"]).queryset = candidates
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -127,13 +127,21 @@ class MultipleFileField(forms.FileField):
         return super().clean(data, initial)
 
 
+class ItemChoiceField(forms.ModelChoiceField):
+    """Items by their number in the case and the start of their target."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"#{obj.position} {obj.target[:80]}"
+
+
 class EvidenceForm(forms.Form):
-    files = MultipleFileField(label=_("Files"), required=False,
+    # The metaclass takes declared fields off the class, so this does not hide Form.files at run time.
+    files = MultipleFileField(label=_("Files"), required=False,  # type: ignore[assignment]
                               widget=MultipleFileInput(attrs={"multiple": True}),
                               help_text=_("Screenshots, PDFs, videos, chat exports, e-mails (.eml), ZIP or Office "
                                           "files. The SHA-256 fingerprint is computed as the file is stored."))
-    item = forms.ModelChoiceField(label=_("About item"), queryset=ReportedItem.objects.none(), required=False,
-                                  empty_label=_("The whole case"))
+    item = ItemChoiceField(label=_("About item"), queryset=ReportedItem.objects.none(), required=False,
+                           empty_label=_("The whole case"))
     description = forms.CharField(label=_("Description"), required=False, max_length=2000)
     documents_url = forms.URLField(label=_("URL it documents"), required=False, max_length=2048,
                                    assume_scheme="https")
@@ -145,8 +153,8 @@ class EvidenceForm(forms.Form):
     def __init__(self, *args: Any, case: Any = None, side: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if case is not None:
-            self.fields["item"].queryset = case.items.order_by("position")
-            self.fields["item"].label_from_instance = lambda item: f"#{item.position} {item.target[:80]}"
+            item_field = cast(forms.ModelChoiceField, self.fields["item"])
+            item_field.queryset = case.items.order_by("position")
         else:
             del self.fields["item"]
         if side != "platform":

@@ -231,8 +231,7 @@ def _cell_text(value: object) -> str:
 
 def parse_xlsx(data: bytes) -> Intake:
     """An XLSX upload: the first sheet, cached values of formulas (never their text)."""
-    # openpyxl ships no type information.
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
+    from openpyxl import load_workbook
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

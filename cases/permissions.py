@@ -119,7 +119,7 @@ def _matches_baseline(membership: Membership, user: User, case: Case) -> bool:
     if membership.role == Role.MODERATOR:
         if case.assignee_id == user.pk:
             return True
-        return membership.queues.filter(pk=case.queue_id).exists()
+        return case.queue_id is not None and membership.queues.filter(pk=case.queue_id).exists()
     return False
 
 
@@ -143,7 +143,7 @@ def ensure_can_view(user: User, case: Case) -> None:
 
 def can_create_case(user: User) -> bool:
     membership = _membership(user)
-    return is_authority(membership) and membership.role in AUTHORITY_WORKERS  # type: ignore[union-attr]
+    return membership is not None and is_authority(membership) and membership.role in AUTHORITY_WORKERS
 
 
 def _is_requesting_worker(membership: Membership | None, case: Case) -> bool:

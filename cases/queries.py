@@ -218,7 +218,7 @@ def access_panel(case: Case) -> list[AccessEntry]:
     if case.status != Status.DRAFT:
         platform = case.responding_org.name
         entries.append(AccessEntry(platform, _("T&S managers, legal and auditors of the platform")))
-        if case.queue_id:
+        if case.queue is not None:
             moderators = list(
                 Membership.objects.filter(queues=case.queue_id, role=Role.MODERATOR, deactivated_at__isnull=True)
                 .select_related("user").order_by("user__full_name")
@@ -227,7 +227,7 @@ def access_panel(case: Case) -> list[AccessEntry]:
                 _("Queue %(queue)s") % {"queue": case.queue.name}, _("Moderators of the queue"),
                 [m.user.full_name for m in moderators],
             ))
-        if case.assignee_id:
+        if case.assignee is not None:
             entries.append(AccessEntry(_("Assignee"), _("Assigned to work the case"), [case.assignee.full_name]))
     else:
         entries.append(AccessEntry(_("Not yet the platform"), _("Drafts stay with the requesting authority.")))
@@ -315,9 +315,9 @@ def people_on_case(case: Case) -> dict[str, set[User]]:
         pk__in=CaseUserObjectPermission.objects.filter(content_object=case).values("user_id"), is_active=True
     ).select_related("membership__organization")
     for user in [*authors, *named]:
-        membership = getattr(user, "membership", None)
-        if membership is not None and membership.role != Role.AUDITOR:
-            sides.setdefault(membership.organization.kind, set()).add(user)
+        member = getattr(user, "membership", None)
+        if member is not None and member.role != Role.AUDITOR:
+            sides.setdefault(member.organization.kind, set()).add(user)
     return {side: {u for u in users if permissions.can_view_case(u, case)} for side, users in sides.items()}
 
 

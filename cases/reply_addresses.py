@@ -23,7 +23,7 @@ REPLY_PATTERN = re.compile(r"^(?P<prefix>[a-z]+)\+(?P<ref>[A-Z]{2}-\d{4}-\d{6})\
 
 
 def reply_signature(reference: str, user_id: int) -> str:
-    key = settings.SECRET_KEY.encode()
+    key = str(settings.SECRET_KEY).encode()
     return hmac.new(key, f"reply:{reference}:{user_id}".encode(), hashlib.sha256).hexdigest()[:16]
 
 

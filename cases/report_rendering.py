@@ -146,7 +146,7 @@ def _deadlines(case: Case, clock: Clock) -> list[dict[str, Any]]:
 
     from .models import Deadline, DeadlineProposal
 
-    sides = {OrgKind.AUTHORITY: _("The requesting authority"), OrgKind.PLATFORM: _("The platform")}
+    sides: dict[str, str] = {OrgKind.AUTHORITY: _("The requesting authority"), OrgKind.PLATFORM: _("The platform")}
     moved_from = {}
     for event in case.events.filter(action="deadline.changed").only("data"):
         if event.data.get("proposal"):
@@ -225,7 +225,7 @@ def _items(case: Case, clock: Clock) -> tuple[list[tuple[Any, ...]], Counter[str
 def _evidence(case: Case, clock: Clock) -> list[dict[str, Any]]:
     from accounts.roles import OrgKind
 
-    sides = {OrgKind.AUTHORITY: _("Requesting authority"), OrgKind.PLATFORM: _("Platform")}
+    sides: dict[str, str] = {OrgKind.AUTHORITY: _("Requesting authority"), OrgKind.PLATFORM: _("Platform")}
     rows = []
     # Shared evidence only: a platform-internal file never leaves the platform, not even as a fingerprint.
     for evidence in case.evidence.filter(internal=False).select_related("item").order_by("uploaded_at", "id"):
@@ -244,7 +244,7 @@ def _evidence(case: Case, clock: Clock) -> list[dict[str, Any]]:
     return rows
 
 
-def _thread(case: Case, clock: Clock) -> list[dict[str, str]]:
+def _thread(case: Case, clock: Clock) -> list[dict[str, Any]]:
     from .models import Message
 
     rows = []

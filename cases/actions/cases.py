@@ -127,7 +127,7 @@ def update_case_details(*, actor: User, case: Case, **fields: Any) -> Case:
 
 # --- The workflow -----------------------------------------------------------------------------------
 
-STAMPS = {
+STAMPS: dict[str, str] = {
     Status.SUBMITTED: "submitted_at",
     Status.RESOLVED: "resolved_at",
     Status.CLOSED: "closed_at",

@@ -38,7 +38,7 @@ def create_from_policy(case: Case, now: datetime,
     policy = policy_for(case)
     if policy is None:
         return []
-    minutes = {Deadline.Kind.ACKNOWLEDGE: policy.acknowledge_minutes, Deadline.Kind.RESOLVE: policy.resolve_minutes}
+    minutes: dict[str, int] = {Deadline.Kind.ACKNOWLEDGE: policy.acknowledge_minutes, Deadline.Kind.RESOLVE: policy.resolve_minutes}
     created = []
     for kind in kinds:
         deadline = Deadline(case=case, kind=kind, owner_side=OrgKind.PLATFORM, started_at=now,

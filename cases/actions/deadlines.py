@@ -107,6 +107,7 @@ def _carry_out(*, actor: User, proposal: DeadlineProposal, now: datetime) -> Non
             proposal.save(update_fields=["status"])
             raise permissions.InvalidTransition(_("The deadline is no longer open; the proposal has expired."))
     if proposal.kind == DeadlineProposal.Kind.CHANGE_DUE and deadline is not None:
+        assert proposal.proposed_due_at is not None  # required by propose_deadline for a new due time
         previous = deadline.due_at
         deadline.due_at, deadline.origin = proposal.proposed_due_at, Deadline.Origin.AGREEMENT
         sent = set(deadline.signals.values_list("point", flat=True))

@@ -23,7 +23,7 @@ def append_items(*, actor: User, case: Case, rows: Iterable[AcceptedRow]) -> lis
     """Add the rows not yet in the case, after its last item. The caller holds the case's row lock."""
     existing = set(case.items.values_list("key", flat=True))
     start = case.items.count()
-    new_items = []
+    new_items: list[ReportedItem] = []
     for row in rows:
         if row.key in existing:
             continue

@@ -8,12 +8,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import User
 from accounts.roles import OrgKind
 
@@ -36,8 +37,8 @@ def error_text(exc: Exception) -> str:
 
 
 @login_required
-def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def case_detail(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     try:
         items_page = max(int(request.GET.get("items_page", "1")), 1)
@@ -96,8 +97,8 @@ def detail_context(user: User, case: Case, items_page: int = 1, **extra: Any) ->
 
 @login_required
 @require_POST
-def case_transition(request: HttpRequest, reference: str, transition: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def case_transition(request: AuthenticatedRequest, reference: str, transition: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     form = NoteForm(request.POST)
     data = form.cleaned_data if form.is_valid() else {"note": "", "outcome_summary": ""}
@@ -114,15 +115,15 @@ def case_transition(request: HttpRequest, reference: str, transition: str) -> Ht
 
 @login_required
 @require_POST
-def decide_items(request: HttpRequest, reference: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def decide_items(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     if not permissions.can_decide_items(user, case):
         raise PermissionDenied(_("Only platform staff working the case decide items, while it is in progress."))
     form = OutcomeForm(request.POST, item_ids=list(case.items.values_list("id", flat=True)))
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(str(error) for error in errors))
         return redirect(case)
     try:
         item_ids = form.cleaned_data["items"]
@@ -139,8 +140,8 @@ def decide_items(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def remove_item(request: HttpRequest, reference: str, item_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def remove_item(request: AuthenticatedRequest, reference: str, item_id: int) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     item = ReportedItem.objects.filter(case=case, pk=item_id).first()
     if item is None:
@@ -152,8 +153,8 @@ def remove_item(request: HttpRequest, reference: str, item_id: int) -> HttpRespo
 
 @login_required
 @require_POST
-def assign(request: HttpRequest, reference: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def assign(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     if not permissions.can_assign(user, case):
         raise PermissionDenied(_("You may not assign this case."))
@@ -177,8 +178,8 @@ def assign(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def grant(request: HttpRequest, reference: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def grant(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     if not permissions.can_manage_access(user, case):
         raise PermissionDenied(_("You may not change who sees this case."))
@@ -197,8 +198,8 @@ def grant(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke(request: HttpRequest, reference: str, user_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def revoke(request: AuthenticatedRequest, reference: str, user_id: int) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     target = User.objects.filter(pk=user_id).first()
     if target is None:

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import User
 
 from .. import deadline_clock, permissions
@@ -27,14 +28,16 @@ from ..models import Case, DeadlineProposal, SLAPolicy
 def deadline_context(user: User, case: Case) -> dict[str, Any]:
     now = timezone.now()
     rows = list(case.deadlines.prefetch_related("pauses").order_by("due_at", "id"))
+    # Display-only attributes for the template, set on the rows of this page (not model fields).
     for deadline in rows:
-        deadline.due_soon = deadline_clock.is_due_soon(deadline, now)
-        deadline.overdue = deadline.is_open and deadline.paused_at is None and deadline.due_at <= now
+        deadline.due_soon = deadline_clock.is_due_soon(deadline, now)  # type: ignore[attr-defined]
+        deadline.overdue = (  # type: ignore[attr-defined]
+            deadline.is_open and deadline.paused_at is None and deadline.due_at <= now)
         if deadline.paused_at is not None:
-            deadline.left_on_resume = deadline.due_at - deadline.paused_at
+            deadline.left_on_resume = deadline.due_at - deadline.paused_at  # type: ignore[attr-defined]
     proposals = list(case.deadline_proposals.select_related("deadline", "proposed_by", "answered_by"))
     for proposal in proposals:
-        proposal.can_answer = permissions.can_answer_proposal(user, proposal)
+        proposal.can_answer = permissions.can_answer_proposal(user, proposal)  # type: ignore[attr-defined]  # display only
     return {
         "deadline_rows": rows,
         "proposals": proposals,
@@ -56,8 +59,8 @@ def _parse_due(raw: str) -> datetime | None:
 
 @login_required
 @require_POST
-def propose(request: HttpRequest, reference: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def propose(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     kind = request.POST.get("kind", "")
     if kind not in DeadlineProposal.Kind.values:
@@ -79,8 +82,8 @@ def propose(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def answer(request: HttpRequest, reference: str, proposal_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def answer(request: AuthenticatedRequest, reference: str, proposal_id: int) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     proposal = case.deadline_proposals.filter(pk=proposal_id).first()
     if proposal is None:
@@ -96,8 +99,8 @@ def answer(request: HttpRequest, reference: str, proposal_id: int) -> HttpRespon
 
 
 @login_required
-def sla_policies(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def sla_policies(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     membership = permissions.membership_of(user)
     if membership is None:
         raise PermissionDenied

@@ -8,12 +8,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import User
 from accounts.roles import OrgKind
 
@@ -47,20 +49,20 @@ def evidence_context(user: User, case: Case) -> dict[str, Any]:
     }
 
 
-def _wants_json(request: HttpRequest) -> bool:
+def _wants_json(request: AuthenticatedRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _case_and_evidence(request: HttpRequest, reference: str, evidence_id: int) -> tuple[Case, Evidence]:
-    user: User = request.user  # type: ignore[assignment]
+def _case_and_evidence(request: AuthenticatedRequest, reference: str, evidence_id: int) -> tuple[Case, Evidence]:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     return case, permissions.get_evidence_for_user(user, case, evidence_id)
 
 
 @login_required
 @require_POST
-def upload(request: HttpRequest, reference: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def upload(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     if not permissions.can_upload_evidence(user, case):
         raise PermissionDenied(_("You may not add evidence to this case now."))
@@ -86,10 +88,10 @@ def upload(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect(reverse("cases:detail", args=[case.reference]) + "#evidence")
 
 
-def handle_evidence_form(request: HttpRequest, user: User, case: Case, form: EvidenceForm) -> list[dict[str, Any]]:
+def handle_evidence_form(request: AuthenticatedRequest, user: User, case: Case, form: EvidenceForm) -> list[dict[str, Any]]:
     """Store every file of a valid evidence form; one result per file. Also used by the new-case form."""
     if not form.is_valid():
-        return [{"ok": False, "message": " ".join(e for errors in form.errors.values() for e in errors)}]
+        return [{"ok": False, "message": " ".join(str(e) for errors in form.errors.values() for e in errors)}]
     results = []
     data = form.cleaned_data
     for upload_file in request.FILES.getlist(form.add_prefix("files")):
@@ -120,8 +122,8 @@ def handle_evidence_form(request: HttpRequest, user: User, case: Case, form: Evi
 
 @login_required
 @require_GET
-def evidence_page(request: HttpRequest, reference: str, evidence_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def evidence_page(request: AuthenticatedRequest, reference: str, evidence_id: int) -> HttpResponse:
+    user = request.user
     case, evidence = _case_and_evidence(request, reference, evidence_id)
     custody = (
         AuditEvent.objects.filter(case=case, object_type="Evidence", object_id=str(evidence.pk))
@@ -135,8 +137,8 @@ def evidence_page(request: HttpRequest, reference: str, evidence_id: int) -> Htt
     })
 
 
-def _serve(request: HttpRequest, reference: str, evidence_id: int, *, inline: bool) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def _serve(request: AuthenticatedRequest, reference: str, evidence_id: int, *, inline: bool) -> HttpResponseBase:
+    user = request.user
     case, evidence = _case_and_evidence(request, reference, evidence_id)
     if evidence.purged_at is not None:
         return render(request, "cases/evidence_gone.html", {"case": case, "evidence": evidence}, status=410)
@@ -160,20 +162,20 @@ def _serve(request: HttpRequest, reference: str, evidence_id: int, *, inline: bo
 
 @login_required
 @require_GET
-def download(request: HttpRequest, reference: str, evidence_id: int) -> HttpResponse:
+def download(request: AuthenticatedRequest, reference: str, evidence_id: int) -> HttpResponseBase:
     return _serve(request, reference, evidence_id, inline=False)
 
 
 @login_required
 @require_GET
-def preview(request: HttpRequest, reference: str, evidence_id: int) -> HttpResponse:
+def preview(request: AuthenticatedRequest, reference: str, evidence_id: int) -> HttpResponseBase:
     return _serve(request, reference, evidence_id, inline=True)
 
 
 @login_required
 @require_POST
-def withdraw(request: HttpRequest, reference: str, evidence_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def withdraw(request: AuthenticatedRequest, reference: str, evidence_id: int) -> HttpResponse:
+    user = request.user
     case, evidence = _case_and_evidence(request, reference, evidence_id)
     try:
         withdraw_evidence(actor=user, evidence=evidence, reason=request.POST.get("reason", ""))
@@ -186,8 +188,8 @@ def withdraw(request: HttpRequest, reference: str, evidence_id: int) -> HttpResp
 
 @login_required
 @require_POST
-def place_hold(request: HttpRequest, reference: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def place_hold(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     try:
         place_legal_hold(actor=user, case=case, reason=request.POST.get("reason", ""))
@@ -200,8 +202,8 @@ def place_hold(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def lift_hold(request: HttpRequest, reference: str, hold_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def lift_hold(request: AuthenticatedRequest, reference: str, hold_id: int) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     hold = LegalHold.objects.filter(case=case, pk=hold_id).first()
     if hold is None:

@@ -11,11 +11,12 @@ from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Case as SqlCase
 from django.db.models import Count, IntegerField, QuerySet, Value, When
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import Membership, Organization, User
 from accounts.roles import OrgKind, Role
 
@@ -52,8 +53,8 @@ def _get_inbound(pk: int) -> InboundEmail:
 
 @login_required
 @require_GET
-def inbound_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def inbound_list(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     _ensure_reviewer(user, not_found=False)
     status = request.GET.get("status", "").strip()
     if status not in InboundEmail.Status.values:
@@ -90,8 +91,8 @@ def _owner_choices() -> list[tuple[Organization, list[User]]]:
 
 @login_required
 @require_GET
-def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def inbound_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     _ensure_reviewer(user, not_found=True)
     inbound = _get_inbound(pk)
     review = queries.email_review(inbound)
@@ -107,9 +108,9 @@ def inbound_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def inbound_raw(request: HttpRequest, pk: int) -> FileResponse:
+def inbound_raw(request: AuthenticatedRequest, pk: int) -> FileResponse:
     """The original message, as an attachment (never shown inline); the download is audited."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     _ensure_reviewer(user, not_found=True)
     inbound = _get_inbound(pk)
     try:
@@ -129,8 +130,8 @@ def _int(value: str | None) -> int | None:
 
 @login_required
 @require_POST
-def inbound_release(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def inbound_release(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     _ensure_reviewer(user, not_found=True)
     inbound = _get_inbound(pk)
     organization = Organization.objects.filter(pk=_int(request.POST.get("organization")) or 0).first()
@@ -151,8 +152,8 @@ def inbound_release(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def inbound_reject(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def inbound_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
     _ensure_reviewer(user, not_found=True)
     inbound = _get_inbound(pk)
     try:

@@ -7,11 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from accounts.models import Organization, User
+from accounts.http import AuthenticatedRequest
+from accounts.models import Organization
 from accounts.roles import OrgKind
 
 from .. import permissions, queries
@@ -20,8 +21,8 @@ from ..models import Category
 
 
 @login_required
-def case_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def case_list(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     if permissions.membership_of(user) is None:
         raise PermissionDenied(_("Your account has no active organisation."))
     filters = queries.CaseFilters(**{k: request.GET.get(k, "").strip()[:200] for k in
@@ -37,7 +38,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     rows, total = queries.page_of_cases(queries.filtered_cases(user, filters), page, per_page)
     unread = queries.unread_counts(user, [c.pk for c in rows])
     for row in rows:
-        row.unread = unread.get(row.pk, 0)  # type: ignore[attr-defined]
+        row.unread = unread.get(row.pk, 0)  # type: ignore[attr-defined]  # display only, for the template
     pages = max((total + per_page - 1) // per_page, 1)
     query = request.GET.copy()
     query.pop("page", None)
@@ -54,14 +55,14 @@ def case_list(request: HttpRequest) -> HttpResponse:
                   ("newest", _("Newest first")),
                   ("oldest", _("Oldest first")), ("updated", _("Recently updated")), ("reference", _("Reference"))],
     }
-    template = "cases/_case_table.html" if request.htmx and request.htmx.target == "case-table" else "cases/list.html"  # type: ignore[attr-defined]
+    template = "cases/_case_table.html" if request.htmx and request.htmx.target == "case-table" else "cases/list.html"
     return render(request, template, context)
 
 
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: AuthenticatedRequest) -> HttpResponse:
     """The home page: what needs this person's attention now."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     context: dict[str, Any] = {}
     if permissions.membership_of(user) is not None:
         side = permissions.side_of(user)

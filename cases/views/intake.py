@@ -9,12 +9,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import User
 
 from .. import item_lists, permissions, queries
@@ -29,7 +30,7 @@ PREVIEW_ROWS = 300
 SESSION_PREFIX = "intake:"
 
 
-def _parse_items(request: HttpRequest, form: ItemListForm) -> item_lists.Intake | None:
+def _parse_items(request: AuthenticatedRequest, form: ItemListForm) -> item_lists.Intake | None:
     pasted = form.cleaned_data.get("pasted") or ""
     upload = form.cleaned_data.get("upload")
     if upload and pasted.strip():
@@ -47,7 +48,7 @@ def _parse_items(request: HttpRequest, form: ItemListForm) -> item_lists.Intake 
     return None
 
 
-def _store_intake(request: HttpRequest, parsed: item_lists.Intake) -> str:
+def _store_intake(request: AuthenticatedRequest, parsed: item_lists.Intake) -> str:
     token = secrets.token_urlsafe(16)
     request.session[SESSION_PREFIX + token] = [
         [row.line, row.target, row.note, row.key, row.kind] for row in parsed.accepted
@@ -55,7 +56,7 @@ def _store_intake(request: HttpRequest, parsed: item_lists.Intake) -> str:
     return token
 
 
-def _take_intake(request: HttpRequest, token: str) -> list[item_lists.AcceptedRow] | None:
+def _take_intake(request: AuthenticatedRequest, token: str) -> list[item_lists.AcceptedRow] | None:
     rows = request.session.pop(SESSION_PREFIX + token, None) if token else None
     if rows is None:
         return None
@@ -78,8 +79,8 @@ def _preview_context(user: User, parsed: item_lists.Intake, exclude: Case | None
 
 
 @login_required
-def case_new(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def case_new(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     if not permissions.can_create_case(user):
         raise PermissionDenied(_("Only liaisons and leads of an authority open cases."))
     membership = user.membership
@@ -137,8 +138,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def add_items(request: HttpRequest, reference: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def add_items(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     if not permissions.can_edit_items(user, case):
         raise PermissionDenied(_("Only the requesting authority adds items, while the case is open."))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
+from accounts.http import AuthenticatedRequest
 
 from ..actions.notifications import open_notification as mark_opened
 from ..actions.notifications import set_notification_preferences
@@ -19,21 +19,23 @@ from ..models import Notification, NotificationKind, NotificationPreference
 
 @login_required
 @require_GET
-def notifications(request: HttpRequest) -> HttpResponse:
-    items = list(Notification.objects.filter(user=request.user).select_related("case")[:100])
+def notifications(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
+    items = list(Notification.objects.filter(user=user).select_related("case")[:100])
     return render(request, "cases/notifications.html", {"notifications": items})
 
 
 @login_required
 @require_GET
-def bell(request: HttpRequest) -> HttpResponse:
+def bell(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "cases/_bell.html")
 
 
 @login_required
 @require_POST
-def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
-    notification = Notification.objects.filter(user=request.user, pk=pk).first()
+def open_notification(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    user = request.user
+    notification = Notification.objects.filter(user=user, pk=pk).first()
     if notification is None:
         raise Http404
     mark_opened(notification=notification)
@@ -41,8 +43,8 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def preferences(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def preferences(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     current = {p.kind: p.mode for p in NotificationPreference.objects.filter(user=user)}
     if request.method == "POST":
         chosen = {kind: request.POST.get(kind, "") for kind in NotificationKind.values}

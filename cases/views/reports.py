@@ -8,13 +8,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import User
 
 from .. import permissions
@@ -45,8 +46,8 @@ def reports_context(user: User, case: Case) -> dict[str, Any]:
     }
 
 
-def _case_for_reports(request: HttpRequest, reference: str) -> tuple[User, Case]:
-    user: User = request.user  # type: ignore[assignment]
+def _case_for_reports(request: AuthenticatedRequest, reference: str) -> tuple[User, Case]:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     if not permissions.can_view_reports(user, case):
         raise PermissionDenied(_("Your role does not give access to this case's outcome reports."))
@@ -55,7 +56,7 @@ def _case_for_reports(request: HttpRequest, reference: str) -> tuple[User, Case]
 
 @login_required
 @require_GET
-def reports_panel(request: HttpRequest, reference: str) -> HttpResponse:
+def reports_panel(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     """The list of versions and the progress of a report being prepared; polled while one is in flight."""
     user, case = _case_for_reports(request, reference)
     return render(request, "cases/_reports_panel.html", {"case": case, **reports_context(user, case)})
@@ -63,8 +64,8 @@ def reports_panel(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_report(request: HttpRequest, reference: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def request_report(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     if not permissions.can_request_report(user, case):
         raise PermissionDenied(_("Only a T&S manager of the platform approves an outcome report, once the case is "
@@ -76,7 +77,7 @@ def request_report(request: HttpRequest, reference: str) -> HttpResponse:
         report = approve_report(actor=user, case=case, language=language, include_thread=include_thread)
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         context = {"case": case, **reports_context(user, case), "report_error": error}
         return render(request, "cases/_reports_panel.html", context)
     if error:
@@ -89,7 +90,7 @@ def request_report(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def download_report(request: HttpRequest, reference: str, version: int) -> HttpResponseBase:
+def download_report(request: AuthenticatedRequest, reference: str, version: int) -> HttpResponseBase:
     user, case = _case_for_reports(request, reference)
     report = case.reports.filter(version=version, status=OutcomeReport.Status.READY).first()
     if report is None:

@@ -8,7 +8,7 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,6 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import User
 
 from .. import permissions, queries
@@ -57,9 +58,9 @@ def thread_context(user: User, case: Case) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def thread_fragment(request: HttpRequest, reference: str) -> HttpResponse:
+def thread_fragment(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     """Polled by the open case page: the thread as it is now; being shown counts as being read."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     context = thread_context(user, case)
     mark_read(user=user, case=case, up_to=context["last_id"])
@@ -68,8 +69,8 @@ def thread_fragment(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def post(request: HttpRequest, reference: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def post(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     internal = request.POST.get("internal") == "1"
     try:
@@ -78,12 +79,12 @@ def post(request: HttpRequest, reference: str) -> HttpResponse:
                                        evidence_ids=evidence_ids)
     except ValidationError as exc:
         flash.error(request, " ".join(exc.messages))
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             response = render(request, "cases/_thread.html", thread_context(user, case))
             response["HX-Trigger"] = "liaison:error"
             return response
         return redirect(reverse("cases:detail", args=[case.reference]) + "#thread")
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "cases/_thread.html", thread_context(user, case))
     flash.success(request, _("Internal note added.") if internal else _("Message sent."))
     return redirect(reverse("cases:detail", args=[case.reference]) + f"#message-{message.pk}")
@@ -91,8 +92,8 @@ def post(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def edit(request: HttpRequest, reference: str, message_id: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def edit(request: AuthenticatedRequest, reference: str, message_id: int) -> HttpResponse:
+    user = request.user
     case = permissions.get_case_for_user(user, reference)
     message = permissions.messages_visible_to(user, case).filter(pk=message_id).first()
     if message is None:
@@ -108,8 +109,8 @@ def edit(request: HttpRequest, reference: str, message_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def mark_all_read(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def mark_all_read(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     count = mark_all_cases_read(user=user)
     mark_notifications_read(user=user)
     flash.success(request, _("Everything is marked as read (%(n)d cases).") % {"n": count})
