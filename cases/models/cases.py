@@ -141,6 +141,8 @@ class ReportedItem(models.Model):
     key = models.CharField(_("normalised key"), max_length=2048)
     kind = models.CharField(_("kind"), max_length=16, choices=ItemKind.choices, default=ItemKind.OTHER)
     note = models.TextField(_("note"), blank=True)
+    # Why the target deserves a second look (a look-alike host, mixed scripts); empty when nothing is odd.
+    warning = models.CharField(_("warning"), max_length=300, blank=True)
     outcome = models.CharField(_("outcome"), max_length=32, choices=Outcome.choices, default=Outcome.PENDING)
     outcome_reason = models.TextField(_("reason"), blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
