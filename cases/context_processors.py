@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from accounts.permissions import membership_of
 
 from .models import Notification
+from .permissions import can_view_audit_checkpoints
 from .queries import unread_total
 
 
@@ -19,3 +20,11 @@ def unread(request: HttpRequest) -> dict[str, Any]:
         "unread_notifications": Notification.objects.filter(user=user, read_at__isnull=True).count(),
         "unread_messages": unread_total(user),
     }
+
+
+def audit_checkpoints(request: HttpRequest) -> dict[str, Any]:
+    """Whether the navigation links the audit checkpoints (no query: the membership is already loaded)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"can_view_audit_checkpoints": can_view_audit_checkpoints(user)}

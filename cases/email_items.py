@@ -17,10 +17,21 @@ from django.utils.translation import gettext as _
 
 from . import item_lists
 from .email_parsing import Attachment, ParsedEmail, normalise_newlines
+from .link_identity import TargetError, normalise_target
 
+_URL_CHAR = r"[^\s<>\"'`{}|\\^\[\]]"
 CANDIDATE = re.compile(
-    r"(?P<url>(?:https?://|(?<![\w@./-])(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/)[^\s<>\"'`{}|\\^\[\]]+)"
-    r"|(?P<handle>(?<![\w@./+-])@[A-Za-z0-9_]{5,32}(?![\w@-])(?!\.[A-Za-z0-9]))",
+    # http(s) links, and t.me links written without a scheme.
+    r"(?P<url>(?:https?://|(?<![\w@./-])(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/)" + _URL_CHAR + r"+)"
+    # Telegram's app links: tg://resolve?domain=…, tg:join?invite=…, tg://privatepost?…
+    r"|(?P<app>(?<![\w@./+-])tg:(?://)?[A-Za-z_]+(?:\?" + _URL_CHAR + r"*)?)"
+    # @handles: a letter first, as in every Telegram username; never the @ of an e-mail address.
+    r"|(?P<handle>(?<![\w@./+-])@[A-Za-z][A-Za-z0-9_]{4,31}(?![\w@-])(?!\.[A-Za-z0-9]))"
+    # Other words with a dot (name.t.me, a look-alike host, but also "e.g." or "file.pdf"): find_candidates
+    # keeps only Telegram subdomains and hosts the normaliser warns about. Never the name or domain of an
+    # e-mail address: nothing right after an @, and no @ right after. Atomic, so a long dotted word that
+    # fails is not retried at every split (linear time on hostile bodies).
+    r"|(?P<bare>(?<![\w@./+:-])(?>(?:[\w-]+\.)+[\w-]+)(?![\w@:-]|\.[\w.-]*@)(?:[/?#]" + _URL_CHAR + r"*)?)",
     re.IGNORECASE,
 )
 TRAILING_PUNCTUATION = ".,;:!?'\"»”’)*_"
@@ -86,9 +97,10 @@ def own_hosts(parsed: ParsedEmail) -> set[str]:
 
 
 def find_candidates(text: str, *, ignore_hosts: Iterable[str] = ()) -> list[str]:
-    """http(s) URLs, t.me links and @handles in the order they appear, each once.
+    """http(s) URLs, t.me links, tg:// links, name.t.me, look-alike hosts and @handles in the order they
+    appear, each once.
 
-    E-mail addresses are not handles (the @ follows a letter); links to `ignore_hosts` (and their
+    E-mail addresses are not handles (the @ follows a letter) nor hosts; links to `ignore_hosts` (and their
     subdomains) are skipped; a signature after a "-- " line is not read.
     """
     body = _without_signatures(text)
@@ -97,8 +109,11 @@ def find_candidates(text: str, *, ignore_hosts: Iterable[str] = ()) -> list[str]
     found: list[str] = []
     for match in CANDIDATE.finditer(body):
         candidate = match.group(0)
-        if match.group("url"):
+        if not match.group("handle"):
             candidate = _trim_url(candidate)
+        if match.group("bare") and not _worth_reading(candidate):
+            continue
+        if match.group("url") or match.group("bare"):
             host = _host_of(candidate)
             if any(host == h or host.endswith("." + h) for h in ignored):
                 continue
@@ -106,6 +121,17 @@ def find_candidates(text: str, *, ignore_hosts: Iterable[str] = ()) -> list[str]
             seen.add(candidate)
             found.append(candidate)
     return found
+
+
+def _worth_reading(candidate: str) -> bool:
+    """A word with a dot is an item only as name.t.me (Telegram's subdomain form of t.me/name) or as a host
+    the normaliser warns about (a look-alike such as t.ме/name): both are easy to miss and worth a look."""
+    if _host_of(candidate).endswith(".t.me"):
+        return True
+    try:
+        return bool(normalise_target(candidate).warning)
+    except TargetError:
+        return False
 
 
 def _without_signatures(text: str) -> str:

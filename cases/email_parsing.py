@@ -14,14 +14,16 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email import errors
 from email.message import Message as MimePart
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 from html.parser import HTMLParser
 
 POLICY = email.policy.default
 MAX_DEPTH = 20  # nested multiparts and forwarded messages; deeper is hostile, not mail
 MAX_HTML_CHARS = 2_000_000
-AUTH_RESULT = re.compile(r"\b(dkim|spf|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
+# Something shaped like an e-mail address inside a display name ("ministry@gov.example <x@evil.example>").
+ADDRESS_LIKE = re.compile(r"[^\s@<>\"]+@[^\s@<>\"]+\.[a-z]{2,}", re.IGNORECASE)
 # Signatures of the message itself (S/MIME, PGP): proof of origin for the stored original, not evidence.
 SIGNATURE_TYPES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature",
                              "application/pgp-signature", "application/pgp-keys"})
@@ -50,10 +52,14 @@ class ParsedEmail:
     message_id: str = ""
     sender: str = ""
     sender_name: str = ""
+    # Why the From header cannot name one sender for sure (a code of cases/inbound_reasons.py), or "".
+    sender_problem: str = ""
+    from_header: str = ""
     subject: str = ""
     date: str = ""
     recipients: list[str] = field(default_factory=list)
-    auth_failures: list[str] = field(default_factory=list)
+    # Authentication-Results header values, top (most recent) first; cases/email_authentication.py reads them.
+    authentication_results: list[str] = field(default_factory=list)
     automatic: str = ""
     text: str = ""
     html: str = ""
@@ -235,16 +241,47 @@ def _forwarded_banner(message: MimePart) -> str:
             f"Date: {_header(message, 'Date')}\nSubject: {_header(message, 'Subject')}")
 
 
-def _auth_failures(message: MimePart) -> list[str]:
-    failures = []
-    for value in _header_values(message, "Authentication-Results"):
-        for method, result in AUTH_RESULT.findall(value):
-            if result.lower() == "fail":
-                failures.append(f"{method.lower()}=fail")
-    for value in _header_values(message, "Received-SPF"):
-        if value.lower().startswith("fail"):
-            failures.append("spf=fail")
-    return sorted(set(failures))
+@dataclass(frozen=True)
+class Sender:
+    address: str = ""
+    name: str = ""
+    problem: str = ""
+    header: str = ""
+
+
+def read_sender(message: MimePart) -> Sender:
+    """The one address of the From header, read by the standard library's modern header parser.
+
+    No address, several addresses, a header the parser finds invalid, or a display name that itself looks
+    like an address ("ministry@gov.example <attacker@evil.example>") give a `problem` instead of a sender
+    to trust; the legacy parser would have read some of these as the address in the display name.
+    """
+    raw = _header_values(message, "From")
+    shown = " | ".join(raw)[:300]
+    if not raw:
+        return Sender(problem="no_sender")
+    if len(raw) > 1:
+        return Sender(problem="several_senders", header=shown)
+    try:
+        header = message["From"]
+        addresses = list(getattr(header, "addresses", ()))
+        defects = list(getattr(header, "defects", ()))
+    except Exception:  # the parser gave up on it: not a header to trust
+        return Sender(problem="malformed_from", header=shown)
+    if any(isinstance(defect, errors.InvalidHeaderDefect) for defect in defects):
+        return Sender(problem="malformed_from", header=shown)
+    if not addresses:
+        return Sender(problem="no_sender", header=shown)
+    if len(addresses) > 1:
+        return Sender(problem="several_senders", header=shown)
+    address = addresses[0]
+    name = " ".join(str(address.display_name).split())
+    if not address.username or not address.domain or "@" in address.domain:
+        return Sender(name=name, problem="no_sender", header=shown)
+    spec = str(address.addr_spec).strip().lower()
+    if ADDRESS_LIKE.search(name):
+        return Sender(address=spec, name=name, problem="address_in_display_name", header=shown)
+    return Sender(address=spec, name=name, header=shown)
 
 
 def _automatic(message: MimePart) -> str:
@@ -265,19 +302,21 @@ def parse_email(raw: bytes) -> ParsedEmail:
     message = email.message_from_bytes(raw, policy=POLICY)
     found = _Collected()
     _walk(message, found, 0, True)
-    name, sender = parseaddr(_header(message, "From"))
+    sender = read_sender(message)
     recipients = _addresses(
         value for header in ("To", "Cc", "Delivered-To", "X-Original-To") for value in _header_values(message, header)
     )
     text = "\n\n".join(t.strip("\n") for t in found.texts if t.strip())
     return ParsedEmail(
         message_id=message_id_of(message, raw),
-        sender=sender.strip().lower() if "@" in sender else "",
-        sender_name=name.strip(),
+        sender=sender.address,
+        sender_name=sender.name,
+        sender_problem=sender.problem,
+        from_header=sender.header,
         subject=_header(message, "Subject"),
         date=_header(message, "Date"),
         recipients=recipients,
-        auth_failures=_auth_failures(message),
+        authentication_results=_header_values(message, "Authentication-Results"),
         automatic=_automatic(message),
         text=normalise_newlines(text),
         html="\n".join(found.html)[:MAX_HTML_CHARS],
@@ -288,17 +327,43 @@ def parse_email(raw: bytes) -> ParsedEmail:
 
 
 def normalise_newlines(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # NUL is never text, and PostgreSQL refuses it in text columns.
+    text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+# Headers that servers add on the way (each route writes its own); the rest is what the sender sent.
+TRACE_HEADERS = frozenset({"received", "return-path", "delivered-to", "x-original-to", "authentication-results",
+                           "arc-seal", "arc-message-signature", "arc-authentication-results", "x-received",
+                           "received-spf", "x-spam-status", "x-spam-score", "x-spam-flag"})
+
+
+def content_fingerprint(raw: bytes) -> str:
+    """SHA-256 of the message without the trace headers added on its way: the same for two deliveries of one
+    message by different routes, different for any change by the sender."""
+    head, separator, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        name = line.split(b":", 1)[0].strip().lower().decode("ascii", "replace")
+        skipping = name in TRACE_HEADERS
+        if not skipping:
+            kept.append(line)
+    return hashlib.sha256(b"\n".join(kept) + separator + body).hexdigest()
 
 
 def headers_only(raw: bytes) -> ParsedEmail:
     """What can be said of a message whose body could not be read: who sent it, about what."""
     try:
         message = email.message_from_bytes(raw, policy=POLICY)
-        sender = parseaddr(_header(message, "From"))[1]
+        sender = read_sender(message)
         return ParsedEmail(message_id=message_id_of(message, raw), subject=_header(message, "Subject"),
-                           sender=sender.strip().lower() if "@" in sender else "")
+                           sender=sender.address, sender_name=sender.name, sender_problem=sender.problem,
+                           from_header=sender.header)
     except Exception:
         return ParsedEmail(message_id=message_id_of(None, raw))
 

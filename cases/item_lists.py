@@ -59,6 +59,8 @@ class AcceptedRow:
     note: str
     key: str
     kind: str
+    # Why the target deserves a second look (link_identity: a look-alike host); "" when nothing is odd.
+    warning: str = ""
 
 
 @dataclass
@@ -133,7 +135,7 @@ class _Collector:
         self._first_line[normalised.key] = line
         self.intake.accepted.append(
             AcceptedRow(line=line, target=normalised.target, note=clean_note(note),
-                        key=normalised.key, kind=normalised.kind)
+                        key=normalised.key, kind=normalised.kind, warning=normalised.warning)
         )
 
 

@@ -435,3 +435,21 @@ def can_edit_sla_policies(user: User) -> bool:
     membership = _membership(user)
     return membership is not None and membership.organization.kind == OrgKind.PLATFORM and \
         membership.role == Role.TS_MANAGER
+
+
+# --- Audit checkpoints ------------------------------------------------------------------------------
+
+# A checkpoint names no case, only the head of the whole chain: the auditors of either side, the platform's
+# managers and legal, and the authorities' leads (who keep copies outside the platform) list and download them.
+CHECKPOINT_READERS = (Role.AUDITOR, Role.TS_MANAGER, Role.LEGAL, Role.AUTHORITY_LEAD)
+
+
+def can_view_audit_checkpoints(user: User) -> bool:
+    membership = _membership(user)
+    return membership is not None and membership.role in CHECKPOINT_READERS
+
+
+def can_make_audit_checkpoint(user: User) -> bool:
+    """Besides the schedule, a T&S manager may sign the head now (before an audit, say)."""
+    membership = _membership(user)
+    return is_platform(membership) and membership is not None and membership.role == Role.TS_MANAGER

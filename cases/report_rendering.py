@@ -24,7 +24,7 @@ from .markdown import plain_text
 if TYPE_CHECKING:
     from accounts.models import User
 
-    from .models import Case
+    from .models import AuditCheckpoint, Case
 
 # The named destination (an element id in the report template) where the visible signature goes, and its size.
 SIGNATURE_ANCHOR = "liaison-signature"
@@ -258,9 +258,18 @@ def _thread(case: Case, clock: Clock) -> list[dict[str, Any]]:
     return rows
 
 
+def _checkpoint(checkpoint: AuditCheckpoint | None, clock: Clock) -> dict[str, Any] | None:
+    if checkpoint is None:
+        return None
+    return {"sequence": checkpoint.sequence, "made_at": clock(checkpoint.made_at),
+            "head_event_id": checkpoint.head_event_id, "head_hash": checkpoint.head_hash,
+            "event_count": checkpoint.event_count}
+
+
 def report_context(case: Case, *, language: str, include_thread: bool, approver: User, version: int,
-                   issued_at: datetime) -> dict[str, Any]:
-    """Everything the template shows, in the active language (the caller overrides it)."""
+                   issued_at: datetime, checkpoint: AuditCheckpoint | None = None) -> dict[str, Any]:
+    """Everything the template shows, in the active language (the caller overrides it). `checkpoint` is the
+    signed head of the audit chain the report is issued under."""
     from .models import Deadline, OutcomeReport
 
     zone = _zone(case)
@@ -309,6 +318,7 @@ def report_context(case: Case, *, language: str, include_thread: bool, approver:
         "approver_role": _role_of(approver),
         "approver_org": membership.organization.name if membership is not None else case.responding_org.name,
         "previous": {"version": previous.version, "issued_at": clock(previous.issued_at)} if previous else None,
+        "checkpoint": _checkpoint(checkpoint, clock),
         "verify_url": verify_url(),
         "ca_url": ca_url(),
         "signature_anchor": SIGNATURE_ANCHOR,
@@ -330,13 +340,13 @@ def no_fetching() -> Any:
 
 
 def render_outcome_report(case: Case, *, language: str, include_thread: bool, approver: User, version: int,
-                          issued_at: datetime) -> bytes:
+                          issued_at: datetime, checkpoint: AuditCheckpoint | None = None) -> bytes:
     """The outcome report as an unsigned PDF (fonts embedded, text extractable)."""
     from weasyprint import HTML
 
     with translation.override(language):
         context = report_context(case, language=language, include_thread=include_thread, approver=approver,
-                                 version=version, issued_at=issued_at)
+                                 version=version, issued_at=issued_at, checkpoint=checkpoint)
         html = render_to_string("reports/outcome_report.html", context)
     document = HTML(string=html, base_url=settings.SITE_URL + "/", url_fetcher=no_fetching())
     return document.write_pdf()

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -50,6 +51,8 @@ class Verification:
     signer_valid_until: datetime | None = None
     signed_at: datetime | None = None
     timestamped_at: datetime | None = None
+    # The signature could not even be read (its structure is broken), as opposed to read and found wrong.
+    damaged: bool = False
     problems: list[str] = field(default_factory=list)
     report: IssuedReport | None = None
 
@@ -68,6 +71,8 @@ class Verification:
             return "unreadable"
         if not self.signed:
             return "unsigned" if self.report is None else "tampered"
+        if self.damaged:
+            return "damaged"
         if not (self.intact and self.valid):
             return "tampered"
         if not self.trusted:
@@ -94,12 +99,24 @@ def verify_report_bytes(data: bytes, *, find_issued: Callable[[str], IssuedRepor
         return result
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
-        signatures = list(reader.embedded_regular_signatures)
+        fields = reader.root.get("/AcroForm")  # touch the document catalogue: a PDF we can read
     except Exception as exc:  # untrusted input: any parsing failure means "unreadable"
         logger.info("verify: unreadable PDF (%s)", exc)
         result.problems.append(_("The file could not be read as a PDF."))
         return result
     result.readable = True
+    try:
+        signatures = list(reader.embedded_regular_signatures)
+    except Exception as exc:  # the signature field is there but its CMS structure cannot be parsed
+        logger.info("verify: damaged signature (%s)", exc)
+        result.signed = fields is not None
+        if not result.signed:
+            result.problems.append(_("The file could not be read as a PDF."))
+            result.readable = False
+            return result
+        result.damaged = True
+        result.problems.append(_("The signature's structure is damaged, so it could not be checked."))
+        return result
     if not signatures:
         result.problems.append(_("The file carries no digital signature."))
         return result
@@ -115,9 +132,14 @@ def verify_report_bytes(data: bytes, *, find_issued: Callable[[str], IssuedRepor
         status = validate_pdf_signature(signature, context)
     except Exception as exc:  # a malformed signature is a broken one
         logger.info("verify: signature could not be validated (%s)", exc)
-        result.problems.append(_("The signature could not be checked: it is malformed."))
+        result.damaged = True
+        result.problems.append(_("The signature's structure is damaged, so it could not be checked."))
         return result
     result.intact, result.valid, result.trusted = bool(status.intact), bool(status.valid), bool(status.trusted)
+    if not (result.intact and result.valid):
+        # pyHanko skips the certificate path once the digest fails; whether the signer is the platform's is a
+        # separate finding, so it is checked on its own.
+        result.trusted = _certificate_chains_to(signature, roots)
     result.whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     cert = status.signing_cert
     result.signer = cert.subject.human_friendly
@@ -132,10 +154,28 @@ def verify_report_bytes(data: bytes, *, find_issued: Callable[[str], IssuedRepor
         result.problems.append(_("The signed content was changed after signing."))
     elif not result.valid:
         result.problems.append(_("The signature does not match the signer's certificate."))
-    if result.intact and result.valid and not result.trusted:
+    if not result.trusted:
         result.problems.append(_("The signing certificate does not chain to the platform's certificate authority."))
     if result.intact and not result.whole_file:
         result.problems.append(_("Content was added to the file after it was signed."))
     if result.report is None and result.signature_ok:
         result.problems.append(_("The signature is genuine, but this exact file is not an issued report."))
     return result
+
+
+def _certificate_chains_to(signature: Any, roots: list[Any]) -> bool:
+    """Whether the signer's certificate (with the certificates embedded beside it) chains to a trusted root."""
+    import asyncio
+
+    from pyhanko_certvalidator import CertificateValidator, ValidationContext
+
+    if not roots:
+        return False
+    try:
+        context = ValidationContext(trust_roots=roots, allow_fetching=False,
+                                    other_certs=list(signature.other_embedded_certs))
+        validator = CertificateValidator(signature.signer_cert, validation_context=context)
+        asyncio.run(validator.async_validate_path())
+    except Exception:  # any failure to build or validate the path means "not trusted"
+        return False
+    return True

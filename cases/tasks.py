@@ -10,12 +10,13 @@ from django.core.management import call_command
 
 from accounts.models import User
 
+from .actions.checkpoints import make_checkpoint
 from .actions.deadline_sweep import sweep_deadlines
 from .actions.evidence import verify_evidence_integrity
 from .actions.notifications import notify_case_event, notify_message, send_digests
 from .actions.reports import generate_report
 from .maildir import poll_maildir
-from .models import Case, Evidence, Message
+from .models import AuditCheckpoint, Case, Evidence, Message
 
 
 @shared_task
@@ -70,3 +71,11 @@ def generate_report_task(report_id: int) -> str:
     """Render, sign and issue a requested outcome report. Delivered twice, it issues once (row lock + status)."""
     report = generate_report(report_id=report_id)
     return report.status if report is not None else "skipped"
+
+
+@shared_task
+def make_audit_checkpoint_task() -> str:
+    """Every LIAISON_CHECKPOINT_MINUTES: sign the audit chain's head, if events were added since the last
+    checkpoint (run twice, it signs once)."""
+    checkpoint = make_checkpoint(reason=AuditCheckpoint.Reason.SCHEDULED, only_if_changed=True)
+    return f"checkpoint #{checkpoint.sequence}" if checkpoint is not None else "unchanged"

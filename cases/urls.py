@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import case, deadlines, evidence, inbound, inbox, intake, notifications, reports, thread
+from .views import audit, case, deadlines, evidence, inbound, inbox, intake, notifications, reports, thread
 
 app_name = "cases"
 
@@ -13,11 +13,16 @@ urlpatterns = [
     path("notifications/<int:pk>/open/", notifications.open_notification, name="open_notification"),
     path("mark-all-read/", thread.mark_all_read, name="mark_all_read"),
     path("sla-policies/", deadlines.sla_policies, name="sla_policies"),
+    path("audit/checkpoints/", audit.checkpoints, name="audit_checkpoints"),
+    path("audit/checkpoints/latest/", audit.download_latest_checkpoint, name="latest_audit_checkpoint"),
+    path("audit/checkpoints/new/", audit.make_checkpoint_now, name="make_audit_checkpoint"),
+    path("audit/checkpoints/<int:sequence>/", audit.download_checkpoint, name="audit_checkpoint"),
     path("inbound/", inbound.inbound_list, name="inbound_list"),
     path("inbound/<int:pk>/", inbound.inbound_detail, name="inbound_detail"),
     path("inbound/<int:pk>/raw/", inbound.inbound_raw, name="inbound_raw"),
     path("inbound/<int:pk>/release/", inbound.inbound_release, name="inbound_release"),
     path("inbound/<int:pk>/reject/", inbound.inbound_reject, name="inbound_reject"),
+    path("inbound/<int:pk>/release-reply/", inbound.inbound_release_reply, name="inbound_release_reply"),
     path("<str:reference>/", case.case_detail, name="detail"),
     path("<str:reference>/do/<str:transition>/", case.case_transition, name="transition"),
     path("<str:reference>/items/decide/", case.decide_items, name="decide_items"),

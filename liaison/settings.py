@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.membership",
                 "cases.context_processors.unread",
+                "cases.context_processors.audit_checkpoints",
             ],
         },
     },
@@ -313,6 +314,9 @@ FILE_UPLOAD_TEMP_DIR = None
 # Periodic jobs; django-celery-beat's database scheduler picks these up (and T&S staff can see them in the admin).
 from celery.schedules import crontab  # noqa: E402
 
+# Minutes between signed checkpoints of the audit chain's head (only when events were added since the last one).
+LIAISON_CHECKPOINT_MINUTES = env.int("LIAISON_CHECKPOINT_MINUTES", default=10)
+
 CELERY_BEAT_SCHEDULE = {
     "verify-evidence-nightly": {"task": "cases.tasks.verify_evidence_task", "schedule": crontab(hour=2, minute=15)},
     "purge-expired-evidence-nightly": {"task": "cases.tasks.purge_expired_evidence_task",
@@ -320,14 +324,24 @@ CELERY_BEAT_SCHEDULE = {
     "notification-digest-daily": {"task": "cases.tasks.send_digests_task", "schedule": crontab(hour=1, minute=0)},
     "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines_task", "schedule": 60.0},
     "poll-inbound-maildir": {"task": "cases.tasks.poll_inbound_maildir_task", "schedule": 60.0},
+    "audit-checkpoint": {"task": "cases.tasks.make_audit_checkpoint_task",
+                         "schedule": 60.0 * LIAISON_CHECKPOINT_MINUTES},
 }
 
 # --- Threads and e-mail ------------------------------------------------------------------------
-# Replies to notifications go to <prefix>+<reference>.<user>.<signature>@<domain>; route that domain to
-# `manage.py ingest_email` (an MTA pipe) or to the Maildir below.
+# Replies to notifications go to <prefix>+<reference>.<user>.<issued>.<signature>@<domain>; route that
+# domain to `manage.py ingest_email` (an MTA pipe) or to the Maildir below. A token expires after
+# LIAISON_REPLY_TOKEN_DAYS days.
 LIAISON_REPLY_PREFIX = env.str("LIAISON_REPLY_PREFIX", default="reply")
 LIAISON_REPLY_DOMAIN = env.str("LIAISON_REPLY_DOMAIN", default="reply.liaison.localhost")
+LIAISON_REPLY_TOKEN_DAYS = env.int("LIAISON_REPLY_TOKEN_DAYS", default=30)
 LIAISON_INBOUND_MAILDIR = env.str("LIAISON_INBOUND_MAILDIR", default=str(VAR_DIR / "inbound"))
+# Inbound mail counts as a member's only on a DMARC pass aligned with From, as recorded in an
+# Authentication-Results header by the receiving server named here (its authserv-id). Empty: nobody is
+# authenticated and every message waits in the quarantine.
+LIAISON_TRUSTED_AUTHSERV_ID = env.str("LIAISON_TRUSTED_AUTHSERV_ID", default="")
+# Also require a verified DKIM signature aligned with the From domain (not only SPF-based DMARC).
+LIAISON_INBOUND_REQUIRE_DKIM_ALIGNMENT = env.bool("LIAISON_INBOUND_REQUIRE_DKIM_ALIGNMENT", default=False)
 LIAISON_MESSAGE_EDIT_MINUTES = 15
 
 # --- Deadlines -------------------------------------------------------------------------------------

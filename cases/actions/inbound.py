@@ -16,7 +16,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,12 +33,20 @@ from accounts.permissions import membership_of
 from accounts.roles import OrgKind
 
 from .. import audit, permissions, queries
-from ..choices import Side
+from ..email_authentication import assess
 from ..email_items import items_and_files, strip_quoted
-from ..email_parsing import Attachment, ParsedEmail, error_text, headers_only, parse_email
+from ..email_parsing import (
+    Attachment,
+    ParsedEmail,
+    content_fingerprint,
+    error_text,
+    headers_only,
+    parse_email,
+)
 from ..evidence_files import EvidenceRejected
-from ..models import Case, Category, InboundEmail, Notification, NotificationKind
-from ..reply_addresses import REPLY_PATTERN, parse_reply_address
+from ..inbound_reasons import describe
+from ..models import Case, Category, InboundEmail, Message, Notification, NotificationKind
+from ..reply_addresses import ReplyToken, read_reply_address
 from .cases import create_case
 from .evidence import add_evidence
 from .thread import MAX_MESSAGE_LENGTH, post_message
@@ -52,16 +60,20 @@ SUBJECT_PREFIXES = re.compile(r"^\s*(?:(?:re|fwd?|fw|tr|rv|aw|wg|sv|vs|balas|ter
 
 
 class Unprocessable(Exception):
-    """The message cannot become a reply or a draft; `reason` says why, for the T&S manager reviewing it."""
+    """The message cannot become a reply or a draft: `code` (cases/inbound_reasons.py) says why, with `params`."""
 
-    def __init__(self, code: str, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
         self.code = code
-        self.reason = reason
+        self.params = params
+
+    @property
+    def reason(self) -> str:
+        return describe(self.code, self.params)
 
 
 @dataclass
-class _Work:
+class DecisionWork:
     """Files written to storage while deciding, removed again if the decision is rolled back."""
 
     stored: list[str] = field(default_factory=list)
@@ -75,14 +87,14 @@ class _Work:
                 logger.warning("could not remove %s after a failed e-mail decision", name)
 
 
-def _add_files(*, work: _Work, actor: User, case: Case, files: list[Attachment], parsed: ParsedEmail) -> list[int]:
+def _add_files(*, work: DecisionWork, actor: User, case: Case, files: list[Attachment], parsed: ParsedEmail) -> list[int]:
     ids = []
     description = _("Attached to the e-mail “%(subject)s” from %(sender)s.") % {
         "subject": parsed.subject[:200], "sender": parsed.sender}
     for attachment in files:
         try:
             result = add_evidence(actor=actor, case=case, source=io.BytesIO(attachment.data),
-                                          original_name=attachment.name, description=description)
+                                  original_name=attachment.name, description=description)
         except (EvidenceRejected, ValidationError, PermissionDenied) as exc:
             work.notes.append(_("Attachment %(name)s was not added: %(error)s")
                               % {"name": attachment.name, "error": " ".join(getattr(exc, "messages", [str(exc)]))})
@@ -114,22 +126,22 @@ def _draft_description(parsed: ParsedEmail, received_at: datetime) -> str:
     return f"{intro}\n\n{body}".strip()
 
 
-def create_draft(*, work: _Work, inbound: InboundEmail, parsed: ParsedEmail, owner: User,
+def create_draft(*, work: DecisionWork, inbound: InboundEmail, parsed: ParsedEmail, owner: User,
                  released_by: User | None = None) -> Case:
     """A draft case for `owner`'s authority: items from the body and CSV/XLSX attachments, other files as
     evidence; the owner is told by e-mail (after commit) that it awaits their confirmation."""
     items, files = items_and_files(parsed)
     work.notes.extend(items.notes)
     if not items.rows and not parsed.text.strip() and not files:
-        raise Unprocessable("no_content", _("The e-mail has no usable content: no links, no text, no files."))
+        raise Unprocessable("no_content")
     platform = _platform()
     if platform is None:
-        raise Unprocessable("no_platform", _("No active platform organisation exists to address a case to."))
+        raise Unprocessable("no_platform")
     category = Category.objects.filter(slug="other").first() or Category.objects.filter(is_active=True).first()
     if category is None:
-        raise Unprocessable("no_category", _("No case category exists."))
+        raise Unprocessable("no_category")
     case = create_case(actor=owner, title=_draft_title(parsed), category=category, responding_org=platform,
-                               description=_draft_description(parsed, inbound.received_at), items=items.rows)
+                       description=_draft_description(parsed, inbound.received_at), items=items.rows)
     evidence_ids = _add_files(work=work, actor=owner, case=case, files=files, parsed=parsed)
     if items.rejected:
         work.notes.append(_("%(count)d link(s) could not be read as items.") % {"count": items.rejected})
@@ -162,130 +174,167 @@ def _tell_owner(*, inbound: InboundEmail, case: Case, owner: User, items: int, f
     transaction.on_commit(message.send)
 
 
-def _reply_target(parsed: ParsedEmail) -> tuple[str, str] | None:
-    """(case reference, how it was found) if this answers a notification."""
-    forged = False
-    for address in parsed.recipients:
-        found = parse_reply_address(address)
-        if found is not None:
-            return found[0], "reply_address"
-        if REPLY_PATTERN.match(address) and address.endswith("@" + settings.LIAISON_REPLY_DOMAIN.lower()):
-            forged = True
+@dataclass(frozen=True)
+class _ReplyClaim:
+    """What the message says it answers: a reply token it was sent to, or only a reference in its subject."""
+
+    token: ReplyToken | None
+    reference: str
+
+    @property
+    def case(self) -> Case | None:
+        return Case.objects.filter(reference=self.reference).first() if self.reference else None
+
+
+def _reply_claim(parsed: ParsedEmail) -> _ReplyClaim | None:
+    tokens = [t for t in (read_reply_address(a) for a in parsed.recipients) if t is not None]
+    ranked = sorted(tokens, key=lambda t: ("valid", "expired", "forged").index(t.status))
+    token = ranked[0] if ranked else None
     match = SUBJECT_REFERENCE.search(parsed.subject)
-    if match:
-        return match.group("ref").upper(), "subject"
-    if forged:
-        raise Unprocessable("bad_reply_address", _("The reply address is not one Liaison issued (bad signature)."))
-    return None
+    reference = token.reference if token is not None and token.reference else (
+        match.group("ref").upper() if match else "")
+    if token is None and not reference:
+        return None
+    return _ReplyClaim(token, reference)
 
 
-def _post_reply(*, work: _Work, inbound: InboundEmail, parsed: ParsedEmail, user: User, case: Case,
-                via: str) -> None:
+def post_reply(*, work: DecisionWork, inbound: InboundEmail, parsed: ParsedEmail, user: User, case: Case,
+                released_by: User | None = None) -> Message:
     body = strip_quoted(parsed.text)
     if not body and not parsed.attachments:
-        raise Unprocessable("no_content", _("The reply has no new text and no files."))
+        raise Unprocessable("no_reply_content")
     evidence_ids = _add_files(work=work, actor=user, case=case, files=parsed.attachments, parsed=parsed)
     if not body and not evidence_ids:
-        raise Unprocessable("no_content", _("The reply has no new text, and none of its files could be added. %s")
-                            % " ".join(work.notes))
+        raise Unprocessable("no_reply_content")
     if not body:
         body = _("(Files sent by e-mail.)")
     limit = MAX_MESSAGE_LENGTH - 200
     if len(body) > limit:
         body = body[:limit] + "\n\n" + _("(Shortened; the whole e-mail is kept by Liaison.)")
-    message = post_message(actor=user, case=case, body=body, evidence_ids=evidence_ids,
-                                   email_message_id=inbound.message_id)
-    audit.record(actor=user, action="email.reply_added", case=case, obj=inbound,
+    # A clash may share its Message-ID with a message already posted; the row's own id is unique.
+    email_id = inbound.message_id if not Message.objects.filter(email_message_id=inbound.message_id).exists() \
+        else f"inbound:{inbound.pk}"
+    message = post_message(actor=user, case=case, body=body, evidence_ids=evidence_ids, email_message_id=email_id)
+    audit.record(actor=released_by or user, action="email.reply_added", case=case, obj=inbound,
                  data={"message_id": inbound.message_id, "message": message.pk, "evidence": evidence_ids,
-                       "via": via, "notes": work.notes})
+                       "sender": user.email, "via": "released" if released_by else "reply_address",
+                       "released_by": released_by.email if released_by else None,
+                       "notes": work.notes})
+    return message
 
 
-def _decide(*, work: _Work, inbound: InboundEmail, parsed: ParsedEmail) -> None:
-    """Set the outcome of a RECEIVED message, or raise Unprocessable."""
-    if parsed.auth_failures:
-        raise Unprocessable("authentication_failed", _("Sender authentication failed (%(results)s): the From "
-                                                       "address may be forged.")
-                            % {"results": ", ".join(parsed.auth_failures)})
+def _check_sender(parsed: ParsedEmail, inbound: InboundEmail) -> User:
+    """The authenticated member who wrote the message, or Unprocessable saying why not."""
+    if parsed.sender_problem:
+        raise Unprocessable(parsed.sender_problem, header=parsed.from_header, name=parsed.sender_name,
+                            sender=parsed.sender)
     if parsed.automatic:
-        raise Unprocessable("automatic", _("An automatic message (%(why)s), not written by a person.")
-                            % {"why": parsed.automatic})
-    if not parsed.sender:
-        raise Unprocessable("no_sender", _("The message has no sender address."))
+        raise Unprocessable("automatic", why=parsed.automatic)
+    verdict = assess(parsed.authentication_results, from_domain=parsed.sender_domain,
+                     authserv_id=settings.LIAISON_TRUSTED_AUTHSERV_ID,
+                     require_dkim=settings.LIAISON_INBOUND_REQUIRE_DKIM_ALIGNMENT)
+    inbound.authentication = verdict.as_dict()
+    if not verdict.authenticated:
+        raise Unprocessable(verdict.problem, server=verdict.authserv_id or settings.LIAISON_TRUSTED_AUTHSERV_ID,
+                            sender=parsed.sender, domain=verdict.from_domain, header_from=verdict.header_from,
+                            **verdict.details)
     user = User.objects.select_related("membership__organization").filter(email__iexact=parsed.sender).first()
     if user is None:
-        raise Unprocessable("unknown_sender", _("Unknown sender: %(sender)s has no Liaison account.")
-                            % {"sender": parsed.sender})
+        raise Unprocessable("unknown_sender", sender=parsed.sender)
     membership = membership_of(user)
     if membership is None or not membership.organization.is_active:
-        raise Unprocessable("inactive_sender", _("The sender's account (%(sender)s) is inactive.")
-                            % {"sender": parsed.sender})
-    target = _reply_target(parsed)
-    if target is not None:
-        reference, via = target
-        case = Case.objects.filter(reference=reference).first()
+        raise Unprocessable("inactive_sender", sender=parsed.sender)
+    return user
+
+
+def _decide(*, work: DecisionWork, inbound: InboundEmail, parsed: ParsedEmail) -> None:
+    """Set the outcome of a RECEIVED message, or raise Unprocessable. Fails closed: only an authenticated
+    member's reply with a valid token of their own posts, and only an authenticated authority member's new
+    message becomes a draft."""
+    claim = _reply_claim(parsed)
+    if claim is not None:
+        inbound.reply_case = claim.case
+    user = _check_sender(parsed, inbound)
+    if claim is not None:
+        token = claim.token
+        if token is None:
+            raise Unprocessable("subject_reference_only", reference=claim.reference)
+        if token.status == "forged":
+            raise Unprocessable("forged_token", address=token.address)
+        if token.status == "expired":
+            raise Unprocessable("expired_token", reference=claim.reference,
+                                issued=token.issued.isoformat() if token.issued else "")
+        if token.user_id != user.pk:
+            raise Unprocessable("token_other_recipient", sender=parsed.sender, reference=claim.reference)
+        case = claim.case
         if case is None or not permissions.can_view_case(user, case):
-            raise Unprocessable("case_not_visible", _("A reply to case %(reference)s, which the sender cannot see.")
-                                % {"reference": reference})
+            raise Unprocessable("case_not_visible", reference=claim.reference)
         if not permissions.can_post_message(user, case):
-            raise Unprocessable("may_not_post", _("The sender may not post messages in case %(reference)s.")
-                                % {"reference": reference})
-        _post_reply(work=work, inbound=inbound, parsed=parsed, user=user, case=case, via=via)
+            raise Unprocessable("may_not_post", reference=claim.reference)
+        post_reply(work=work, inbound=inbound, parsed=parsed, user=user, case=case)
         inbound.status, inbound.case = InboundEmail.Status.REPLY, case
     else:
-        if membership.organization.kind != OrgKind.AUTHORITY:
-            raise Unprocessable("platform_new_message", _("A platform user wrote a new message, not a reply to a "
-                                                          "case notification."))
+        membership = membership_of(user)
+        if membership is None or membership.organization.kind != OrgKind.AUTHORITY:
+            raise Unprocessable("platform_new_message")
         if not permissions.can_create_case(user):
-            raise Unprocessable("may_not_create", _("The sender's role does not open cases."))
+            raise Unprocessable("may_not_create")
         inbound.case = create_draft(work=work, inbound=inbound, parsed=parsed, owner=user)
         inbound.status = InboundEmail.Status.DRAFT
     inbound.reason = "\n".join(work.notes)
-    inbound.save(update_fields=["status", "case", "reason"])
+    inbound.save(update_fields=["status", "case", "reason", "authentication", "reply_case"])
 
 
 # --- Ingesting -------------------------------------------------------------------------------------
 
 
-def _store(raw: bytes, digest: str, parsed: ParsedEmail) -> InboundEmail:
-    """The message kept whole before anything is decided; the existing row if it was stored already."""
-    message_id = parsed.message_id
+def _store(raw: bytes, digest: str, parsed: ParsedEmail) -> tuple[InboundEmail, bool]:
+    """The message kept whole before anything is decided. Returns (row, created); the existing row when these
+    exact bytes were stored already (delivered twice, perhaps at the same moment)."""
     name = default_storage.save(f"inbound/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.eml", ContentFile(raw))
     try:
         with transaction.atomic():
             inbound = InboundEmail.objects.create(
-                message_id=message_id,
+                message_id=parsed.message_id,
                 sender=parsed.sender[:320],
                 subject=parsed.subject[:500],
                 raw_storage_name=name, raw_sha256=digest, size=len(raw),
             )
             audit.record(action="email.received", obj=inbound,
-                         data={"message_id": message_id, "sender": inbound.sender, "subject": inbound.subject,
-                               "sha256": digest, "size": len(raw)})
+                         data={"message_id": parsed.message_id, "sender": inbound.sender,
+                               "subject": inbound.subject, "sha256": digest, "size": len(raw)})
     except IntegrityError:
-        default_storage.delete(name)  # delivered twice at the same moment: the other copy won
-        return InboundEmail.objects.get(message_id=message_id)
+        default_storage.delete(name)  # the same bytes, stored by a delivery running at the same moment
+        return InboundEmail.objects.get(raw_sha256=digest), False
     except BaseException:
         default_storage.delete(name)
         raise
-    return inbound
+    return inbound, True
 
 
-def _quarantine(pk: int, code: str, reason: str) -> InboundEmail:
+def _quarantine(pk: int, code: str, reason: str, *, authentication: dict[str, object] | None = None,
+                reply_case: Case | None = None) -> InboundEmail:
     with transaction.atomic():
         inbound = InboundEmail.objects.select_for_update().get(pk=pk)
         if inbound.status != InboundEmail.Status.RECEIVED:
             return inbound
-        inbound.status, inbound.reason, inbound.case = InboundEmail.Status.QUARANTINED, reason, None
-        inbound.save(update_fields=["status", "reason", "case"])
+        inbound.status, inbound.reason_code, inbound.case = InboundEmail.Status.QUARANTINED, code, None
+        inbound.reason = "\n".join(line for line in (reason, inbound.reason) if line)
+        if authentication is not None:
+            inbound.authentication = authentication
+        if reply_case is not None:
+            inbound.reply_case = reply_case
+        inbound.save(update_fields=["status", "reason", "reason_code", "case", "authentication", "reply_case"])
         audit.record(action="email.quarantined", obj=inbound,
                      data={"message_id": inbound.message_id, "sender": inbound.sender, "code": code,
-                           "reason": reason})
+                           "reason": reason, "authentication": inbound.authentication,
+                           "looks_like_reply_to": inbound.reply_case.reference if inbound.reply_case else None})
     return inbound
 
 
 def ingest(raw: bytes) -> InboundEmail:
-    """Store, deduplicate and decide one RFC 5322 message. Returns its InboundEmail (the existing one for a
-    message seen before). Raises only when the system itself fails (storage, database)."""
+    """Store, deduplicate and decide one RFC 5322 message. Returns its InboundEmail (the existing one for bytes
+    seen before). Raises only when the system itself fails (storage, database)."""
     raw = bytes(raw)
     digest = hashlib.sha256(raw).hexdigest()
     failure = ""
@@ -294,25 +343,43 @@ def ingest(raw: bytes) -> InboundEmail:
     except Exception as exc:  # hostile or broken input: keep it, quarantine it
         failure = error_text(exc)
         parsed = headers_only(raw)
-    inbound = InboundEmail.objects.filter(message_id=parsed.message_id).first()
+    inbound = InboundEmail.objects.filter(raw_sha256=digest).first()
     if inbound is None:
-        inbound = _store(raw, digest, parsed)
+        inbound, _created = _store(raw, digest, parsed)
     if inbound.status != InboundEmail.Status.RECEIVED:
-        logger.info("e-mail %s seen before (%s); nothing done", parsed.message_id, inbound.status)
+        logger.info("e-mail %s (sha256 %s) seen before (%s); nothing done", parsed.message_id, digest,
+                    inbound.status)
         return inbound
     if failure:
-        return _quarantine(inbound.pk, "unreadable", _("The message could not be read: %(error)s") % {"error": failure})
+        return _quarantine(inbound.pk, "unreadable", describe("unreadable", {"error": failure}))
+    first = (InboundEmail.objects.filter(message_id=inbound.message_id).exclude(pk=inbound.pk)
+             .order_by("received_at", "pk").first())
+    if first is not None:
+        params = {"message_id": inbound.message_id, "first_id": first.pk,
+                  "first": first.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+        code = "redelivered" if _same_content(raw, first) else "message_id_clash"
+        return _quarantine(inbound.pk, code, describe(code, params))
     return _process(inbound.pk, parsed)
 
 
+def _same_content(raw: bytes, first: InboundEmail) -> bool:
+    try:
+        earlier = queries.read_stored_email(first)
+    except OSError:
+        return False
+    return content_fingerprint(earlier) == content_fingerprint(raw)
+
+
 def _process(pk: int, parsed: ParsedEmail) -> InboundEmail:
-    work = _Work()
+    work = DecisionWork()
+    seen = InboundEmail(pk=pk)
     try:
         with transaction.atomic():
             # The row lock makes a second delivery arriving meanwhile wait, then find the decision made.
             inbound = InboundEmail.objects.select_for_update().get(pk=pk)
             if inbound.status != InboundEmail.Status.RECEIVED:
                 return inbound
+            seen = inbound
             _decide(work=work, inbound=inbound, parsed=parsed)
             return inbound
     except Unprocessable as exc:
@@ -321,89 +388,6 @@ def _process(pk: int, parsed: ParsedEmail) -> InboundEmail:
     except Exception as exc:
         work.discard_files()
         logger.exception("e-mail %s could not be processed", pk)
-        code, reason = "error", _("The message could not be processed: %(error)s") % {"error": error_text(exc)}
-    return _quarantine(pk, code, reason)
-
-
-def _release(*, inbound: InboundEmail, owner: User, actor: User) -> Case:
-    """A quarantined message made into a draft for `owner` (the path of a new message, without the sender and
-    authentication checks). Called by actions.release_inbound_email inside its transaction."""
-    raw = queries.read_stored_email(inbound)
-    if hashlib.sha256(raw).hexdigest() != inbound.raw_sha256:
-        raise ValidationError(_("The stored message does not match its fingerprint; it cannot be released."))
-    try:
-        parsed = parse_email(raw)
-    except Exception as exc:
-        raise ValidationError(_("The message could not be read: %(error)s") % {"error": error_text(exc)}) from exc
-    work = _Work()
-    try:
-        with transaction.atomic():
-            case = create_draft(work=work, inbound=inbound, parsed=parsed, owner=owner, released_by=actor)
-    except Unprocessable as exc:
-        work.discard_files()
-        raise ValidationError(exc.reason) from exc
-    except BaseException:
-        work.discard_files()
-        raise
-    return case
-
-
-# --- The quarantine, reviewed by T&S managers ------------------------------------------------------
-
-
-def _locked_quarantined_email(*, actor: User, inbound: InboundEmail) -> InboundEmail:
-    if not permissions.can_review_inbound_email(actor):
-        raise PermissionDenied(_("Only T&S managers review inbound e-mail."))
-    inbound = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
-    if inbound.status != InboundEmail.Status.QUARANTINED:
-        raise ValidationError(_("This e-mail is %(status)s, not quarantined; someone may have decided it already.")
-                              % {"status": inbound.get_status_display().lower()})
-    return inbound
-
-
-@transaction.atomic
-def release_inbound_email(*, actor: User, inbound: InboundEmail, organization: Organization,
-                          owner: User) -> InboundEmail:
-    """A T&S manager releases a quarantined e-mail: it becomes a draft case of `owner` (a liaison or lead of
-    `organization`) through the same path as an authority's own e-mail, without the sender checks."""
-    inbound = _locked_quarantined_email(actor=actor, inbound=inbound)
-    owner_membership = permissions.membership_of(owner)
-    if organization.kind != OrgKind.AUTHORITY or not organization.is_active:
-        raise ValidationError(_("Choose an active authority."))
-    if owner_membership is None or owner_membership.organization_id != organization.pk \
-            or not permissions.can_create_case(owner):
-        raise ValidationError(_("Choose an active liaison or lead of %(org)s as the owner.") % {"org": organization})
-    case = _release(inbound=inbound, owner=owner, actor=actor)
-    now = timezone.now()
-    released = _("Released by %(who)s as draft %(reference)s for %(owner)s (%(org)s).") % {
-        "who": actor.full_name, "reference": case.reference, "owner": owner.full_name, "org": organization.name}
-    inbound.status, inbound.case, inbound.decided_by, inbound.decided_at = (
-        InboundEmail.Status.RELEASED, case, actor, now)
-    inbound.reason = f"{inbound.reason}\n{released}".strip()
-    inbound.save(update_fields=["status", "case", "decided_by", "decided_at", "reason"])
-    audit.record(actor=actor, action="email.released", case=case, obj=inbound,
-                 data={"message_id": inbound.message_id, "sender": inbound.sender, "owner": owner.email,
-                       "organization": organization.pk, "reference": case.reference})
-    return inbound
-
-
-@transaction.atomic
-def reject_inbound_email(*, actor: User, inbound: InboundEmail, reason: str) -> InboundEmail:
-    """A T&S manager rejects a quarantined e-mail with a reason; it stays on record."""
-    inbound = _locked_quarantined_email(actor=actor, inbound=inbound)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("Say why the e-mail is rejected."))
-    rejected = _("Rejected by %(who)s: %(reason)s") % {"who": actor.full_name, "reason": reason}
-    inbound.status, inbound.decided_by, inbound.decided_at = InboundEmail.Status.REJECTED, actor, timezone.now()
-    inbound.reason = f"{inbound.reason}\n{rejected}".strip()
-    inbound.save(update_fields=["status", "decided_by", "decided_at", "reason"])
-    audit.record(actor=actor, action="email.rejected", obj=inbound, side=Side.PLATFORM,
-                 data={"message_id": inbound.message_id, "sender": inbound.sender, "reason": reason})
-    return inbound
-
-
-def record_inbound_email_download(*, actor: User, inbound: InboundEmail) -> None:
-    """Downloading the original message is a sensitive read."""
-    audit.record(actor=actor, action="email.downloaded", obj=inbound, side=Side.PLATFORM,
-                 data={"message_id": inbound.message_id, "sha256": inbound.raw_sha256})
+        code, reason = "error", describe("error", {"error": error_text(exc)})
+    # What was learnt before the decision failed (the verdict, the case it claims to answer) is kept.
+    return _quarantine(pk, code, reason, authentication=seen.authentication or None, reply_case=seen.reply_case)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,6 +15,7 @@ from accounts.models import User
 from .. import audit, permissions
 from ..choices import Outcome, Status
 from ..item_lists import AcceptedRow
+from ..link_identity import MAX_WARNING_LENGTH, TargetError, normalise_target
 from ..models import Case, ReportedItem
 
 MAX_ITEMS_PER_CASE = 20000
@@ -29,7 +31,8 @@ def append_items(*, actor: User, case: Case, rows: Iterable[AcceptedRow]) -> lis
             continue
         existing.add(row.key)
         new_items.append(ReportedItem(case=case, position=start + len(new_items) + 1, target=row.target,
-                                      key=row.key, kind=row.kind, note=row.note))
+                                      key=row.key, kind=row.kind, note=row.note,
+                                      warning=row.warning[:MAX_WARNING_LENGTH]))
     if start + len(new_items) > MAX_ITEMS_PER_CASE:
         raise ValidationError(_("A case holds at most %(max)d items.") % {"max": MAX_ITEMS_PER_CASE})
     created = ReportedItem.objects.bulk_create(new_items, batch_size=1000)
@@ -81,3 +84,57 @@ def set_item_outcomes(*, actor: User, case: Case, item_ids: Sequence[int], outco
                  data={"outcome": outcome, "reason": reason.strip(), "count": len(items),
                        "items": [i.pk for i in items[:200]]})
     return len(items)
+
+
+@dataclass
+class Rekeyed:
+    cases: int = 0
+    changed: int = 0
+    refused: list[tuple[str, int]] = field(default_factory=list)  # (reference, item position): rules now refuse
+    kept_apart: list[tuple[str, int]] = field(default_factory=list)  # would now merge with an earlier item
+
+
+def rekey_items(*, case_ids: Iterable[int] | None = None) -> Rekeyed:
+    """Recompute every item's normalised key and warning from its target, after the link rules changed.
+
+    Idempotent and safe to run again. An item whose target the rules now refuse keeps its key; an item whose new
+    key an earlier item of the same case already holds keeps its old key too (the one-key-per-case rule holds),
+    and both are listed for a person to look at. Each case that changed gets one audit event.
+    """
+    result = Rekeyed()
+    ids = list(case_ids) if case_ids is not None else list(
+        ReportedItem.objects.order_by().values_list("case_id", flat=True).distinct())
+    for case_id in sorted(set(ids)):
+        with transaction.atomic():
+            case = Case.objects.select_for_update().get(pk=case_id)
+            items = list(case.items.order_by("position", "id"))
+            claimed: set[str] = set()
+            planned: list[tuple[ReportedItem, str, str]] = []
+            for item in items:
+                try:
+                    normalised = normalise_target(item.target)
+                except TargetError:
+                    result.refused.append((case.reference, item.position))
+                    claimed.add(item.key)
+                    continue
+                key = normalised.key
+                if key in claimed:
+                    result.kept_apart.append((case.reference, item.position))
+                    key = item.key
+                claimed.add(key)
+                warning = normalised.warning[:MAX_WARNING_LENGTH]
+                if (key, warning) != (item.key, item.warning):
+                    planned.append((item, key, warning))
+            if not planned:
+                continue
+            # Two steps, so that swapping keys between items never meets the unique (case, key) constraint.
+            for item, _key, _warning in planned:
+                item.key = f"rekey:{item.pk}"
+            ReportedItem.objects.bulk_update([p[0] for p in planned], ["key"], batch_size=1000)
+            for item, key, warning in planned:
+                item.key, item.warning = key, warning
+            ReportedItem.objects.bulk_update([p[0] for p in planned], ["key", "warning"], batch_size=1000)
+            audit.record(action="items.rekeyed", case=case, data={"count": len(planned)})
+            result.cases += 1
+            result.changed += len(planned)
+    return result

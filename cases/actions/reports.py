@@ -23,10 +23,11 @@ from accounts.models import Membership, User
 
 from .. import audit, evidence_files, jobs, permissions
 from ..choices import Side
-from ..models import Case, OutcomeReport
+from ..models import AuditCheckpoint, Case, OutcomeReport
 from ..report_rendering import render_outcome_report
 from ..report_signing import sign_pdf
 from ..signing_identity import SigningIdentityError, load_signing_identity
+from .checkpoints import make_checkpoint
 from .notifications import notify
 from .thread import add_system_entry
 
@@ -102,11 +103,17 @@ def generate_report(*, report_id: int) -> OutcomeReport | None:
         "case", "case__requesting_org", "case__responding_org", "case__category", "approved_by__membership",
         "approved_by__membership__organization").get(pk=report.pk)
     case = report.case
-    issued_at = timezone.now()
     try:
         identity = load_signing_identity()
+        # The report prints the checkpoint it is issued under: one signed now, covering the case's record up to
+        # the approval, so each report its readers hold is also a copy of the chain's head kept outside.
+        checkpoint = make_checkpoint(reason=AuditCheckpoint.Reason.REPORT, identity=identity,
+                                     data={"report": report.pk, "reference": case.reference,
+                                           "version": report.version})
+        issued_at = timezone.now()
         pdf = render_outcome_report(case, language=report.language, include_thread=report.include_thread,
-                                    approver=report.approved_by, version=report.version, issued_at=issued_at)
+                                    approver=report.approved_by, version=report.version, issued_at=issued_at,
+                                    checkpoint=checkpoint)
         if not _report_step(report, claimed_at, OutcomeReport.Status.SIGNING):
             return None
         with translation.override(report.language):

@@ -1,6 +1,6 @@
 """The models of cases, one module per concern; every model is importable from `cases.models`."""
 
-from .audit import AuditEvent
+from .audit import AuditCheckpoint, AuditEvent
 from .cases import (
     Case,
     CaseGroupObjectPermission,
@@ -17,7 +17,7 @@ from .reports import OutcomeReport
 from .thread import Message, MessageRevision, ReadMarker
 
 __all__ = [
-    "AuditEvent", "Case", "CaseGroupObjectPermission", "CaseSequence", "CaseUserObjectPermission", "Category",
+    "AuditCheckpoint", "AuditEvent", "Case", "CaseGroupObjectPermission", "CaseSequence", "CaseUserObjectPermission", "Category",
     "Deadline", "DeadlinePause", "DeadlineProposal", "DeadlineSignal", "Evidence", "InboundEmail", "LegalHold",
     "Message", "MessageRevision", "Notification", "NotificationKind", "NotificationPreference", "OutcomeReport",
     "ReadMarker", "ReportedItem", "SLAPolicy",

@@ -15,8 +15,8 @@ from .cases import Case
 class AuditEvent(models.Model):
     """Append-only, hash-chained record of every change and sensitive read.
 
-    Each event holds the SHA-256 of the previous one; on PostgreSQL a trigger
-    refuses UPDATE and DELETE (migration 0002).
+    Each event holds the SHA-256 of the previous one; triggers refuse UPDATE and
+    DELETE (PostgreSQL and SQLite) and TRUNCATE (PostgreSQL): migrations 0002 and 0011.
     """
 
     occurred_at = models.DateTimeField(_("time"), db_index=True)
@@ -42,3 +42,36 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action}"
+
+
+class AuditCheckpoint(models.Model):
+    """The head of the audit chain (event id, hash, count, time) signed with the platform's key.
+
+    Append-only like the events (migration 0011). `signed_file` is the checkpoint as a CMS file
+    (cases/audit_checkpoints.py); the other fields repeat its payload so pages and `verify_audit` need not parse it.
+    """
+
+    class Reason(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        ON_DEMAND = "on_demand", _("On demand")
+        REPORT = "report", _("Outcome report")
+
+    sequence = models.PositiveBigIntegerField(_("number"), unique=True)
+    made_at = models.DateTimeField(_("signed at"))
+    head_event_id = models.PositiveBigIntegerField(_("last event"))
+    head_hash = models.CharField(_("hash of the last event"), max_length=64)
+    event_count = models.PositiveBigIntegerField(_("events"))
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    signer = models.CharField(_("signer"), max_length=255)
+    timestamped_at = models.DateTimeField(_("timestamped at"), null=True, blank=True)
+    signed_file = models.BinaryField()
+
+    class Meta:
+        ordering = ["sequence"]
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.sequence}"

@@ -21,8 +21,14 @@ from accounts.models import Membership, Organization, User
 from accounts.roles import OrgKind, Role
 
 from .. import permissions, queries
-from ..actions.inbound import record_inbound_email_download, reject_inbound_email, release_inbound_email
-from ..models import InboundEmail
+from ..actions.inbound_review import (
+    record_inbound_email_download,
+    reject_inbound_email,
+    release_inbound_email,
+    release_inbound_reply,
+)
+from ..email_authentication import summary as authentication_summary
+from ..models import Case, InboundEmail
 
 PER_PAGE = 50
 
@@ -102,6 +108,10 @@ def inbound_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         "parsed": review.parsed,
         "owners": _owner_choices(),
         "can_decide": inbound.status == InboundEmail.Status.QUARANTINED,
+        "authentication": authentication_summary(inbound.authentication),
+        # Offered only for a case the reviewer can see; the action checks it again.
+        "reply_case": inbound.reply_case if inbound.reply_case and permissions.can_view_case(
+            user, inbound.reply_case) else None,
     }
     return render(request, "cases/inbound_detail.html", context)
 
@@ -163,3 +173,24 @@ def inbound_reject(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         return redirect("cases:inbound_detail", pk=inbound.pk)
     messages.success(request, _("The e-mail was rejected."))
     return redirect("cases:inbound_list")
+
+
+@login_required
+@require_POST
+def inbound_release_reply(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Post a quarantined reply in the thread of the case it names, as its sender wrote it (the manager vouches)."""
+    user = request.user
+    _ensure_reviewer(user, not_found=True)
+    inbound = _get_inbound(pk)
+    case = Case.objects.filter(pk=_int(request.POST.get("case")) or 0).first()
+    if case is None or case.pk != inbound.reply_case_id:
+        messages.error(request, _("This e-mail can be released only into the thread of the case it names."))
+        return redirect("cases:inbound_detail", pk=inbound.pk)
+    try:
+        inbound = release_inbound_reply(actor=user, inbound=inbound, case=case)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("cases:inbound_detail", pk=inbound.pk)
+    messages.success(request, _("Released: the e-mail is now a message in the thread of %(reference)s.")
+                     % {"reference": case.reference})
+    return redirect("cases:inbound_detail", pk=inbound.pk)

@@ -51,7 +51,7 @@ def _parse_items(request: AuthenticatedRequest, form: ItemListForm) -> item_list
 def _store_intake(request: AuthenticatedRequest, parsed: item_lists.Intake) -> str:
     token = secrets.token_urlsafe(16)
     request.session[SESSION_PREFIX + token] = [
-        [row.line, row.target, row.note, row.key, row.kind] for row in parsed.accepted
+        [row.line, row.target, row.note, row.key, row.kind, row.warning] for row in parsed.accepted
     ]
     return token
 
@@ -60,7 +60,9 @@ def _take_intake(request: AuthenticatedRequest, token: str) -> list[item_lists.A
     rows = request.session.pop(SESSION_PREFIX + token, None) if token else None
     if rows is None:
         return None
-    return [item_lists.AcceptedRow(line=r[0], target=r[1], note=r[2], key=r[3], kind=r[4]) for r in rows]
+    # Previews stored before warnings existed have five fields.
+    return [item_lists.AcceptedRow(line=r[0], target=r[1], note=r[2], key=r[3], kind=r[4],
+                                   warning=r[5] if len(r) > 5 else "") for r in rows]
 
 
 def _preview_context(user: User, parsed: item_lists.Intake, exclude: Case | None = None) -> dict[str, Any]:
@@ -74,6 +76,7 @@ def _preview_context(user: User, parsed: item_lists.Intake, exclude: Case | None
         "hidden_rows": max(len(parsed.accepted) - PREVIEW_ROWS, 0),
         "sightings": sightings,
         "sighting_rows": [(row, sightings[row.key]) for row in parsed.accepted if row.key in sightings][:500],
+        "warning_rows": [row for row in parsed.accepted if row.warning][:500],
         "already_in_case": existing,
     }
 

@@ -51,7 +51,7 @@ def rows(targets: Sequence[str], note: str = "") -> list[AcceptedRow]:
     for line, target in enumerate(targets, start=1):
         normalised = normalise_target(target)
         result.append(AcceptedRow(line=line, target=normalised.target, note=note, key=normalised.key,
-                                  kind=normalised.kind))
+                                  kind=normalised.kind, warning=normalised.warning))
     return result
 
 

@@ -16,9 +16,10 @@ from cases.actions.cases import assign_case, request_information
 from cases.actions.items import set_item_outcomes
 from cases.choices import Status
 from cases.models import AuditEvent
+from tests.audit_triggers import append_only_suspended
 from tests.factories import PASSWORD
 
-from .conftest import decide_all, make_case, postgresql_only, section, unique_targets
+from .conftest import decide_all, make_case, section, unique_targets
 
 pytestmark = pytest.mark.django_db
 
@@ -39,16 +40,10 @@ def raw_sql(sql: str, params: list[object]) -> None:
 
 
 def tamper(sql: str, params: list[object]) -> None:
-    """Change the table behind the application's back, as someone with database access could.
-
-    On PostgreSQL the append-only trigger must first be switched off (inside the test's transaction,
-    so it is back on afterwards)."""
-    if connection.vendor == "postgresql":
-        raw_sql("SET CONSTRAINTS ALL IMMEDIATE", [])  # ALTER TABLE refuses while FK checks are pending
-        raw_sql("ALTER TABLE cases_auditevent DISABLE TRIGGER liaison_audit_append_only", [])
-    raw_sql(sql, params)
-    if connection.vendor == "postgresql":
-        raw_sql("ALTER TABLE cases_auditevent ENABLE TRIGGER liaison_audit_append_only", [])
+    """Change the table behind the application's back, as the tables' owner could: the append-only triggers
+    switched off first (inside the test's transaction, so they are back on afterwards)."""
+    with append_only_suspended():
+        raw_sql(sql, params)
 
 
 def many_events(world, records: int = 60) -> None:
@@ -139,11 +134,11 @@ def test_addresses_in_any_spelling_keep_the_chain_intact(world):
     assert verify()[0] == 0
 
 
-# --- PostgreSQL refuses changes ------------------------------------------------------------------
+# --- The database refuses changes ------------------------------------------------------------------
 
 
-@postgresql_only
-def test_postgresql_refuses_raw_update_and_delete_of_audit_events(world):
+def test_the_database_refuses_raw_update_and_delete_of_audit_events(world):
+    """PostgreSQL (production) and SQLite (`make run`) alike."""
     make_case(world, state=Status.IN_PROGRESS)
     event = AuditEvent.objects.order_by("id").first()
     for sql in (

@@ -52,10 +52,22 @@ def eml(name: str, **values: str) -> bytes:
     return data
 
 
+def passed(domain: str = "ministry.test", server: str = "mx.liaison.example") -> str:
+    """The Authentication-Results a receiving server writes for mail that passes DMARC for `domain`."""
+    return (f"{server}; dkim=pass header.d={domain}; spf=pass smtp.mailfrom={domain}; "
+            f"dmarc=pass (p=reject) header.from={domain}")
+
+
 def build(*, sender: str = "Dewi Liaison <dewi@ministry.test>", to: str = "laporan@reply.liaison.localhost",
           subject: str = "Daftar kanal", body: str = "", html: str = "", message_id: str | None = "<built@test>",
-          attachments: tuple[tuple[str, str, bytes], ...] = (), headers: dict[str, str] | None = None) -> bytes:
+          attachments: tuple[tuple[str, str, bytes], ...] = (), headers: dict[str, str] | None = None,
+          authentication: str | None = "") -> bytes:
+    """A message as the receiving server hands it over: by default with its DMARC pass for the From domain
+    (`authentication=None` for none at all, or the header value to use)."""
     message = EmailMessage()
+    if authentication is not None:
+        domain = sender.rpartition("@")[2].strip(" >").lower()
+        message["Authentication-Results"] = authentication or passed(domain)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
@@ -176,16 +188,29 @@ def test_each_decision_is_an_audit_event(world: World, deliver: Any):
     assert verify_chain().ok
 
 
-def test_the_same_message_delivered_twice_creates_nothing_twice(world: World, deliver: Any):
+def test_the_same_bytes_delivered_twice_are_recorded_once_and_acted_on_once(world: World, deliver: Any):
     raw = eml("ministry_letter.eml")
     first = deliver(raw)
-    # The second copy took another route: other trace headers, same Message-ID.
-    second = deliver(b"Received: from backup-mx.example\n" + raw)
+    second = deliver(raw)
 
     assert second.pk == first.pk
     assert InboundEmail.objects.count() == 1
     assert Case.objects.count() == 1
     assert AuditEvent.objects.filter(action="email.received").count() == 1
+
+
+def test_a_copy_by_another_route_is_kept_and_quarantined_as_a_redelivery_not_acted_on(world: World, deliver: Any):
+    raw = eml("ministry_letter.eml")
+    first = deliver(raw)
+    # The second copy took another route: other trace headers, same Message-ID, same content.
+    second = deliver(b"Received: from backup-mx.example\n" + raw)
+
+    assert second.pk != first.pk
+    assert second.status == InboundEmail.Status.QUARANTINED
+    assert second.reason_code == "redelivered"
+    assert f"#{first.pk}" in second.reason
+    assert Case.objects.count() == 1
+    assert AuditEvent.objects.filter(action="email.received").count() == 2
     assert len(mails_to("dewi@ministry.test")) == 1
 
 
@@ -325,9 +350,10 @@ def test_a_reply_to_the_notification_address_lands_in_the_thread_with_its_attach
     assert AuditEvent.objects.get(action="email.reply_added").data["via"] == "reply_address"
 
 
-def test_quoted_text_is_stripped_from_a_reply_found_by_the_subject_reference(world: World, deliver: Any):
+def test_quoted_text_is_stripped_from_a_reply(world: World, deliver: Any):
     case = make_case(world)  # submitted: Rizky's ID queue sees it
-    inbound = deliver(eml("reply_quoted.eml", reference=case.reference))
+    inbound = deliver(eml("reply_quoted.eml", reference=case.reference,
+                          reply_address=reply_address(case, world.moderator)))
 
     assert inbound.status == InboundEmail.Status.REPLY
     message = Message.objects.get(case=case, kind=Message.Kind.SHARED)
@@ -377,18 +403,20 @@ def test_an_unknown_sender_is_quarantined(world: World, deliver: Any):
 def test_failed_dkim_or_dmarc_quarantines_even_a_known_sender(world: World, deliver: Any):
     inbound = deliver(eml("dkim_fail.eml"))
 
-    assert quarantined_because(inbound, "authentication_failed")
-    assert "dkim=fail" in inbound.reason and "dmarc=fail" in inbound.reason
+    assert quarantined_because(inbound, "dmarc_not_pass")
+    assert "DMARC: fail" in inbound.reason and "dewi@ministry.test" in inbound.reason
+    assert inbound.authentication["dkim"] == "fail"
     assert not Case.objects.exists()
 
 
-def test_failed_spf_quarantines_a_reply_too(world: World, deliver: Any):
+def test_failed_spf_without_dmarc_quarantines_a_reply_too(world: World, deliver: Any):
     case = make_case(world)
     raw = build(to=reply_address(case, world.liaison), subject="Re: x", body="Sudah.",
-                headers={"Authentication-Results": "mx.liaison.example; spf=fail smtp.mailfrom=ministry.test"})
+                authentication="mx.liaison.example; spf=fail smtp.mailfrom=ministry.test")
     inbound = deliver(raw)
 
-    assert quarantined_because(inbound, "authentication_failed")
+    assert quarantined_because(inbound, "dmarc_not_pass")
+    assert inbound.reply_case == case
     assert not Message.objects.filter(case=case, kind=Message.Kind.SHARED).exists()
 
 
@@ -423,8 +451,9 @@ def test_a_platform_user_writing_a_new_message_is_quarantined(world: World, deli
 
 def test_a_reply_to_a_case_the_sender_cannot_see_is_quarantined(world: World, deliver: Any):
     case = make_case(world)  # the ministry's case
-    inbound = deliver(build(sender="aisyah@commission.test", subject=f"Re: [Liaison {case.reference}] update",
-                            body="Ini balasan."))
+    # A token issued to Aisyah for a case she could see once (she was named on it), the name since removed.
+    inbound = deliver(build(sender="aisyah@commission.test", to=reply_address(case, world.other_liaison),
+                            subject=f"Re: [Liaison {case.reference}] update", body="Ini balasan."))
 
     assert quarantined_because(inbound, "case_not_visible")
     assert not Message.objects.filter(case=case, kind=Message.Kind.SHARED).exists()
@@ -432,17 +461,20 @@ def test_a_reply_to_a_case_the_sender_cannot_see_is_quarantined(world: World, de
 
 def test_a_reader_who_may_not_post_is_quarantined(world: World, deliver: Any):
     case = make_case(world)
-    inbound = deliver(build(sender="ika@ministry.test", subject=f"Re: [Liaison {case.reference}] x", body="Noted."))
+    inbound = deliver(build(sender="ika@ministry.test", to=reply_address(case, world.authority_auditor),
+                            subject=f"Re: [Liaison {case.reference}] x", body="Noted."))
 
     assert quarantined_because(inbound, "may_not_post")
 
 
 def test_a_forged_reply_address_is_quarantined(world: World, deliver: Any):
     case = make_case(world)
-    forged = f"reply+{case.reference}.{world.liaison.pk}.0123456789abcdef@{settings.LIAISON_REPLY_DOMAIN}"
+    forged = (f"reply+{case.reference}.{world.liaison.pk}.{timezone.now():%Y%m%d}.0123456789abcdef0123"
+              f"@{settings.LIAISON_REPLY_DOMAIN}")
     inbound = deliver(build(to=forged, subject="Re: x", body="Sudah."))
 
-    assert quarantined_because(inbound, "bad_reply_address")
+    assert quarantined_because(inbound, "forged_token")
+    assert inbound.reply_case is None  # a forged token names no case it may be released into
 
 
 def test_an_out_of_office_reply_is_quarantined_not_posted(world: World, deliver: Any):

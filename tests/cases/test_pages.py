@@ -356,6 +356,51 @@ def test_ten_thousand_rows_end_to_end(world, mfa_client):
     assert "10000" in listing
 
 
+# --- Look-alike addresses (issue 11) ------------------------------------------------------------------
+
+LOOK_ALIKE = "https://t.\u043c\u0435/kanal_resmi"  # Cyrillic "ме": not Telegram
+
+
+def test_a_look_alike_host_is_flagged_in_the_preview_and_on_the_saved_item(world, mfa_client):
+    mfa_client.force_login(world.liaison)
+    response = preview(mfa_client, world, pasted=f"https://t.me/kanal_resmi\n{LOOK_ALIKE}")
+    counts = counts_in_preview(response)
+    assert counts["accepted"] == 2 and counts["duplicates in the list"] == 0
+    assert counts["addresses to check"] == 1
+    accepted = section(response.content, "accepted-rows")
+    assert accepted.count('data-testid="target-warning"') == 1
+    assert "Look-alike address" in accepted and "mixes letters of different alphabets" in accepted
+    assert "Line 2" in section(response.content, "target-warnings")
+    mfa_client.post(reverse("cases:new"), {**case_form(world), "step": "draft", "token": token_of(response)})
+    case = Case.objects.get()
+    assert "t.\u043c\u0435" in case.items.get(target=LOOK_ALIKE).warning
+    assert case.items.get(target="https://t.me/kanal_resmi").warning == ""
+    page = mfa_client.get(case.get_absolute_url()).content.decode()
+    assert page.count('data-testid="target-warning"') == 1
+    assert "mixes letters of different alphabets" in section(page, "items-table")
+
+
+def test_items_added_to_a_case_keep_their_warning(world, mfa_client):
+    case = make_case(world, targets=["https://t.me/kanal_resmi"])
+    mfa_client.force_login(world.liaison)
+    response = mfa_client.post(reverse("cases:add_items", args=[case.reference]),
+                               {"step": "preview", "pasted": LOOK_ALIKE})
+    assert 'data-testid="target-warning"' in section(response.content, "accepted-rows")
+    mfa_client.post(reverse("cases:add_items", args=[case.reference]),
+                    {"step": "confirm", "token": token_of(response)})
+    assert case.items.get(target=LOOK_ALIKE).warning
+
+
+def test_a_preview_stored_before_warnings_existed_still_saves(world, mfa_client):
+    mfa_client.force_login(world.liaison)
+    session = mfa_client.session
+    session["intake:stored-earlier"] = [[1, "t.me/older_channel", "", "t.me/older_channel", "channel"]]
+    session.save()
+    mfa_client.post(reverse("cases:new"), {**case_form(world), "step": "draft", "token": "stored-earlier"})
+    item = Case.objects.get().items.get()
+    assert (item.key, item.warning) == ("t.me/older_channel", "")
+
+
 # --- Deconfliction -----------------------------------------------------------------------------------
 
 

@@ -10,8 +10,10 @@ import shutil
 import struct
 import subprocess
 import zlib
+import zoneinfo
 from collections.abc import Callable
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,16 @@ from cases.actions.evidence import add_evidence
 from cases.actions.reports import generate_report, request_report
 from cases.actions.thread import post_message
 from cases.choices import Status
-from cases.models import AuditEvent, Case, Deadline, DeadlineProposal, Message, Notification, OutcomeReport
+from cases.models import (
+    AuditCheckpoint,
+    AuditEvent,
+    Case,
+    Deadline,
+    DeadlineProposal,
+    Message,
+    Notification,
+    OutcomeReport,
+)
 from tests.cases.conftest import PERSONAS, decide_all, make_case, unique_targets
 from tests.factories import World
 
@@ -167,6 +178,33 @@ def test_the_report_holds_every_section_and_item_and_nothing_internal(world, tmp
     for page in pages:
         assert "TLP:AMBER" in page
         assert "Verify this signed report at" in flat(page)
+
+
+def test_the_report_prints_the_audit_checkpoint_it_was_issued_under(world, tmp_path):
+    """Each report signs a checkpoint of the audit chain as it is rendered, covering the case's record up to the
+    approval, and prints it: the report its readers keep is also a signed copy of the chain's head."""
+    case = full_case(world, items=2)
+    first = issue(world, case, include_thread=False)
+    second = issue(world, case, include_thread=False)
+    for number, report in enumerate((first, second), start=1):
+        checkpoint = AuditCheckpoint.objects.get(sequence=number)
+        head = AuditEvent.objects.get(pk=checkpoint.head_event_id)
+        assert (checkpoint.reason, head.action) == ("report", "audit.checkpoint")
+        assert head.data == {"reason": "report", "report": report.pk, "reference": case.reference,
+                             "version": report.version}
+        requested = AuditEvent.objects.get(action="report.requested", case=case, data__version=report.version)
+        issued = AuditEvent.objects.get(action="report.issued", case=case, data__version=report.version)
+        assert requested.pk < checkpoint.head_event_id < issued.pk
+        assert checkpoint.event_count == AuditEvent.objects.filter(pk__lte=head.pk).count()
+        text = flat(" ".join(pdf_pages(stored(report), tmp_path)))
+        made_at = checkpoint.made_at.astimezone(zoneinfo.ZoneInfo("Asia/Jakarta"))
+        assert (f"Audit checkpoint No. {number}, signed {made_at:%Y-%m-%d %H:%M:%S} UTC+07:00: "
+                f"{checkpoint.event_count} audit events, the last no. {checkpoint.head_event_id}") in text
+        assert f"SHA-256 {checkpoint.head_hash}" in text
+        assert f"check the log against checkpoint no. {number} and this hash" in text
+    status = StringIO()
+    call_command("verify_audit", stdout=status)
+    assert "Held against 2 signed checkpoint(s)" in status.getvalue()
 
 
 def test_the_thread_is_left_out_unless_chosen(world, tmp_path):
@@ -625,6 +663,13 @@ def test_the_verify_report_command(world, tmp_path):
         with pytest.raises(SystemExit) as exit_info:
             call_command("verify_report", str(path), stdout=io.StringIO(), stderr=io.StringIO())
         assert exit_info.value.code == 1
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("verify_report", str(bad), stdout=out, stderr=io.StringIO())
+    # Each finding on its own: the document changed, the signer is still the platform's own certificate.
+    assert "Intact:     NO - the document was changed after signing" in out.getvalue()
+    assert "Trusted:    yes" in out.getvalue()
+    assert "Issued:     NO" in out.getvalue()
     issue(world, case)
     out = io.StringIO()
     call_command("verify_report", str(good), stdout=out)  # superseded but genuine: exit 0, with a warning
@@ -740,3 +785,32 @@ def test_an_unreachable_tsa_fails_the_report_with_the_reason(world, settings):
     report = issue(world, case)
     assert report.status == OutcomeReport.Status.FAILED
     assert "Rendering or signing failed" in report.status_reason
+
+
+def test_a_tampered_report_is_reported_as_changed_not_as_an_untrusted_signer(world, client):
+    case = make_case(world, state=Status.RESOLVED)
+    data = stored(issue(world, case))
+
+    result = queries.verify_report(tampered(data))
+
+    assert result.verdict == "tampered"
+    assert not result.intact
+    assert result.trusted, "the certificate is the platform's own; only the document changed"
+    page = verify(client, tampered(data)).content.decode()
+    assert "The signed content was changed after signing" in page
+    assert "does not chain to the platform" not in page
+    assert "The signing certificate chains to the platform" in page
+
+
+def test_a_damaged_signature_is_reported_as_damaged(world, client):
+    case = make_case(world, state=Status.RESOLVED)
+    data = bytearray(stored(issue(world, case)))
+    start = data.index(b"/Contents <") + len(b"/Contents <")
+    data[start:start + 64] = b"00" * 32  # still hexadecimal, but no longer a CMS structure
+
+    result = queries.verify_report(bytes(data))
+
+    assert result.verdict == "damaged" and not result.ok
+    page = verify(client, bytes(data)).content.decode()
+    assert "Not valid: the signature is damaged" in page
+    assert "does not chain to the platform" not in page

@@ -31,7 +31,7 @@ from cases.actions.notifications import send_digests
 from cases.actions.thread import edit_message, post_message
 from cases.choices import Status
 from cases.models import Message, MessageRevision, Notification, NotificationKind, NotificationPreference
-from cases.reply_addresses import parse_reply_address
+from cases.reply_addresses import read_reply_address
 from cases.tasks import notify_message_task
 from tests.factories import make_member
 
@@ -469,14 +469,17 @@ def test_e_mails_carry_the_reference_a_reply_address_and_never_files(world, djan
         assert case.reference in mail.subject
         assert mail.attachments == []
         assert len(mail.reply_to) == 1
-        assert parse_reply_address(mail.reply_to[0]) == (case.reference, user.pk)
+        token = read_reply_address(mail.reply_to[0])
+        assert token is not None and token.is_valid
+        assert (token.reference, token.user_id) == (case.reference, user.pk)
         assert mail.extra_headers.get("X-Liaison-Case") == case.reference
         assert case.get_absolute_url() in mail.body
         assert "Removal log" not in mail.body
     # A reply address cannot be forged for another person.
     address = mailoutbox[0].reply_to[0]
     forged = re.sub(r"\.(\d+)\.", lambda m: f".{int(m.group(1)) + 1}.", address, count=1)
-    assert parse_reply_address(forged) is None
+    forged_token = read_reply_address(forged)
+    assert forged_token is not None and forged_token.status == "forged"
 
 
 # --- Hostile Markdown through the page ---------------------------------------------------------------------

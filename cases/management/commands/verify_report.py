@@ -22,8 +22,12 @@ class Command(BaseCommand):
         write(f"File:       {path}")
         write(f"SHA-256:    {result.sha256}")
         write(f"Signed:     {'yes' if result.signed else 'no'}")
-        if result.signed:
-            write(f"Intact:     {'yes' if result.intact and result.valid else 'NO'}")
+        if result.damaged:
+            write("Signature:  DAMAGED (its structure could not be read)")
+        elif result.signed:
+            write(f"Intact:     {'yes' if result.intact else 'NO - the document was changed after signing'}")
+            if result.intact and not result.valid:
+                write("Valid:      NO - the signature does not match the signer's certificate")
             write(f"Trusted:    {'yes' if result.trusted else 'NO'} (chains to the platform's CA)")
             write(f"Whole file: {'yes' if result.whole_file else 'NO'}")
             write(f"Signer:     {result.signer}")
