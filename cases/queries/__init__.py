@@ -1,0 +1,34 @@
+"""Reads that span relations, with their joins chosen so a page's query count does not grow with its rows.
+
+One module per page group (inbox, case page, records); every read is importable from `cases.queries`.
+"""
+
+from .case_page import (
+    AccessEntry,
+    Sighting,
+    access_panel,
+    assignee_candidates,
+    case_items,
+    deconfliction,
+    grantable_people,
+    people_on_case,
+    people_who_can_see,
+    read_marker,
+    timeline,
+)
+from .inbox import CaseFilters, filtered_cases, inbox_counts, page_of_cases, unread_counts, unread_total
+from .records import (
+    EmailReview,
+    email_review,
+    expired_evidence,
+    issued_report,
+    read_stored_email,
+    verify_report,
+)
+
+__all__ = [
+    "AccessEntry", "CaseFilters", "EmailReview", "Sighting", "access_panel", "assignee_candidates", "case_items",
+    "deconfliction", "email_review", "expired_evidence", "filtered_cases", "grantable_people", "inbox_counts",
+    "issued_report", "page_of_cases", "people_on_case", "people_who_can_see", "read_marker", "read_stored_email",
+    "timeline", "unread_counts", "unread_total", "verify_report",
+]

@@ -1,0 +1,173 @@
+"""Reads of the case page: its items, other cases reporting the same targets, its timeline, who can see it and who
+works it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, User
+from accounts.roles import OrgKind, Role
+
+from .. import permissions
+from ..choices import OPEN_STATUSES, TLP, Status
+from ..models import (
+    AuditEvent,
+    Case,
+    CaseUserObjectPermission,
+    Message,
+    ReadMarker,
+    ReportedItem,
+)
+
+
+def case_items(case: Case) -> QuerySet[ReportedItem]:
+    return case.items.select_related("decided_by").order_by("position", "id")
+
+
+@dataclass
+class Sighting:
+    reference: str
+    organisation: str
+    same_org: bool
+
+
+def deconfliction(user: User, keys: list[str], exclude_case: Case | None = None) -> dict[str, list[Sighting]]:
+    """Other open cases reporting the same targets, as far as this person may know of them.
+
+    Platform staff learn every other open (non-RED) case; an authority learns only of
+    its own earlier cases; another authority's case is never revealed to it.
+    """
+    if not keys:
+        return {}
+    membership = permissions.membership_of(user)
+    if membership is None:
+        return {}
+    items = ReportedItem.objects.filter(key__in=set(keys), case__status__in=OPEN_STATUSES).exclude(
+        case__tlp=TLP.RED
+    )
+    if exclude_case is not None:
+        items = items.exclude(case_id=exclude_case.pk)
+    if membership.organization.kind == OrgKind.AUTHORITY:
+        items = items.filter(case__requesting_org_id=membership.organization_id)
+    else:
+        items = items.filter(case__responding_org_id=membership.organization_id)
+    found: dict[str, list[Sighting]] = defaultdict(list)
+    for key, reference, org_name, org_id in items.values_list(
+        "key", "case__reference", "case__requesting_org__name", "case__requesting_org_id"
+    ).order_by("case__reference")[:5000]:
+        sighting = Sighting(reference, org_name, org_id == membership.organization_id)
+        if sighting not in found[key]:
+            found[key].append(sighting)
+    return dict(found)
+
+
+def timeline(user: User, case: Case) -> QuerySet[AuditEvent]:
+    return (
+        case.events.filter(side__in=permissions.visible_sides(user))
+        .select_related("actor", "actor_org")
+        .order_by("id")
+    )
+
+
+@dataclass
+class AccessEntry:
+    who: str
+    why: str
+    people: list[str] = field(default_factory=list)
+
+
+def access_panel(case: Case) -> list[AccessEntry]:
+    """Who can see this case and why, in words."""
+
+    entries: list[AccessEntry] = []
+    named = list(
+        CaseUserObjectPermission.objects.filter(content_object_id=case.pk,
+                                                permission__codename=permissions.VIEW_PERMISSION)
+        .select_related("user", "user__membership__organization").order_by("user__full_name")
+    )
+    named_people = [f"{p.user.full_name} ({p.user.membership.organization.name})" for p in named
+                    if hasattr(p.user, "membership")]
+    if case.tlp == TLP.RED:
+        entries.append(AccessEntry(_("Named people only"), _("TLP:RED: nobody else, on either side, can see it."),
+                                   named_people))
+        return entries
+    entries.append(AccessEntry(case.requesting_org.name, _("Every member of the requesting authority")))
+    if case.status != Status.DRAFT:
+        platform = case.responding_org.name
+        entries.append(AccessEntry(platform, _("T&S managers, legal and auditors of the platform")))
+        if case.queue is not None:
+            moderators = list(
+                Membership.objects.filter(queues=case.queue_id, role=Role.MODERATOR, deactivated_at__isnull=True)
+                .select_related("user").order_by("user__full_name")
+            )
+            entries.append(AccessEntry(
+                _("Queue %(queue)s") % {"queue": case.queue.name}, _("Moderators of the queue"),
+                [m.user.full_name for m in moderators],
+            ))
+        if case.assignee is not None:
+            entries.append(AccessEntry(_("Assignee"), _("Assigned to work the case"), [case.assignee.full_name]))
+    else:
+        entries.append(AccessEntry(_("Not yet the platform"), _("Drafts stay with the requesting authority.")))
+    if named_people:
+        entries.append(AccessEntry(_("Named people"), _("Given access to this case by name"), named_people))
+    return entries
+
+
+def read_marker(user: User, case: Case) -> int:
+
+    return ReadMarker.objects.filter(user=user, case=case).values_list("last_read_message_id", flat=True).first() or 0
+
+
+def people_who_can_see(case: Case) -> list[User]:
+    """Active people of the two organisations who can see the case (for @-mention suggestions)."""
+    candidates = User.objects.filter(
+        is_active=True, membership__deactivated_at__isnull=True,
+        membership__organization__in=[case.requesting_org_id, case.responding_org_id],
+    ).select_related("membership__organization").prefetch_related("membership__queues").order_by("full_name")
+    return [u for u in candidates if permissions.can_view_case(u, case)][:200]
+
+
+def people_on_case(case: Case) -> dict[str, set[User]]:
+    """The people working the case on each side (not everyone who could read it): who hears of its messages."""
+    sides: dict[str, set[User]] = {OrgKind.AUTHORITY: set(), OrgKind.PLATFORM: set()}
+    if case.created_by.is_active:
+        sides[OrgKind.AUTHORITY].add(case.created_by)
+    if case.assignee is not None and case.assignee.is_active:
+        sides[OrgKind.PLATFORM].add(case.assignee)
+    elif case.queue_id and case.status != Status.DRAFT:
+        for membership in Membership.objects.filter(queues=case.queue_id, role=Role.MODERATOR,
+                                                    deactivated_at__isnull=True).select_related("user"):
+            sides[OrgKind.PLATFORM].add(membership.user)
+    authors = User.objects.filter(
+        # Who wrote in the thread; a system entry (acknowledging, assigning) makes nobody a participant.
+        pk__in=Message.objects.filter(case=case, author__isnull=False).exclude(kind=Message.Kind.SYSTEM)
+        .values("author_id"), is_active=True
+    ).select_related("membership__organization")
+    named = User.objects.filter(
+        pk__in=CaseUserObjectPermission.objects.filter(content_object=case).values("user_id"), is_active=True
+    ).select_related("membership__organization")
+    for user in [*authors, *named]:
+        member = getattr(user, "membership", None)
+        if member is not None and member.role != Role.AUDITOR:
+            sides.setdefault(member.organization.kind, set()).add(user)
+    return {side: {u for u in users if permissions.can_view_case(u, case)} for side, users in sides.items()}
+
+
+def assignee_candidates(case: Case) -> QuerySet[User]:
+    """Platform staff who may be assigned the case."""
+    return User.objects.filter(
+        is_active=True, membership__organization=case.responding_org,
+        membership__role__in=[Role.MODERATOR, Role.TS_MANAGER], membership__deactivated_at__isnull=True,
+    ).order_by("full_name")
+
+
+def grantable_people(case: Case) -> QuerySet[User]:
+    """People of the two organisations of the case, who may be named on it."""
+    return User.objects.filter(
+        is_active=True, membership__deactivated_at__isnull=True,
+        membership__organization__in=[case.requesting_org_id, case.responding_org_id],
+    ).select_related("membership__organization").order_by("membership__organization__name", "full_name")
