@@ -127,21 +127,15 @@ class MultipleFileField(forms.FileField):
         return super().clean(data, initial)
 
 
-class ItemChoiceField(forms.ModelChoiceField):
-    """Items by their number in the case and the start of their target."""
-
-    def label_from_instance(self, obj: Any) -> str:
-        return f"#{obj.position} {obj.target[:80]}"
-
-
 class EvidenceForm(forms.Form):
     # The metaclass takes declared fields off the class, so this does not hide Form.files at run time.
     files = MultipleFileField(label=_("Files"), required=False,  # type: ignore[assignment]
                               widget=MultipleFileInput(attrs={"multiple": True}),
                               help_text=_("Screenshots, PDFs, videos, chat exports, e-mails (.eml), ZIP or Office "
                                           "files. The SHA-256 fingerprint is computed as the file is stored."))
-    item = ItemChoiceField(label=_("About item"), queryset=ReportedItem.objects.none(), required=False,
-                           empty_label=_("The whole case"))
+    # The item's number in the case, not a list of every item: a case may hold thousands.
+    item = forms.IntegerField(label=_("About item number"), required=False, min_value=1, max_value=10**6,
+                              help_text=_("The # of the item in the list; leave empty for the whole case."))
     description = forms.CharField(label=_("Description"), required=False, max_length=2000)
     documents_url = forms.URLField(label=_("URL it documents"), required=False, max_length=2048,
                                    assume_scheme="https")
@@ -152,10 +146,17 @@ class EvidenceForm(forms.Form):
 
     def __init__(self, *args: Any, case: Any = None, side: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if case is not None:
-            item_field = cast(forms.ModelChoiceField, self.fields["item"])
-            item_field.queryset = case.items.order_by("position")
-        else:
+        self.case = case
+        if case is None:
             del self.fields["item"]
         if side != "platform":
             del self.fields["internal"]
+
+    def clean_item(self) -> ReportedItem | None:
+        number = self.cleaned_data.get("item")
+        if number is None or self.case is None:
+            return None
+        item = ReportedItem.objects.filter(case=self.case, position=number).first()
+        if item is None:
+            raise forms.ValidationError(_("This case has no item #%(n)d.") % {"n": number})
+        return item

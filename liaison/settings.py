@@ -128,6 +128,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # Short queries over many rows (the inbox counts) cross PostgreSQL's JIT cost threshold and then spend more
+    # time compiling than running; the portal's queries are all short, so JIT stays off unless asked for.
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    if not env.bool("POSTGRES_JIT", default=False):
+        options["options"] = (options.get("options", "") + " -c jit=off").strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://liaison")}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -96,13 +96,17 @@ class Case(models.Model):
         verbose_name = _("case")
         verbose_name_plural = _("cases")
         indexes = [
-            # The platform inbox: urgent first, then oldest.
-            models.Index(F("priority_rank").desc(), "submitted_at", "id", name="case_inbox_order"),
+            # The platform inbox: urgent first, then oldest. It carries the columns the access policy filters on, so
+            # a page at any depth is an index-only scan (PostgreSQL; other databases ignore `include`).
+            models.Index(fields=["-priority_rank", "submitted_at", "id"], name="case_inbox_order",
+                         include=["responding_org", "requesting_org", "status", "tlp", "queue", "assignee"]),
             models.Index(fields=["requesting_org", "status"], name="case_requesting_status"),
             models.Index(fields=["responding_org", "status"], name="case_responding_status"),
             models.Index(fields=["queue", "status"], name="case_queue_status"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
-            models.Index(fields=["-created_at"], name="case_created"),
+            # An authority's list: newest first.
+            models.Index(fields=["-created_at", "-id"], name="case_created",
+                         include=["requesting_org", "responding_org", "status", "tlp"]),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(threat_to_life=True) | Q(priority=Priority.URGENT),

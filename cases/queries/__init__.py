@@ -11,12 +11,24 @@ from .case_page import (
     case_items,
     deconfliction,
     grantable_people,
+    item_tally,
     people_on_case,
     people_who_can_see,
     read_marker,
     timeline,
 )
-from .inbox import CaseFilters, filtered_cases, inbox_counts, page_of_cases, unread_counts, unread_total
+from .inbox import (
+    CaseFilters,
+    CasePage,
+    capped_count,
+    case_page,
+    filtered_cases,
+    inbox_counts,
+    page_of_cases,
+    search_condition,
+    unread_counts,
+    unread_total,
+)
 from .records import (
     EmailReview,
     email_review,
@@ -27,8 +39,8 @@ from .records import (
 )
 
 __all__ = [
-    "AccessEntry", "CaseFilters", "EmailReview", "Sighting", "access_panel", "assignee_candidates", "case_items",
-    "deconfliction", "email_review", "expired_evidence", "filtered_cases", "grantable_people", "inbox_counts",
+    "AccessEntry", "CaseFilters", "CasePage", "EmailReview", "capped_count", "case_page", "search_condition", "Sighting", "access_panel", "assignee_candidates", "case_items",
+    "deconfliction", "email_review", "item_tally", "expired_evidence", "filtered_cases", "grantable_people", "inbox_counts",
     "issued_report", "page_of_cases", "people_on_case", "people_who_can_see", "read_marker", "read_stored_email",
     "timeline", "unread_counts", "unread_total", "verify_report",
 ]

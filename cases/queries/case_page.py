@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from accounts.roles import OrgKind, Role
 
 from .. import permissions
-from ..choices import OPEN_STATUSES, TLP, Status
+from ..choices import OPEN_STATUSES, TLP, Outcome, Status
 from ..models import (
     AuditEvent,
     Case,
@@ -24,8 +24,30 @@ from ..models import (
 )
 
 
-def case_items(case: Case) -> QuerySet[ReportedItem]:
-    return case.items.select_related("decided_by").order_by("position", "id")
+def case_items(case: Case, *, show: str = "", search: str = "") -> QuerySet[ReportedItem]:
+    """The items of a case in their order, narrowed to one outcome ("pending", "decided" or an outcome value) and
+    to targets containing `search`; served by the (case, outcome) and (case, position) indexes."""
+    items = case.items.select_related("decided_by").order_by("position", "id")
+    if show == "decided":
+        items = items.exclude(outcome=Outcome.PENDING)
+    elif show in Outcome.values:
+        items = items.filter(outcome=show)
+    search = search.strip()
+    if search:
+        condition = Q(target__icontains=search) | Q(note__icontains=search)
+        number = search.lstrip("#")
+        if number.isdigit() and len(number) < 10:
+            condition |= Q(position=int(number))
+        items = items.filter(condition)
+    return items
+
+
+def item_tally(case: Case) -> dict[str, int]:
+    """How many items the case has per outcome, and in all (one grouped query)."""
+    counts = dict(case.items.order_by().values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n"))
+    total = sum(counts.values())
+    return {"total": total, "pending": counts.get(Outcome.PENDING, 0), "decided": total - counts.get(Outcome.PENDING, 0),
+            **{outcome: counts.get(outcome, 0) for outcome in Outcome.values}}
 
 
 @dataclass
@@ -124,11 +146,8 @@ def read_marker(user: User, case: Case) -> int:
 
 def people_who_can_see(case: Case) -> list[User]:
     """Active people of the two organisations who can see the case (for @-mention suggestions)."""
-    candidates = User.objects.filter(
-        is_active=True, membership__deactivated_at__isnull=True,
-        membership__organization__in=[case.requesting_org_id, case.responding_org_id],
-    ).select_related("membership__organization").prefetch_related("membership__queues").order_by("full_name")
-    return [u for u in candidates if permissions.can_view_case(u, case)][:200]
+    return list(permissions.people_who_can_view(case).select_related("membership__organization")
+                .order_by("full_name")[:200])
 
 
 def people_on_case(case: Case) -> dict[str, set[User]]:

@@ -3,15 +3,17 @@ counts of open work. Their joins and indexes are chosen so a page costs the same
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.roles import OrgKind
 
 from .. import permissions
 from ..choices import OPEN_STATUSES, Outcome, Status
@@ -45,6 +47,12 @@ class CaseFilters:
     deadline: str = ""  # "due_soon" or "breached"
 
 
+# Counts and totals beyond this are shown as "10,000+": nobody reads further, and counting further costs.
+COUNT_CAP = 10_000
+REFERENCE_SHAPE = re.compile(r"[A-Za-z]{2}-\d{4}-\d{1,6}")
+PARTIAL_REFERENCE_SHAPE = re.compile(r"[A-Za-z]{2}-[\d-]*|[A-Za-z]{0,2}-?\d[\d-]*")
+
+
 def filtered_cases(user: User, filters: CaseFilters) -> QuerySet[Case]:
     qs = permissions.cases_visible_to(user)
     if filters.status == "open":
@@ -66,81 +74,122 @@ def filtered_cases(user: User, filters: CaseFilters) -> QuerySet[Case]:
     elif filters.assignee.isdigit():
         qs = qs.filter(assignee_id=int(filters.assignee))
     if filters.q.strip():
-        qs = qs.filter(_search(filters.q.strip()))
+        qs = qs.filter(search_condition(filters.q.strip()))
     if filters.deadline == "due_soon":
-        qs = qs.filter(pk__in=_due_soon_deadlines().values("case_id"))
+        qs = qs.filter(status__in=OPEN_STATUSES).filter(_has_deadline_due_soon())
     elif filters.deadline == "breached":
-        qs = qs.filter(pk__in=_breached_deadlines().values("case_id"))
+        qs = qs.filter(status__in=OPEN_STATUSES).filter(_has_breached_deadline())
     if filters.sort == "due":
-        from django.db.models import F
-
         return qs.annotate(sort_due=_next_due_subquery()).order_by(
             F("sort_due").asc(nulls_last=True), "-priority_rank", "id")
     return qs.order_by(*SORTS.get(filters.sort, SORTS["priority"]))
 
 
-def _next_due_subquery() -> Any:
-
-
+def _next_due_subquery() -> Subquery:
     return Subquery(
         Deadline.objects.filter(case=OuterRef("pk"), status=Deadline.State.OPEN, paused_at__isnull=True)
         .order_by("due_at").values("due_at")[:1]
     )
 
 
-def _due_soon_deadlines() -> QuerySet[Any]:
+def _has_deadline_due_soon() -> Exists:
+    """An open, running deadline due within LIAISON_DUE_SOON_MINUTES: probed per case through (case, status)."""
+    soon = timezone.now() + timedelta(minutes=settings.LIAISON_DUE_SOON_MINUTES)
+    return Exists(Deadline.objects.filter(case=OuterRef("pk"), status=Deadline.State.OPEN, paused_at__isnull=True,
+                                          due_at__lte=soon))
 
 
-    now = timezone.now()
-    return Deadline.objects.filter(status=Deadline.State.OPEN, paused_at__isnull=True,
-                                   due_at__lte=now + timedelta(minutes=settings.LIAISON_DUE_SOON_MINUTES))
+def _has_breached_deadline() -> Exists:
+    """A deadline marked breached, or an open one already past due that the next sweep will mark."""
+    return Exists(Deadline.objects.filter(case=OuterRef("pk")).filter(
+        Q(status=Deadline.State.BREACHED)
+        | Q(status=Deadline.State.OPEN, paused_at__isnull=True, due_at__lte=timezone.now())))
 
 
-def _breached_deadlines() -> QuerySet[Any]:
-    """Deadlines marked breached, and open ones already past due that the next sweep will mark."""
-
-    return Deadline.objects.filter(Q(status=Deadline.State.BREACHED)
-                                   | Q(status=Deadline.State.OPEN, paused_at__isnull=True, due_at__lte=timezone.now()))
-
-
-def _search(text: str) -> Q:
-    condition = Q(reference__iexact=text) | Q(title__icontains=text) | Q(reference__icontains=text)
+def search_condition(text: str) -> Q:
+    """One indexed path per kind of query, never an OR that no index serves: a reference exactly (unique index),
+    a link by its normalised key (item key index), otherwise words of the title and parts of a reference
+    (trigram indexes on PostgreSQL)."""
+    if REFERENCE_SHAPE.fullmatch(text):
+        return Q(reference=text.upper())
     try:
         key = normalise_target(text).key
     except TargetError:
-        return condition
-    return condition | Q(pk__in=ReportedItem.objects.filter(key=key).values("case_id"))
+        key = ""
+    if key and ("." in text or text.startswith(("@", "tg:"))):
+        return Q(pk__in=ReportedItem.objects.filter(key=key).values("case_id"))
+    if PARTIAL_REFERENCE_SHAPE.fullmatch(text):
+        return Q(reference__icontains=text) | Q(title__icontains=text)
+    return Q(title__icontains=text)
+
+
+@dataclass
+class CasePage:
+    """One page of the inbox: its rows, the total (capped), and where the pages around it start."""
+
+    rows: list[Case]
+    total: int
+    total_is_capped: bool
+    page: int
+    has_next: bool
+
+    @property
+    def pages(self) -> int | None:
+        """The number of pages, when the total is exact."""
+        return None if self.total_is_capped else max((self.total + self.per_page - 1) // self.per_page, 1)
+
+    per_page: int = 50
+
+
+def capped_count(qs: QuerySet[Any], cap: int | None = None) -> tuple[int, bool]:
+    """The number of rows up to `cap` (COUNT_CAP), and whether there are more: counts at most cap + 1 rows."""
+    cap = COUNT_CAP if cap is None else cap
+    found = qs.order_by().values("pk")[:cap + 1].count()
+    return min(found, cap), found > cap
 
 
 def page_of_cases(qs: QuerySet[Case], page: int, per_page: int) -> tuple[list[Case], int]:
-    """One page: select the ids first, then load those rows with their relations; plus the total."""
-    total = qs.count()
+    """One page: select the ids first (an index-ordered scan), then load those rows with their relations."""
+    listing = case_page(qs, page, per_page)
+    return listing.rows, listing.total
+
+
+def case_page(qs: QuerySet[Case], page: int, per_page: int, *, with_total: bool = True) -> CasePage:
+    total, capped = capped_count(qs) if with_total else (0, False)
     offset = max(page - 1, 0) * per_page
-    ids = list(qs.values_list("id", flat=True)[offset:offset + per_page])
+    ids = list(qs.values_list("id", flat=True)[offset:offset + per_page + 1])
+    has_next = len(ids) > per_page
+    ids = ids[:per_page]
     rows = (
         Case.objects.filter(pk__in=ids)
         .select_related("category", "requesting_org", "responding_org", "queue", "assignee")
         .annotate(item_count=Count("items"),
                   pending_count=Count("items", filter=Q(items__outcome=Outcome.PENDING)),
                   next_due=_next_due_subquery())
-    )
+    ) if ids else []
     by_id = {c.pk: c for c in rows}
-    return [by_id[i] for i in ids if i in by_id], total
+    return CasePage(rows=[by_id[i] for i in ids if i in by_id], total=total, total_is_capped=capped,
+                    page=max(page, 1), has_next=has_next, per_page=per_page)
 
 
 def inbox_counts(user: User) -> dict[str, Any]:
-    qs = permissions.cases_visible_to(user)
-    return qs.aggregate(
-        open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+    """The open work a person sees, counted over open cases only (a few thousand rows at national scale, read
+    through the (org or queue, status) indexes), plus their organisation's drafts."""
+    visible = permissions.cases_visible_to(user)
+    counts = visible.filter(status__in=OPEN_STATUSES).aggregate(
+        open=Count("id"),
         submitted=Count("id", filter=Q(status=Status.SUBMITTED)),
-        urgent=Count("id", filter=Q(status__in=OPEN_STATUSES, priority_rank__gte=30)),
-        mine=Count("id", filter=Q(status__in=OPEN_STATUSES, assignee_id=user.pk)),
+        urgent=Count("id", filter=Q(priority_rank__gte=30)),
+        mine=Count("id", filter=Q(assignee_id=user.pk)),
         awaiting=Count("id", filter=Q(status=Status.AWAITING_INFORMATION)),
-        drafts=Count("id", filter=Q(status=Status.DRAFT)),
-        recent=Count("id", filter=Q(created_at__gte=timezone.now() - timedelta(days=7))),
-        due_soon=Count("id", filter=Q(status__in=OPEN_STATUSES, pk__in=_due_soon_deadlines().values("case_id"))),
-        breached=Count("id", filter=Q(status__in=OPEN_STATUSES, pk__in=_breached_deadlines().values("case_id"))),
+        due_soon=Count("id", filter=_has_deadline_due_soon()),
+        breached=Count("id", filter=_has_breached_deadline()),
     )
+    drafts = 0
+    if permissions.side_of(user) == OrgKind.AUTHORITY:
+        drafts, _capped = capped_count(visible.filter(status=Status.DRAFT))
+    counts["drafts"] = drafts
+    return counts
 
 
 def unread_counts(user: User, case_ids: list[int]) -> dict[int, int]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -40,23 +40,33 @@ def error_text(exc: Exception) -> str:
 def case_detail(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     user = request.user
     case = permissions.get_case_for_user(user, reference)
-    try:
-        items_page = max(int(request.GET.get("items_page", "1")), 1)
-    except ValueError:
-        items_page = 1
-    return render(request, "cases/detail.html", detail_context(user, case, items_page=items_page))
+    items_page = _positive_int(request.GET.get("items_page", ""), default=1)
+    show = request.GET.get("show", "").strip()
+    search = request.GET.get("item_q", "").replace("\x00", "").strip()[:200]
+    return render(request, "cases/detail.html",
+                  detail_context(user, case, items_page=items_page, item_show=show, item_search=search))
 
 
-ITEMS_PER_PAGE = 250
+ITEMS_PER_PAGE = 100
 
 
-def detail_context(user: User, case: Case, items_page: int = 1, **extra: Any) -> dict[str, Any]:
-    """Everything the case page shows; a large case's items come a page at a time."""
-    tally = case.items.aggregate(total=Count("id"), pending=Count("id", filter=Q(outcome=Outcome.PENDING)))
-    item_pages = max((tally["total"] + ITEMS_PER_PAGE - 1) // ITEMS_PER_PAGE, 1)
+def _positive_int(raw: str, *, default: int) -> int:
+    return min(max(int(raw), 1), 10**6) if raw.isdigit() and len(raw) < 8 else default
+
+
+def detail_context(user: User, case: Case, items_page: int = 1, item_show: str = "", item_search: str = "",
+                   **extra: Any) -> dict[str, Any]:
+    """Everything the case page shows; a large case's items come a page at a time, filtered on the server."""
+    tally = queries.item_tally(case)
+    if item_show not in ("pending", "decided", *Outcome.values):
+        item_show = ""
+    shown = queries.case_items(case, show=item_show, search=item_search)
+    shown_total = tally["total"] if not (item_show or item_search) else shown.count()
+    item_pages = max((shown_total + ITEMS_PER_PAGE - 1) // ITEMS_PER_PAGE, 1)
     items_page = min(items_page, item_pages)
     offset = (items_page - 1) * ITEMS_PER_PAGE
-    items = list(queries.case_items(case)[offset:offset + ITEMS_PER_PAGE])
+    items = list(shown[offset:offset + ITEMS_PER_PAGE])
+    item_query = urlencode({k: v for k, v in (("show", item_show), ("item_q", item_search)) if v})
     is_platform = permissions.side_of(user) == OrgKind.PLATFORM
     sightings = queries.deconfliction(user, [i.key for i in items], exclude_case=case)
     can_assign = permissions.can_assign(user, case)
@@ -68,7 +78,14 @@ def detail_context(user: User, case: Case, items_page: int = 1, **extra: Any) ->
         "pending_total": tally["pending"],
         "items_page": items_page,
         "item_pages": item_pages,
-        "decided_count": tally["total"] - tally["pending"],
+        "decided_count": tally["decided"],
+        "item_tally": tally,
+        "item_show": item_show,
+        "item_search": item_search,
+        "shown_total": shown_total,
+        "item_query": item_query,
+        "outcome_filters": [(value, label, tally[value]) for value, label in Outcome.choices
+                            if value != Outcome.PENDING and tally[value]],
         "timeline": queries.timeline(user, case),
         "access": queries.access_panel(case),
         "transitions": [(t, Transition(t).label) for t in permissions.available_transitions(user, case)],

@@ -35,15 +35,16 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     except ValueError:
         page = 1
     per_page = settings.LIAISON_CASES_PER_PAGE
-    rows, total = queries.page_of_cases(queries.filtered_cases(user, filters), page, per_page)
+    listing = queries.case_page(queries.filtered_cases(user, filters), page, per_page)
+    rows = listing.rows
     unread = queries.unread_counts(user, [c.pk for c in rows])
     for row in rows:
         row.unread = unread.get(row.pk, 0)  # type: ignore[attr-defined]  # display only, for the template
-    pages = max((total + per_page - 1) // per_page, 1)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "cases": rows, "total": total, "page": page, "pages": pages, "filters": filters,
+        "cases": rows, "total": listing.total, "total_capped": listing.total_is_capped, "page": listing.page,
+        "pages": listing.pages, "has_next": listing.has_next, "filters": filters,
         "query": query.urlencode(), "statuses": [("open", _("Open")), *Status.choices],
         "priorities": [("threat_to_life", _("Threat to life")), *Priority.choices],
         "categories": Category.objects.all(),
@@ -73,6 +74,5 @@ def overview(request: AuthenticatedRequest) -> HttpResponse:
         else:
             attention = queries.filtered_cases(user, queries.CaseFilters(status="awaiting_information",
                                                                          sort="updated"))
-        rows, _total = queries.page_of_cases(attention, 1, 8)
-        context["attention"] = rows
+        context["attention"] = queries.case_page(attention, 1, 8, with_total=False).rows
     return render(request, "home.html", context)

@@ -90,6 +90,10 @@ def assert_policy_agrees(world: World, cases: Cases, extra_users=()) -> None:
         listed = set(permissions.cases_visible_to(user).values_list("pk", flat=True))
         for case in everything:
             assert (case.pk in listed) == permissions.can_view_case(user, case), (user.email, case.reference)
+    # The set form, used by "who can see this" and @-mentions, names exactly the same people.
+    for case in everything:
+        by_query = set(permissions.people_who_can_view(case).filter(pk__in=[u.pk for u in users]))
+        assert by_query == {u for u in users if permissions.can_view_case(u, case)}, case.reference
 
 
 def test_each_persona_lists_exactly_its_cases(world, cases, mfa_client):

@@ -931,7 +931,7 @@ def test_evidence_about_one_item(world, case, login):
     item = case.items.order_by("position").last()
 
     response = login(world.liaison).post(upload_url(case), {
-        "files": [SimpleUploadedFile("post.png", png())], "item": str(item.pk),
+        "files": [SimpleUploadedFile("post.png", png())], "item": str(item.position),
         "documents_url": "https://t.me/example/42"}, HTTP_ACCEPT="application/json")
 
     assert response.status_code == 200
@@ -944,13 +944,14 @@ def test_evidence_about_one_item(world, case, login):
 
 def test_an_item_of_another_case_is_refused_and_nothing_is_stored(world, case, login, upload_tmp):
     foreign = make_case(world).items.first()
+    missing = case.items.count() + 1
 
     response = login(world.liaison).post(upload_url(case), {
-        "files": [SimpleUploadedFile("post.png", png())], "item": str(foreign.pk)}, HTTP_ACCEPT="application/json")
+        "files": [SimpleUploadedFile("post.png", png())], "item": str(missing)}, HTTP_ACCEPT="application/json")
 
     assert response.status_code == 400
     assert response.json()["results"][0]["ok"] is False
-    assert "valid choice" in response.json()["results"][0]["message"]
+    assert f"This case has no item #{missing}" in response.json()["results"][0]["message"]
     with pytest.raises(ValidationError):
         add(world.liaison, case, png(), "post.png", item=foreign)
     assert_nothing_stored(upload_tmp)
