@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -101,6 +101,19 @@ def paused_seconds_of(case: Case, kind: str) -> int:
     return sum(case.deadlines.filter(kind=kind).values_list("paused_seconds", flat=True))
 
 
+def refresh_case_clocks(cases: QuerySet[Case]) -> int:
+    """Write each case's clock summary (next due time, breached or not) from its deadlines, in one UPDATE.
+
+    Every action that creates, moves, pauses, meets, waives, cancels or breaches a deadline calls this in its
+    own transaction, so the summary the lists read is never behind the deadlines.
+    """
+    running = Deadline.objects.filter(case=OuterRef("pk"), status=Deadline.State.OPEN, paused_at__isnull=True)
+    return cases.update(
+        next_due_at=Subquery(running.order_by("due_at").values("due_at")[:1]),
+        has_breached_deadline=Exists(Deadline.objects.filter(case=OuterRef("pk"), status=Deadline.State.BREACHED)),
+    )
+
+
 def run_clocks(*, case: Case, transition: str, now: datetime, actor: User,
                information_due_at: datetime | None = None) -> list[str]:
     """Start, meet, pause, resume or cancel the case's deadlines for this move; returns the Case fields it set."""
@@ -146,4 +159,5 @@ def run_clocks(*, case: Case, transition: str, now: datetime, actor: User,
                          data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat(), "origin": "reopen"})
     elif transition == Transition.WITHDRAW:
         cancel_open(case, now)
+    refresh_case_clocks(Case.objects.filter(pk=case.pk))
     return fields

@@ -21,6 +21,7 @@ from accounts.roles import Role
 
 from .. import audit, deadline_clock, permissions
 from ..models import Case, Deadline, DeadlineSignal
+from .deadline_clocks import refresh_case_clocks
 from .deadlines import expire_proposals
 from .notifications import notify
 from .thread import add_system_entry
@@ -110,6 +111,7 @@ def sweep_deadlines(*, now: datetime | None = None, batch: int = 500) -> dict[st
                 deadline.status, deadline.breached_at, deadline.next_check_at = (
                     Deadline.State.BREACHED, deadline.due_at, None)
                 deadline.save(update_fields=["status", "breached_at", "next_check_at"])
+                refresh_case_clocks(Case.objects.filter(pk=deadline.case_id))
                 if _signal_once(deadline, deadline_clock.BREACH):
                     _announce_deadline(deadline, deadline_clock.BREACH)
                     counts["breaches"] += 1

@@ -18,6 +18,7 @@ from .. import audit, permissions
 from ..choices import Side
 from ..deadline_clock import next_check
 from ..models import Case, Deadline, DeadlineProposal, SLAPolicy
+from .deadline_clocks import refresh_case_clocks
 from .thread import add_system_entry
 
 
@@ -84,6 +85,7 @@ def answer_proposal(*, actor: User, proposal: DeadlineProposal, accept: bool, no
     case = proposal.case
     if accept:
         _carry_out(actor=actor, proposal=proposal, now=now)
+        refresh_case_clocks(Case.objects.filter(pk=case.pk))
     proposal.status = DeadlineProposal.State.ACCEPTED if accept else DeadlineProposal.State.REJECTED
     proposal.answered_by, proposal.answered_at, proposal.answer_note = actor, now, note.strip()
     proposal.save(update_fields=["status", "answered_by", "answered_at", "answer_note", "deadline"])

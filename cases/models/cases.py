@@ -51,6 +51,11 @@ class CaseSequence(models.Model):
         return f"{self.country}-{self.year}: {self.last_number}"
 
 
+# Open statuses as an OR of equalities: PostgreSQL proves "status IN (...)" in a query implies this index predicate
+# (it cannot when the predicate is itself an IN over a cast array).
+OPEN_WORK = Q(status=Status.SUBMITTED) | Q(status=Status.IN_PROGRESS) | Q(status=Status.AWAITING_INFORMATION)
+
+
 class Case(models.Model):
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200)
@@ -90,6 +95,11 @@ class Case(models.Model):
     # For the dashboards: wall-clock seconds to acknowledge and to resolve, minus time paused.
     acknowledge_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)
     resolve_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # The state of its clocks, kept by every action that changes a deadline (actions/deadline_clocks.py), so
+    # lists count and sort "due soon" and "breached" from the case row itself: the earliest due time of its
+    # running deadlines (none when nothing runs), and whether any deadline was breached.
+    next_due_at = models.DateTimeField(_("next deadline"), null=True, blank=True, editable=False)
+    has_breached_deadline = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-priority_rank", "submitted_at", "id"]
@@ -101,6 +111,14 @@ class Case(models.Model):
             models.Index(fields=["-priority_rank", "submitted_at", "id"], name="case_inbox_order",
                          include=["responding_org", "requesting_org", "status", "tlp", "queue", "assignee"]),
             models.Index(fields=["requesting_org", "status"], name="case_requesting_status"),
+            # The counts of open work (inbox badges, overview): a few thousand rows, read from the index alone.
+            models.Index(fields=["responding_org", "status"], name="case_open_received",
+                         condition=OPEN_WORK,
+                         include=["id", "tlp", "queue", "assignee", "priority_rank", "next_due_at",
+                                  "has_breached_deadline"]),
+            models.Index(fields=["requesting_org", "status"], name="case_open_requested",
+                         condition=OPEN_WORK,
+                         include=["id", "tlp", "assignee", "priority_rank", "next_due_at", "has_breached_deadline"]),
             models.Index(fields=["responding_org", "status"], name="case_responding_status"),
             models.Index(fields=["queue", "status"], name="case_queue_status"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,7 +20,6 @@ from ..choices import OPEN_STATUSES, Outcome, Status
 from ..link_identity import TargetError, normalise_target
 from ..models import (
     Case,
-    Deadline,
     Message,
     ReadMarker,
     ReportedItem,
@@ -76,34 +75,23 @@ def filtered_cases(user: User, filters: CaseFilters) -> QuerySet[Case]:
     if filters.q.strip():
         qs = qs.filter(search_condition(filters.q.strip()))
     if filters.deadline == "due_soon":
-        qs = qs.filter(status__in=OPEN_STATUSES).filter(_has_deadline_due_soon())
+        qs = qs.filter(status__in=OPEN_STATUSES).filter(_due_soon())
     elif filters.deadline == "breached":
-        qs = qs.filter(status__in=OPEN_STATUSES).filter(_has_breached_deadline())
+        qs = qs.filter(status__in=OPEN_STATUSES).filter(_breached())
     if filters.sort == "due":
-        return qs.annotate(sort_due=_next_due_subquery()).order_by(
-            F("sort_due").asc(nulls_last=True), "-priority_rank", "id")
+        return qs.order_by(F("next_due_at").asc(nulls_last=True), "-priority_rank", "id")
     return qs.order_by(*SORTS.get(filters.sort, SORTS["priority"]))
 
 
-def _next_due_subquery() -> Subquery:
-    return Subquery(
-        Deadline.objects.filter(case=OuterRef("pk"), status=Deadline.State.OPEN, paused_at__isnull=True)
-        .order_by("due_at").values("due_at")[:1]
-    )
+def _due_soon() -> Q:
+    """A running deadline due within LIAISON_DUE_SOON_MINUTES (or already past): read from the case's own clock
+    summary, which the deadline actions keep."""
+    return Q(next_due_at__lte=timezone.now() + timedelta(minutes=settings.LIAISON_DUE_SOON_MINUTES))
 
 
-def _has_deadline_due_soon() -> Exists:
-    """An open, running deadline due within LIAISON_DUE_SOON_MINUTES: probed per case through (case, status)."""
-    soon = timezone.now() + timedelta(minutes=settings.LIAISON_DUE_SOON_MINUTES)
-    return Exists(Deadline.objects.filter(case=OuterRef("pk"), status=Deadline.State.OPEN, paused_at__isnull=True,
-                                          due_at__lte=soon))
-
-
-def _has_breached_deadline() -> Exists:
-    """A deadline marked breached, or an open one already past due that the next sweep will mark."""
-    return Exists(Deadline.objects.filter(case=OuterRef("pk")).filter(
-        Q(status=Deadline.State.BREACHED)
-        | Q(status=Deadline.State.OPEN, paused_at__isnull=True, due_at__lte=timezone.now())))
+def _breached() -> Q:
+    """A deadline marked breached, or a running one already past due that the next sweep will mark."""
+    return Q(has_breached_deadline=True) | Q(next_due_at__lte=timezone.now())
 
 
 def search_condition(text: str) -> Q:
@@ -165,7 +153,7 @@ def case_page(qs: QuerySet[Case], page: int, per_page: int, *, with_total: bool 
         .select_related("category", "requesting_org", "responding_org", "queue", "assignee")
         .annotate(item_count=Count("items"),
                   pending_count=Count("items", filter=Q(items__outcome=Outcome.PENDING)),
-                  next_due=_next_due_subquery())
+                  next_due=F("next_due_at"))
     ) if ids else []
     by_id = {c.pk: c for c in rows}
     return CasePage(rows=[by_id[i] for i in ids if i in by_id], total=total, total_is_capped=capped,
@@ -182,8 +170,8 @@ def inbox_counts(user: User) -> dict[str, Any]:
         urgent=Count("id", filter=Q(priority_rank__gte=30)),
         mine=Count("id", filter=Q(assignee_id=user.pk)),
         awaiting=Count("id", filter=Q(status=Status.AWAITING_INFORMATION)),
-        due_soon=Count("id", filter=_has_deadline_due_soon()),
-        breached=Count("id", filter=_has_breached_deadline()),
+        due_soon=Count("id", filter=_due_soon()),
+        breached=Count("id", filter=_breached()),
     )
     drafts = 0
     if permissions.side_of(user) == OrgKind.AUTHORITY:

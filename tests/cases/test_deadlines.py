@@ -671,3 +671,45 @@ def test_the_deadline_panel_carries_its_test_ids(world, clock, mfa_client):
     assert 'data-testid="deadline-panel"' in page and 'data-testid="countdown"' in page
     page = open_page(mfa_client, world.manager, paused)
     assert 'data-testid="paused"' in page
+
+
+# --- The clock summary on the case, which the lists read ----------------------------------------------------
+
+
+def assert_summary_matches_deadlines(case: Case) -> None:
+    case.refresh_from_db()
+    running = case.deadlines.filter(status=Deadline.State.OPEN, paused_at__isnull=True).order_by("due_at")
+    assert case.next_due_at == (running.first().due_at if running.exists() else None), case.reference
+    assert case.has_breached_deadline == case.deadlines.filter(status=Deadline.State.BREACHED).exists()
+
+
+def test_the_case_clock_summary_follows_every_change_of_its_deadlines(world, clock, django_capture_on_commit_callbacks):
+    case = make_case(world, category="terrorism")  # acknowledge in 1 h, resolve in 4 h
+    assert_summary_matches_deadlines(case)
+    assert case.next_due_at == deadline(case, "acknowledge").due_at
+    clock.advance(61 * MINUTE)
+    sweep(django_capture_on_commit_callbacks, clock.now)  # the acknowledge deadline is breached
+    assert_summary_matches_deadlines(case)
+    assert case.has_breached_deadline
+    acknowledge_case(case=case, actor=world.moderator)
+    assert_summary_matches_deadlines(case)
+    request_information(case=case, actor=world.moderator, note="Which posts?")  # resolve clock paused
+    assert_summary_matches_deadlines(case)
+    assert case.next_due_at is None
+    clock.advance(HOUR)
+    provide_information(case=case, actor=world.liaison, note="Posts 3 and 4")  # resumed, moved by an hour
+    assert_summary_matches_deadlines(case)
+    proposal = propose_deadline(actor=world.moderator, case=case, kind="change_due", reason="Large channel",
+                                deadline=deadline(case, "resolve"), due_at=clock.now + 10 * HOUR)
+    answer_proposal(actor=world.liaison, proposal=proposal, accept=True)
+    assert_summary_matches_deadlines(case)
+    assert case.next_due_at == clock.now + 10 * HOUR
+    waiver = propose_deadline(actor=world.moderator, case=case, kind="waive", reason="Agreed by phone",
+                              deadline=deadline(case, "resolve"))
+    answer_proposal(actor=world.liaison, proposal=waiver, accept=True)
+    assert_summary_matches_deadlines(case)
+    assert case.next_due_at is None
+
+    other = make_case(world)
+    withdraw_case(case=other, actor=world.liaison, note="Sent by mistake")
+    assert_summary_matches_deadlines(other)
