@@ -133,7 +133,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         except actions.InvitationError as exc:
             return render(request, "accounts/invitation_invalid.html", {"reason": str(exc)}, status=410)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.ModelBackend")
             messages.success(request, _("Welcome to Liaison. Protect your account with a second factor now."))
             return redirect(reverse("mfa_index"))
     return render(request, "accounts/accept_invitation.html", {"invitation": invitation, "form": form})

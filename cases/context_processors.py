@@ -6,20 +6,16 @@ from django.http import HttpRequest
 
 from accounts.permissions import membership_of
 
-from .models import Notification
 from .permissions import can_view_audit_checkpoints
-from .queries import unread_total
+from .queries import unread_badges
 
 
 def unread(request: HttpRequest) -> dict[str, Any]:
-    """The bell and the unread count in the navigation (two queries per page)."""
+    """The bell and the unread count in the navigation (one query per page)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or membership_of(user) is None:
         return {}
-    return {
-        "unread_notifications": Notification.objects.filter(user=user, read_at__isnull=True).count(),
-        "unread_messages": unread_total(user),
-    }
+    return unread_badges(user)
 
 
 def audit_checkpoints(request: HttpRequest) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -21,6 +22,7 @@ from ..link_identity import TargetError, normalise_target
 from ..models import (
     Case,
     Message,
+    Notification,
     ReadMarker,
     ReportedItem,
 )
@@ -52,8 +54,8 @@ REFERENCE_SHAPE = re.compile(r"[A-Za-z]{2}-\d{4}-\d{1,6}")
 PARTIAL_REFERENCE_SHAPE = re.compile(r"[A-Za-z]{2}-[\d-]*|[A-Za-z]{0,2}-?\d[\d-]*")
 
 
-def filtered_cases(user: User, filters: CaseFilters) -> QuerySet[Case]:
-    qs = permissions.cases_visible_to(user)
+def filtered_cases(user: User, filters: CaseFilters, *, visible: QuerySet[Case] | None = None) -> QuerySet[Case]:
+    qs = permissions.cases_visible_to(user) if visible is None else visible
     if filters.status == "open":
         qs = qs.filter(status__in=OPEN_STATUSES)
     elif filters.status in Status.values:
@@ -160,47 +162,58 @@ def case_page(qs: QuerySet[Case], page: int, per_page: int, *, with_total: bool 
                     page=max(page, 1), has_next=has_next, per_page=per_page)
 
 
-def inbox_counts(user: User) -> dict[str, Any]:
+def inbox_counts(user: User, visible: QuerySet[Case] | None = None) -> dict[str, Any]:
     """The open work a person sees, counted over open cases only (a few thousand rows at national scale, read
-    through the (org or queue, status) indexes), plus their organisation's drafts."""
-    visible = permissions.cases_visible_to(user)
-    counts = visible.filter(status__in=OPEN_STATUSES).aggregate(
-        open=Count("id"),
+    through the partial indexes of open work), plus their organisation's drafts. `visible`: the person's
+    cases_visible_to, when the page has it already."""
+    visible = permissions.cases_visible_to(user) if visible is None else visible
+    # An authority also counts its drafts (few: they are submitted or withdrawn); the platform never sees any.
+    counted = [*OPEN_STATUSES, Status.DRAFT] if permissions.side_of(user) == OrgKind.AUTHORITY else OPEN_STATUSES
+    is_open = Q(status__in=OPEN_STATUSES)
+    return visible.filter(status__in=counted).aggregate(
+        open=Count("id", filter=is_open),
         submitted=Count("id", filter=Q(status=Status.SUBMITTED)),
-        urgent=Count("id", filter=Q(priority_rank__gte=30)),
-        mine=Count("id", filter=Q(assignee_id=user.pk)),
+        urgent=Count("id", filter=is_open & Q(priority_rank__gte=30)),
+        mine=Count("id", filter=is_open & Q(assignee_id=user.pk)),
         awaiting=Count("id", filter=Q(status=Status.AWAITING_INFORMATION)),
-        due_soon=Count("id", filter=_due_soon()),
-        breached=Count("id", filter=_breached()),
+        due_soon=Count("id", filter=is_open & _due_soon()),
+        breached=Count("id", filter=is_open & _breached()),
+        drafts=Count("id", filter=Q(status=Status.DRAFT)),
     )
-    drafts = 0
-    if permissions.side_of(user) == OrgKind.AUTHORITY:
-        drafts, _capped = capped_count(visible.filter(status=Status.DRAFT))
-    counts["drafts"] = drafts
-    return counts
 
 
 def unread_counts(user: User, case_ids: list[int]) -> dict[int, int]:
-    """Unread messages per case (one query), for the rows of a list page."""
-
-    markers = dict(ReadMarker.objects.filter(user=user, case_id__in=case_ids)
-                   .values_list("case_id", "last_read_message_id"))
+    """Unread messages per case, for the rows of a list page: one grouped query against the read markers."""
+    marker = Subquery(ReadMarker.objects.filter(user=user, case=OuterRef("case_id"))
+                      .values("last_read_message_id")[:1])
     rows = (
         Message.objects.filter(case_id__in=case_ids).filter(permissions.message_visibility(user))
-        .exclude(author=user).values_list("case_id", "id")
+        .exclude(author=user).annotate(read_up_to=Coalesce(marker, 0)).filter(id__gt=F("read_up_to"))
+        .order_by().values("case_id").annotate(n=Count("id")).values_list("case_id", "n")
     )
-    counts: dict[int, int] = {}
-    for case_id, message_id in rows.iterator():
-        if message_id > markers.get(case_id, 0):
-            counts[case_id] = counts.get(case_id, 0) + 1
-    return counts
+    return dict(rows)
+
+
+def _unread_messages(user: User) -> QuerySet[Message]:
+    return (Message.objects.filter(case__read_markers__user=user, id__gt=F("case__read_markers__last_read_message_id"))
+            .filter(permissions.message_visibility(user)).exclude(author=user))
 
 
 def unread_total(user: User) -> int:
     """Unread messages in the cases this person has opened (they hold a read marker there)."""
+    return _unread_messages(user).count()
 
 
-    return (
-        Message.objects.filter(case__read_markers__user=user, id__gt=F("case__read_markers__last_read_message_id"))
-        .filter(permissions.message_visibility(user)).exclude(author=user).count()
-    )
+def _count_of(qs: QuerySet[Any]) -> Subquery:
+    """COUNT(*) of a queryset as a scalar subquery."""
+    return Subquery(qs.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n"),
+                    output_field=IntegerField())
+
+
+def unread_badges(user: User) -> dict[str, int]:
+    """The navigation's two badges, unread notifications and unread messages, in one query."""
+    notifications = Notification.objects.filter(user=OuterRef("pk"), read_at__isnull=True)
+    row = (User.objects.filter(pk=user.pk)
+           .annotate(unread_n=_count_of(notifications), unread_m=_count_of(_unread_messages(user)))
+           .values("unread_n", "unread_m").first()) or {}
+    return {"unread_notifications": row.get("unread_n") or 0, "unread_messages": row.get("unread_m") or 0}

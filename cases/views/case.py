@@ -70,7 +70,7 @@ def detail_context(user: User, case: Case, items_page: int = 1, item_show: str =
     is_platform = permissions.side_of(user) == OrgKind.PLATFORM
     sightings = queries.deconfliction(user, [i.key for i in items], exclude_case=case)
     can_assign = permissions.can_assign(user, case)
-    context = {
+    context: dict[str, Any] = {
         "case": case,
         "items": items,
         "item_rows": [(item, sightings.get(item.key, [])) for item in items],
@@ -100,9 +100,10 @@ def detail_context(user: User, case: Case, items_page: int = 1, item_show: str =
     }
     context.update(evidence_context(user, case))
     context.update(reports_context(user, case))
-    context.update(thread_context(user, case))
+    context.update(thread_context(user, case, evidence=context["evidence_list"]))
     context.update(deadline_context(user, case))
-    mark_read(user=user, case=case, up_to=context["last_id"])
+    if context["last_id"] > context["read_up_to"]:
+        mark_read(user=user, case=case, up_to=context["last_id"])
     if can_assign:
         context["assign_form"] = AssignForm(candidates=queries.assignee_candidates(case), initial={"assignee": case.assignee_id})
         context["take_possible"] = case.assignee_id != user.pk

@@ -35,7 +35,8 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     except ValueError:
         page = 1
     per_page = settings.LIAISON_CASES_PER_PAGE
-    listing = queries.case_page(queries.filtered_cases(user, filters), page, per_page)
+    visible = permissions.cases_visible_to(user)
+    listing = queries.case_page(queries.filtered_cases(user, filters, visible=visible), page, per_page)
     rows = listing.rows
     unread = queries.unread_counts(user, [c.pk for c in rows])
     for row in rows:
@@ -50,7 +51,7 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
         "categories": Category.objects.all(),
         "authorities": Organization.objects.filter(kind=OrgKind.AUTHORITY).order_by("name")
         if permissions.side_of(user) == OrgKind.PLATFORM else [],
-        "counts": queries.inbox_counts(user),
+        "counts": queries.inbox_counts(user, visible=visible),
         "can_create": permissions.can_create_case(user),
         "sorts": [("priority", _("Priority, then oldest")), ("due", _("Next deadline first")),
                   ("newest", _("Newest first")),

@@ -24,17 +24,20 @@ from ..actions.notifications import mark_notifications_read
 from ..actions.thread import edit_message, mark_read, post_message
 from ..actions.thread import mark_all_read as mark_all_cases_read
 from ..markdown import render_markdown
-from ..models import Case, MessageRevision
+from ..models import Case, Evidence, MessageRevision
 
 
-def thread_context(user: User, case: Case) -> dict[str, Any]:
+def thread_context(user: User, case: Case, *, evidence: list[Evidence] | None = None) -> dict[str, Any]:
+    """The thread as this person sees it; `evidence` (what they may see of the case's files) when the page has
+    read it already."""
     entries = list(
         permissions.messages_visible_to(user, case)
         .select_related("author", "author__membership__organization")
         .prefetch_related("evidence", Prefetch("revisions", queryset=MessageRevision.objects.order_by("id")))
         .order_by("id")
     )
-    evidence = list(permissions.evidence_visible_to(user, case).only("pk", "original_name", "internal", "case_id"))
+    if evidence is None:
+        evidence = list(permissions.evidence_visible_to(user, case).only("pk", "original_name", "internal", "case_id"))
     urls = {e.pk: reverse("cases:evidence", args=[case.reference, e.pk]) for e in evidence}
     marker = queries.read_marker(user, case)
     case_visible = permissions.can_view_case(user, case)
@@ -48,6 +51,7 @@ def thread_context(user: User, case: Case) -> dict[str, Any]:
         "case": case,
         "entries": entries,
         "last_id": entries[-1].pk if entries else 0,
+        "read_up_to": marker,
         "can_post": permissions.can_post_message(user, case),
         "can_post_internal": permissions.can_post_message(user, case, internal=True),
         "thread_evidence": evidence,

@@ -1,0 +1,198 @@
+"""Who sees which case: the organisation's scope, the role's baseline, and the people named on a case.
+
+The baseline is a plain predicate on indexed columns of Case; guardian holds the exceptions (per-case grants, the
+named people of a TLP:RED case). Each yes/no check is paired with the queryset it must agree with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, User
+from accounts.permissions import membership_of
+from accounts.roles import OrgKind, Role
+
+from ..choices import TLP, Status
+from ..models import Case, CaseUserObjectPermission
+
+VIEW_PERMISSION = "view_case"
+
+AUTHORITY_WORKERS = (Role.LIAISON, Role.AUTHORITY_LEAD)
+PLATFORM_WORKERS = (Role.MODERATOR, Role.TS_MANAGER)
+PLATFORM_READERS_OF_EVERYTHING = (Role.TS_MANAGER, Role.LEGAL, Role.AUDITOR)
+
+
+class InvalidTransition(Exception):
+    """The case is not in a state where this move is possible; the message says why."""
+
+
+def _membership(user: User) -> Membership | None:
+    return membership_of(user)
+
+
+def is_authority(membership: Membership | None) -> bool:
+    return membership is not None and membership.organization.kind == OrgKind.AUTHORITY
+
+
+def is_platform(membership: Membership | None) -> bool:
+    return membership is not None and membership.organization.kind == OrgKind.PLATFORM
+
+
+def side_of(user: User) -> str:
+    membership = _membership(user)
+    return membership.organization.kind if membership is not None else ""
+
+
+# Up to this many grants are OR'ed in as a literal id list (the planner combines index scans); beyond it, as a
+# semi-join on the grants table, so a T&S manager named on every TLP:RED case does not send thousands of ids.
+INLINE_GRANTS = 100
+
+
+def _grants(user: User) -> QuerySet[CaseUserObjectPermission]:
+    return CaseUserObjectPermission.objects.filter(user=user, permission__codename=VIEW_PERMISSION)
+
+
+def granted_case_ids(user: User) -> list[int]:
+    """The cases named to this person through guardian (direct foreign-key table)."""
+    return list(_grants(user).values_list("content_object_id", flat=True))
+
+
+def _granted_condition(user: User) -> Q | None:
+    ids = list(_grants(user).values_list("content_object_id", flat=True)[:INLINE_GRANTS + 1])
+    if not ids:
+        return None
+    if len(ids) <= INLINE_GRANTS:
+        return Q(pk__in=ids)
+    return Q(pk__in=_grants(user).values("content_object_id"))
+
+
+def _scope(membership: Membership) -> Q:
+    """The cases of the person's organisation on its side, which nothing outside can widen: an authority's own
+    requests (drafts included), a platform's received requests (never drafts). Named people are named only on
+    cases of their own organisation (grant_access), so the scope holds for them too."""
+    org_id = membership.organization_id
+    if membership.organization.kind == OrgKind.AUTHORITY:
+        return Q(requesting_org_id=org_id)
+    return Q(responding_org_id=org_id) & ~Q(status=Status.DRAFT)
+
+
+def _baseline(membership: Membership, user: User) -> Q | None:
+    """Within the scope, what the role sees of non-RED cases: everything (None), a moderator's queues and
+    assignments, or nothing."""
+    if membership.organization.kind == OrgKind.AUTHORITY or membership.role in PLATFORM_READERS_OF_EVERYTHING:
+        return None
+    if membership.role == Role.MODERATOR:
+        # The membership's queues as a semi-join: no query of its own, and always the current assignment.
+        queue_ids = Membership.queues.through.objects.filter(membership_id=membership.pk).values("queue_id")
+        return Q(queue_id__in=queue_ids) | Q(assignee_id=user.pk)
+    return Q(pk__in=[])
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    """scope AND ((baseline AND NOT RED) OR named): the scope's indexed columns lead, so lists and counts are
+    read through (org, status) or the inbox order index whatever the number of named cases."""
+    membership = _membership(user)
+    if membership is None:
+        return Case.objects.none()
+    baseline = _baseline(membership, user)
+    seen = ~Q(tlp=TLP.RED) if baseline is None else baseline & ~Q(tlp=TLP.RED)
+    named = _granted_condition(user)
+    if named is not None:
+        seen |= named
+    return Case.objects.filter(_scope(membership) & seen)
+
+
+def can_view_case(user: User, case: Case) -> bool:
+    membership = _membership(user)
+    if membership is None:
+        return False
+    if getattr(case, "_visible_to_user_id", None) == user.pk:
+        return True
+    if not _in_scope(membership, case):
+        return False
+    if CaseUserObjectPermission.objects.filter(
+        user=user, permission__codename=VIEW_PERMISSION, content_object_id=case.pk
+    ).exists():
+        return True
+    if case.tlp == TLP.RED:
+        return False
+    return _matches_baseline(membership, user, case)
+
+
+def _in_scope(membership: Membership, case: Case) -> bool:
+    if membership.organization.kind == OrgKind.AUTHORITY:
+        return case.requesting_org_id == membership.organization_id
+    return case.responding_org_id == membership.organization_id and case.status != Status.DRAFT
+
+
+def _matches_baseline(membership: Membership, user: User, case: Case) -> bool:
+    if membership.organization.kind == OrgKind.AUTHORITY:
+        return True
+    if membership.role in PLATFORM_READERS_OF_EVERYTHING:
+        return True
+    if membership.role == Role.MODERATOR:
+        if case.assignee_id == user.pk:
+            return True
+        return case.queue_id is not None and membership.queues.filter(pk=case.queue_id).exists()
+    return False
+
+
+def people_who_can_view(case: Case) -> QuerySet[User]:
+    """Everyone who may see the case, in one query: the set form of can_view_case, for "who can see this" and
+    @-mention suggestions (which must not ask can_view_case once per person)."""
+    active = User.objects.filter(is_active=True, membership__isnull=False, membership__deactivated_at__isnull=True)
+    named = Q(pk__in=CaseUserObjectPermission.objects.filter(
+        content_object_id=case.pk, permission__codename=VIEW_PERMISSION).values("user_id"))
+    authority = Q(membership__organization_id=case.requesting_org_id,
+                  membership__organization__kind=OrgKind.AUTHORITY)
+    platform = Q(membership__organization_id=case.responding_org_id,
+                 membership__organization__kind=OrgKind.PLATFORM)
+    if case.status == Status.DRAFT:
+        platform = Q(pk__in=[])
+    if case.tlp == TLP.RED:
+        return active.filter((authority | platform) & named)
+    in_queue = Q(membership__in=Membership.objects.filter(queues=case.queue_id)) if case.queue_id else Q(pk__in=[])
+    platform_baseline = (Q(membership__role__in=PLATFORM_READERS_OF_EVERYTHING)
+                         | Q(membership__role=Role.MODERATOR) & (Q(pk=case.assignee_id) | in_queue))
+    return active.filter(authority | (platform & (platform_baseline | named)))
+
+
+def get_case_for_user(user: User, reference: str) -> Case:
+    """The case, if this person may see it; Http404 otherwise (never a hint that it exists)."""
+    case = cases_visible_to(user).select_related(
+        "category", "requesting_org", "responding_org", "queue", "assignee", "created_by"
+    ).filter(reference=reference).first()
+    if case is None:
+        raise Http404(_("No such case."))
+    # This instance was just read through the person's visibility: checks on it during the same page need not
+    # ask again. Actions re-read the case under a lock, so they always decide afresh.
+    case._visible_to_user_id = user.pk  # type: ignore[attr-defined]
+    return case
+
+
+def ensure_can_view(user: User, case: Case) -> None:
+    if not can_view_case(user, case):
+        raise Http404(_("No such case."))
+
+
+def visible_sides(user: User) -> tuple[str, ...]:
+    """Audit and thread entries a person may see: shared ones and their own side's."""
+    side = side_of(user)
+    return ("", side) if side else ("",)
+
+
+def message_visibility(user: User) -> Q:
+    """Shared messages and shared system entries, plus internal ones of the person's own side."""
+    side = side_of(user)
+    shared = Q(kind__in=["shared", "system"], side="")
+    return shared | Q(side=side) if side else shared
+
+
+def messages_visible_to(user: User, case: Case) -> QuerySet[Any]:
+    if not can_view_case(user, case):
+        return case.messages.none()
+    return case.messages.filter(message_visibility(user))
