@@ -9,6 +9,10 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
 
+# The session remembers that its person has a second factor, so pages do not ask the database each time; removing
+# an authenticator forgets it (accounts/receivers.py).
+MFA_ENROLLED_SESSION_KEY = "liaison_mfa_enrolled"
+
 # Paths a signed-in person without a second factor may still reach: enrolment itself,
 # logging out, switching language, static files and the health check.
 MFA_EXEMPT_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/accounts/reauthenticate/", "/i18n/",
@@ -54,8 +58,13 @@ class RequireMFAMiddleware:
             return False
         if request.path.startswith(MFA_EXEMPT_PREFIXES):
             return False
+        if request.session.get(MFA_ENROLLED_SESSION_KEY) == user.pk:
+            return False
         from allauth.mfa.models import Authenticator
 
-        return not Authenticator.objects.filter(
+        enrolled = Authenticator.objects.filter(
             user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
         ).exists()
+        if enrolled:
+            request.session[MFA_ENROLLED_SESSION_KEY] = user.pk
+        return not enrolled

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.mfa.signals import authenticator_removed, authenticator_reset
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone, translation
 
+from .middleware import MFA_ENROLLED_SESSION_KEY
 from .models import User
 
 
@@ -40,3 +42,11 @@ def use_preferred_language(sender: Any, request: Any, user: User, **kwargs: Any)
     if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and user.preferred_language:
         translation.activate(user.preferred_language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+@receiver(authenticator_removed)
+@receiver(authenticator_reset)
+def forget_mfa_enrolment(sender: Any, request: Any = None, user: Any = None, **kwargs: Any) -> None:
+    """A removed second factor is checked again on the next page (the session no longer vouches for it)."""
+    if request is not None and hasattr(request, "session"):
+        request.session.pop(MFA_ENROLLED_SESSION_KEY, None)
