@@ -131,3 +131,25 @@ def test_passwords_are_hashed_with_argon2(settings, db):
     user = User.objects.create_user(email="hash@example.org", password="a-long-and-unusual-passphrase-42",
                                     full_name="Hash")
     assert user.password.startswith("argon2$")
+
+
+def test_removing_the_second_factor_sends_the_person_back_to_enrol(world, mfa_client, settings):
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.signals import authenticator_removed
+    from django.test import RequestFactory
+
+    settings.LIAISON_REQUIRE_MFA = True
+    mfa_client.force_login(world.liaison)
+    assert mfa_client.get(reverse("home")).status_code == 200  # the session now vouches for the second factor
+
+    # allauth removes the authenticator and announces it, in a request of the same session.
+    authenticator = Authenticator.objects.get(user=world.liaison)
+    request = RequestFactory().post("/accounts/2fa/totp/deactivate/")
+    request.session = mfa_client.session
+    authenticator.delete()
+    authenticator_removed.send(sender=Authenticator, request=request, user=world.liaison,
+                               authenticator=authenticator)
+    request.session.save()
+
+    response = mfa_client.get(reverse("home"))
+    assert response.status_code == 302 and response.url == reverse("mfa_index")
