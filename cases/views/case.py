@@ -23,7 +23,7 @@ from ..actions.cases import assign_case, grant_access, revoke_access, transition
 from ..actions.items import remove_item as remove_draft_item
 from ..actions.items import set_item_outcomes
 from ..actions.thread import mark_read
-from ..choices import DECIDED_OUTCOMES, Outcome, Transition
+from ..choices import DECIDED_OUTCOMES, ItemKind, Outcome, Transition
 from ..forms import AssignForm, GrantForm, ItemListForm, NoteForm, OutcomeForm
 from ..models import Case, ReportedItem
 from .deadlines import deadline_context
@@ -66,6 +66,11 @@ def detail_context(user: User, case: Case, items_page: int = 1, item_show: str =
     items_page = min(items_page, item_pages)
     offset = (items_page - 1) * ITEMS_PER_PAGE
     items = list(shown[offset:offset + ITEMS_PER_PAGE])
+    # Labels translated once per page, not once per row.
+    kinds, outcomes = {k: str(v) for k, v in ItemKind.choices}, {k: str(v) for k, v in Outcome.choices}
+    for item in items:
+        item.kind_label = kinds.get(item.kind, item.kind)  # type: ignore[attr-defined]  # display only
+        item.outcome_label = outcomes.get(item.outcome, item.outcome)  # type: ignore[attr-defined]  # display only
     item_query = urlencode({k: v for k, v in (("show", item_show), ("item_q", item_search)) if v})
     is_platform = permissions.side_of(user) == OrgKind.PLATFORM
     sightings = queries.deconfliction(user, [i.key for i in items], exclude_case=case)
