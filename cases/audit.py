@@ -1,36 +1,59 @@
 """The audit chain: append-only events, each holding the SHA-256 of the previous one.
 
 Appends are serialised (a PostgreSQL advisory lock; SQLite serialises writers)
-so the chain never forks. `verify_chain` recomputes every hash, holds the chain
-against every signed checkpoint (stored, or a file kept elsewhere) and names the
-first event that disagrees.
+so the chain never forks; `record_many` appends a batch under one lock with one
+insert. `verify_chain` recomputes every hash, holds the chain against every
+signed checkpoint (stored, or a file kept elsewhere) and names the first event
+that disagrees; on PostgreSQL it streams the chain as COPY text and hashes it in
+blocks, in worker processes when the chain is long (cases/audit_hash.py says why
+the fast digests are exact).
 """
 
 from __future__ import annotations
 
+import bisect
 import contextvars
-import hashlib
 import json
+import math
+import multiprocessing
+import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg import pq
 
 from accounts.models import User
 
 from .audit_checkpoints import CheckpointError, CheckpointReader
-from .audit_hash import GENESIS, HASHED_FIELDS, canonical_row, compute_hash
+from .audit_hash import (
+    COPY_COLUMNS,
+    GENESIS,
+    HASHED_FIELDS,
+    LINK,
+    CopyCheck,
+    check_copy_rows,
+    compute_hash,
+    fast_hash,
+    hash_row,
+)
 from .models import AuditCheckpoint, AuditEvent, Case
 from .signing_identity import load_trust_roots
 
 # Arbitrary constant naming the advisory lock that serialises appends on PostgreSQL.
 _CHAIN_LOCK_ID = 0x4C494149  # "LIAI"
+
+# Rows per INSERT statement in record_many (PostgreSQL takes up to 65,535 parameters, SQLite 32,766; 12 a row).
+_INSERT_BATCH = 2000
 
 _request_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_request_ip", default=None)
 
@@ -59,12 +82,39 @@ def _lock_chain() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_ID])
 
 
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    # Round-trip through JSON so the stored value and the hashed value are identical.
-    return json.loads(json.dumps(data, default=str, ensure_ascii=False))
+def _jsonable(data: dict[str, Any]) -> Any:
+    # Round-trip through JSON so the stored value and the hashed value are identical; numbers PostgreSQL's jsonb
+    # would give back otherwise (1e+20 comes back as 100000000000000000000, -0.0 as 0.0) are stored as it reads them.
+    return _as_stored(json.loads(json.dumps(data, default=str, ensure_ascii=False)))
 
 
-@transaction.atomic
+def _as_stored(value: Any) -> Any:
+    if isinstance(value, float):
+        if value == 0:
+            return 0.0
+        # json writes these with an exponent ("-2.5e+30"); jsonb reads the decimal and gives back its digits.
+        return int(Decimal(repr(value))) if abs(value) >= 1e16 and math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {key: _as_stored(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_stored(item) for item in value]
+    return value
+
+
+@dataclass
+class Entry:
+    """One event to append with `record_many`: the arguments of `record`."""
+
+    action: str
+    actor: User | None = None
+    case: Case | None = None
+    obj: Any = None
+    data: dict[str, Any] | None = None
+    side: str = ""
+    ip: str | None = None
+    org: Any = None
+
+
 def record(
     *,
     action: str,
@@ -77,28 +127,49 @@ def record(
     org: Any = None,
 ) -> AuditEvent:
     """Append one event to the chain, inside the caller's transaction."""
-    _lock_chain()
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-    if org is None and actor is not None:
-        membership = getattr(actor, "membership", None)
-        org = membership.organization if membership is not None else None
-    event = AuditEvent(
-        occurred_at=timezone.now(),
-        actor=actor if actor is not None and actor.pk else None,
-        actor_org=org,
-        action=action,
-        case=case,
-        object_type=type(obj).__name__ if obj is not None else "",
-        object_id=str(getattr(obj, "pk", "") or "") if obj is not None else "",
-        # In the form the column stores ("2001:DB8::1" is kept as "2001:db8::1"), so the hash matches on reading.
-        ip=AuditEvent._meta.get_field("ip").get_prep_value(ip if ip is not None else _request_ip.get()),
-        side=side,
-        data=_jsonable(data or {}),
-        prev_hash=last or GENESIS,
-    )
-    event.hash = compute_hash(event)
-    event.save(force_insert=True)
-    return event
+    return record_many([Entry(action=action, actor=actor, case=case, obj=obj, data=data, side=side, ip=ip, org=org)])[0]
+
+
+def record_many(entries: Iterable[Entry]) -> list[AuditEvent]:
+    """Append events to the chain in the order given, inside the caller's transaction: one lock, one read of the
+    head, the hashes chained here, one insert. For actions that record many events at once."""
+    entries = list(entries)
+    if not entries:
+        return []
+    ip_field = AuditEvent._meta.get_field("ip")
+    default_ip = _request_ip.get()
+    with transaction.atomic(savepoint=False):  # a failure here fails the caller's transaction, as it must
+        _lock_chain()
+        previous = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
+        now = timezone.now()
+        events = []
+        for entry in entries:
+            actor, org, obj = entry.actor, entry.org, entry.obj
+            if org is None and actor is not None:
+                membership = getattr(actor, "membership", None)
+                org = membership.organization if membership is not None else None
+            event = AuditEvent(
+                occurred_at=now,
+                actor=actor if actor is not None and actor.pk else None,
+                actor_org=org,
+                action=entry.action,
+                case=entry.case,
+                object_type=type(obj).__name__ if obj is not None else "",
+                object_id=str(getattr(obj, "pk", "") or "") if obj is not None else "",
+                # In the form the column stores ("2001:DB8::1" is kept as "2001:db8::1"), so the hash matches on
+                # reading.
+                ip=ip_field.get_prep_value(entry.ip if entry.ip is not None else default_ip),
+                side=entry.side,
+                data=_jsonable(entry.data or {}),
+                prev_hash=previous,
+            )
+            event.hash = previous = compute_hash(event)
+            events.append(event)
+        if len(events) == 1:
+            events[0].save(force_insert=True)
+        else:
+            AuditEvent.objects.bulk_create(events, batch_size=_INSERT_BATCH)
+    return events
 
 
 @dataclass(frozen=True)
@@ -142,6 +213,11 @@ _ROW = ("id", *HASHED_FIELDS, "hash")
 
 def _rows() -> Iterator[tuple[Any, ...]]:
     return AuditEvent.objects.order_by("id").values_list(*_ROW).iterator(chunk_size=5000)
+
+
+def _rows_between(after: int, last: int) -> Iterator[tuple[Any, ...]]:
+    return (AuditEvent.objects.filter(id__gt=after, id__lte=last).order_by("id").values_list(*_ROW)
+            .iterator(chunk_size=5000))
 
 
 def stored_anchors() -> tuple[list[Anchor], list[str]]:
@@ -213,47 +289,188 @@ def _disagreement(anchor: Anchor, event_id: int, digest: str, position: int, agr
         "anchor": anchor.label, "signed": anchor.event_count, "found": position}
 
 
-def verify_chain(*, extra: Sequence[Anchor] = ()) -> ChainReport:
+class _Walk:
+    """Along the chain in order: the hash the next event must hold, how many events held, the checkpoints ahead."""
+
+    def __init__(self, anchors: deque[Anchor], problems: list[str]) -> None:
+        self.pending = anchors
+        self.anchors = len(anchors)
+        self.problems = problems
+        self.agreed: Anchor | None = None
+        self.previous = GENESIS
+        self.checked = 0
+        self.last_id: int | None = None
+
+    def broken(self, event_id: int, reason: str) -> ChainReport:
+        return ChainReport(self.checked, event_id, reason, self.anchors, self.agreed, self.problems)
+
+    def held(self, event_id: int, digest: str) -> ChainReport | None:
+        """An event whose link and hash hold: counted, and held against the checkpoints whose head it is (or, the
+        head being gone, the first event after it)."""
+        self.checked += 1
+        while self.pending and self.pending[0].head_event_id <= event_id:
+            anchor = self.pending.popleft()
+            if anchor.head_event_id != event_id or digest != anchor.head_hash or self.checked != anchor.event_count:
+                self.checked -= 1
+                return self.broken(event_id, _disagreement(anchor, event_id, digest, self.checked + 1, self.agreed))
+            self.agreed = anchor
+        self.previous = digest
+        self.last_id = event_id
+        return None
+
+    def rows(self, rows: Iterable[Sequence[Any]]) -> ChainReport | None:
+        """Rows as the ORM reads them: (id, *HASHED_FIELDS, hash)."""
+        for row in rows:
+            event_id, stored = row[0], row[12]
+            if row[11] != self.previous:
+                return self.broken(event_id, _("prev_hash does not match the previous event's hash"))
+            if fast_hash(row[1].isoformat(), *row[2:12]) != stored and hash_row(*row[1:12]) != stored:
+                return self.broken(event_id, _("stored hash does not match the event's contents"))
+            if report := self.held(event_id, stored):
+                return report
+        return None
+
+    def block(self, check: CopyCheck, last_id: int) -> ChainReport | None:
+        """A block of rows checked by `check_copy_rows`: the link into it, what broke inside it and the checkpoints
+        at its rows, in the order of the rows."""
+        if check.first_prev_hash != self.previous:
+            return self.broken(check.first_id, _("prev_hash does not match the previous event's hash"))
+        start = self.checked
+        marks = [(position, 1, event_id, digest) for position, event_id, digest in check.heads]
+        if check.broken is not None:
+            marks.append((check.broken[0], 0, check.broken[1], check.broken[2]))
+        for position, kind, event_id, detail in sorted(marks):
+            self.checked = start + position
+            if kind == 0:
+                return self.broken(event_id, _("prev_hash does not match the previous event's hash")
+                                   if detail == LINK else _("stored hash does not match the event's contents"))
+            if report := self.held(event_id, detail):
+                return report
+        self.checked = start + check.count
+        self.previous, self.last_id = check.last_hash, last_id
+        return None
+
+    def end(self) -> ChainReport:
+        if not self.pending:
+            return ChainReport(self.checked, None, "", self.anchors, self.agreed, self.problems)
+        anchor = self.pending[0]
+        end = (_("the chain ends at event #%(id)d after %(n)d events") % {"id": self.last_id, "n": self.checked}
+               if self.last_id is not None else _("the audit table is empty"))
+        reason = _("event #%(head)d is missing: %(end)s, but %(anchor)s covers %(signed)d events up to event "
+                   "#%(head)d; events were removed from the end") % {
+            "head": anchor.head_event_id, "end": end, "anchor": anchor.label, "signed": anchor.event_count}
+        return self.broken(anchor.head_event_id, reason)
+
+
+def verify_chain(*, extra: Sequence[Anchor] = (), workers: int | None = None) -> ChainReport:
     """Recompute every hash, and hold the chain against every stored checkpoint and the `extra` ones (checkpoint
-    files). Names the first event that disagrees; checkpoints missing from the database are `problems`."""
+    files). Names the first event that disagrees; checkpoints missing from the database are `problems`.
+
+    On PostgreSQL the rows stream as COPY text and are hashed in blocks, by `workers` processes when the chain is
+    long (default: one per core); elsewhere they stream through the ORM."""
     stored, problems = stored_anchors()
     problems += _store_problems(stored, extra)
     unique: dict[tuple[int, int, str, int], Anchor] = {}
     for anchor in (*stored, *extra):
         unique.setdefault(anchor.key, anchor)
-    pending = deque(sorted(unique.values(), key=lambda a: (a.head_event_id, a.event_count, a.sequence)))
-    count = len(pending)
-    next_head = pending[0].head_event_id if pending else None
-    agreed: Anchor | None = None
-    previous = GENESIS
-    checked = 0
-    last_id: int | None = None
-    sha256 = hashlib.sha256
-    for row in _rows():
-        event_id = row[0]
-        if row[11] != previous:
-            return ChainReport(checked, event_id, _("prev_hash does not match the previous event's hash"),
-                               count, agreed, problems)
-        digest = sha256(canonical_row(*row[1:12])).hexdigest()
-        if digest != row[12]:
-            return ChainReport(checked, event_id, _("stored hash does not match the event's contents"),
-                               count, agreed, problems)
-        checked += 1
-        while next_head is not None and next_head <= event_id:
-            anchor = pending.popleft()
-            next_head = pending[0].head_event_id if pending else None
-            if anchor.head_event_id != event_id or digest != anchor.head_hash or checked != anchor.event_count:
-                return ChainReport(checked - 1, event_id, _disagreement(anchor, event_id, digest, checked, agreed),
-                                   count, agreed, problems)
-            agreed = anchor
-        previous = digest
-        last_id = event_id
-    if pending:
-        anchor = pending[0]
-        end = (_("the chain ends at event #%(id)d after %(n)d events") % {"id": last_id, "n": checked}
-               if last_id is not None else _("the audit table is empty"))
-        reason = _("event #%(head)d is missing: %(end)s, but %(anchor)s covers %(signed)d events up to event "
-                   "#%(head)d; events were removed from the end") % {
-            "head": anchor.head_event_id, "end": end, "anchor": anchor.label, "signed": anchor.event_count}
-        return ChainReport(checked, anchor.head_event_id, reason, count, agreed, problems)
-    return ChainReport(checked, None, "", count, agreed, problems)
+    walk = _Walk(deque(sorted(unique.values(), key=lambda a: (a.head_event_id, a.event_count, a.sequence))), problems)
+    if connection.vendor == "postgresql":
+        report = _walk_copy(walk, workers)
+    else:
+        report = walk.rows(_rows())
+    return report or walk.end()
+
+
+# Rows per COPY statement (read whole before any other query runs on the connection) and per block of hashing.
+_COPY_ROWS = 30_000
+_BLOCK_ROWS = 10_000
+# Below this many events, starting worker processes costs more than it saves.
+_PARALLEL_FROM = 150_000
+
+
+def _copy_batches() -> Iterator[list[tuple[bytes, int]]]:
+    """The chain as COPY text in id order, a statement at a time; each batch is a list of (block, last id)."""
+    columns, table = ", ".join(COPY_COLUMNS), AuditEvent._meta.db_table
+    after = 0
+    while True:
+        blocks: list[tuple[bytes, int]] = []
+        lines: list[Any] = []
+        with connection.cursor() as cursor:
+            # Only constants and an integer in the statement (COPY takes no parameters).
+            rows = f"SELECT {columns} FROM {table} WHERE id > {int(after)} ORDER BY id LIMIT {_COPY_ROWS}"  # noqa: S608
+            with cursor.copy(f"COPY ({rows}) TO STDOUT WITH (FORMAT text, NULL '')") as copy:
+                # libpq hands COPY data over a row at a time; read straight from it (blocking), not through
+                # psycopg's per-row machinery, which costs more than hashing the row. Then the statement's result,
+                # as libpq requires, which leaves the connection as psycopg expects it.
+                pgconn = copy.connection.pgconn
+                read = pgconn.get_copy_data
+                while True:
+                    size, line = read(0)
+                    if size < 0:
+                        break
+                    lines.append(line)
+                    if len(lines) == _BLOCK_ROWS:
+                        blocks.append(_block(lines))
+                        lines = []
+                result = pgconn.get_result()
+                while pgconn.get_result() is not None:
+                    pass
+                if result is None or result.status != pq.ExecStatus.COMMAND_OK:
+                    message = result.error_message.decode(errors="replace") if result is not None else ""
+                    raise DatabaseError(f"reading the audit chain failed: {message}")
+        if lines:
+            blocks.append(_block(lines))
+        if blocks:
+            yield blocks
+        if len(blocks) * _BLOCK_ROWS < _COPY_ROWS or not blocks:
+            return
+        after = blocks[-1][1]
+
+
+def _block(lines: list[Any]) -> tuple[bytes, int]:
+    last = bytes(lines[-1])
+    return b"".join(lines), int(last[:last.index(b"\t")])
+
+
+def _walk_copy(walk: _Walk, workers: int | None) -> ChainReport | None:
+    if workers is None:
+        head = AuditEvent.objects.aggregate(low=Min("id"), high=Max("id"))
+        size = (head["high"] - head["low"] + 1) if head["high"] is not None else 0
+        workers = (os.cpu_count() or 1) if size >= _PARALLEL_FROM else 0
+    if "fork" not in multiprocessing.get_all_start_methods():
+        workers = 0
+    # Forked, not spawned: a spawned worker imports the parent's main module again (a script without a
+    # `__name__` guard would run twice). The workers never touch the inherited connection (they get bytes, return
+    # answers, and leave without running finalizers), and they are forked between two COPY statements.
+    pool = (ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+            if workers > 1 else None)
+    heads = [anchor.head_event_id for anchor in walk.pending]
+    # Blocks handed out and not yet taken in order: (future or result, id before the block, last id of the block).
+    in_flight: deque[tuple[Any, int, int]] = deque()
+    after = 0
+
+    def settle() -> ChainReport | None:
+        result, block_after, last_id = in_flight.popleft()
+        check = result.result() if pool is not None else result
+        if check is None:  # an unusual row: the ORM reads the block
+            return walk.rows(_rows_between(block_after, last_id))
+        return walk.block(check, last_id)
+
+    try:
+        for batch in _copy_batches():
+            for block, last_id in batch:
+                asked = heads[bisect.bisect_right(heads, after):bisect.bisect_right(heads, last_id)]
+                result = (pool.submit(check_copy_rows, block, asked) if pool is not None
+                          else check_copy_rows(block, asked))
+                in_flight.append((result, after, last_id))
+                after = last_id
+                while len(in_flight) > (2 * workers if pool is not None else 0):
+                    if report := settle():
+                        return report
+        while in_flight:
+            if report := settle():
+                return report
+        return None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -202,12 +202,15 @@ def _announce_transition(*, case: Case, actor: User, previous: str, note: str) -
 def _name_platform_managers(*, actor: User, case: Case) -> None:
     """A RED case is visible only to named people; the platform's T&S managers are named on submission
     so the request cannot go unseen. They may name others."""
+    events = []
     for membership in Membership.objects.filter(
         organization=case.responding_org, role=Role.TS_MANAGER, deactivated_at__isnull=True
     ).select_related("user"):
         assign_perm(permissions.VIEW_PERMISSION, membership.user, case)
-        audit.record(actor=actor, action="access.granted", case=case, obj=membership.user,
-                     data={"user": membership.user.email, "reason": "TLP:RED case submitted to T&S managers"})
+        events.append(audit.Entry(actor=actor, action="access.granted", case=case, obj=membership.user,
+                                  data={"user": membership.user.email,
+                                        "reason": "TLP:RED case submitted to T&S managers"}))
+    audit.record_many(events)
 
 
 def submit_case(*, case: Case, actor: User) -> Case:

@@ -118,10 +118,12 @@ def run_clocks(*, case: Case, transition: str, now: datetime, actor: User,
                information_due_at: datetime | None = None) -> list[str]:
     """Start, meet, pause, resume or cancel the case's deadlines for this move; returns the Case fields it set."""
     fields: list[str] = []
+    events: list[audit.Entry] = []  # appended together at the end: one lock and one insert
     if transition == Transition.SUBMIT:
         for deadline in create_from_policy(case, now):
-            audit.record(actor=actor, action="deadline.created", case=case, obj=deadline,
-                         data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat(), "origin": "policy"})
+            events.append(audit.Entry(actor=actor, action="deadline.created", case=case, obj=deadline,
+                                      data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat(),
+                                            "origin": "policy"}))
     elif transition == Transition.ACKNOWLEDGE:
         meet(case, Deadline.Kind.ACKNOWLEDGE, now)
         if case.submitted_at:
@@ -130,22 +132,24 @@ def run_clocks(*, case: Case, transition: str, now: datetime, actor: User,
     elif transition == Transition.REQUEST_INFORMATION:
         for deadline in case.deadlines.filter(kind=Deadline.Kind.RESOLVE, status=Deadline.State.OPEN):
             pause(deadline, now)
-            audit.record(actor=actor, action="deadline.paused", case=case, obj=deadline,
-                         data={"kind": deadline.kind, "paused_at": now.isoformat()})
+            events.append(audit.Entry(actor=actor, action="deadline.paused", case=case, obj=deadline,
+                                      data={"kind": deadline.kind, "paused_at": now.isoformat()}))
         if information_due_at:
             deadline = Deadline(case=case, kind=Deadline.Kind.PROVIDE_INFORMATION, owner_side=OrgKind.AUTHORITY,
                                 started_at=now, due_at=information_due_at, origin=Deadline.Origin.AGREEMENT,
                                 title=_("Provide the requested information"))
             deadline.next_check_at = next_check(deadline, set())
             deadline.save()
-            audit.record(actor=actor, action="deadline.created", case=case, obj=deadline,
-                         data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat(), "origin": "request"})
+            events.append(audit.Entry(actor=actor, action="deadline.created", case=case, obj=deadline,
+                                      data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat(),
+                                            "origin": "request"}))
     elif transition == Transition.PROVIDE_INFORMATION:
         for deadline in case.deadlines.select_for_update().filter(kind=Deadline.Kind.RESOLVE,
                                                                   status=Deadline.State.OPEN):
             moved = resume(deadline, now)
-            audit.record(actor=actor, action="deadline.resumed", case=case, obj=deadline,
-                         data={"paused_seconds": int(moved.total_seconds()), "due_at": deadline.due_at.isoformat()})
+            events.append(audit.Entry(actor=actor, action="deadline.resumed", case=case, obj=deadline,
+                                      data={"paused_seconds": int(moved.total_seconds()),
+                                            "due_at": deadline.due_at.isoformat()}))
         meet(case, Deadline.Kind.PROVIDE_INFORMATION, now)
     elif transition == Transition.RESOLVE:
         meet(case, Deadline.Kind.RESOLVE, now)
@@ -155,9 +159,11 @@ def run_clocks(*, case: Case, transition: str, now: datetime, actor: User,
             fields.append("resolve_seconds")
     elif transition == Transition.REOPEN:
         for deadline in create_from_policy(case, now, kinds=(Deadline.Kind.RESOLVE,)):
-            audit.record(actor=actor, action="deadline.created", case=case, obj=deadline,
-                         data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat(), "origin": "reopen"})
+            events.append(audit.Entry(actor=actor, action="deadline.created", case=case, obj=deadline,
+                                      data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat(),
+                                            "origin": "reopen"}))
     elif transition == Transition.WITHDRAW:
         cancel_open(case, now)
+    audit.record_many(events)
     refresh_case_clocks(Case.objects.filter(pk=case.pk))
     return fields

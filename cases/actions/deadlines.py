@@ -19,7 +19,7 @@ from ..choices import Side
 from ..deadline_clock import next_check
 from ..models import Case, Deadline, DeadlineProposal, SLAPolicy
 from .deadline_clocks import refresh_case_clocks
-from .thread import add_system_entry
+from .thread import add_system_entries, add_system_entry
 
 
 @transaction.atomic
@@ -134,22 +134,22 @@ def _carry_out(*, actor: User, proposal: DeadlineProposal, now: datetime) -> Non
 
 
 def expire_proposals(*, now: datetime | None = None) -> int:
-    """Pending proposals whose deadline closed, or whose proposed time passed, expire (and stay on record)."""
+    """Pending proposals whose deadline closed, or whose proposed time passed, expire (and stay on record): all
+    of them together, locked (skipping any another sweep holds), with their audit events and thread entries."""
     now = now or timezone.now()
     stale = DeadlineProposal.objects.filter(status=DeadlineProposal.State.PENDING).filter(
         Q(deadline__isnull=False) & ~Q(deadline__status=Deadline.State.OPEN) | Q(proposed_due_at__lte=now)
     )
-    count = 0
-    for proposal in stale.select_related("case"):
-        with transaction.atomic():
-            updated = DeadlineProposal.objects.filter(pk=proposal.pk, status=DeadlineProposal.State.PENDING).update(
-                status=DeadlineProposal.State.EXPIRED, answered_at=now)
-            if updated:
-                audit.record(action="deadline.proposal_expired", case=proposal.case, obj=proposal)
-                add_system_entry(case=proposal.case, action="deadline.proposal_expired",
-                                 body=_("A deadline proposal expired without an answer."))
-                count += 1
-    return count
+    if not stale.exists():
+        return 0
+    with transaction.atomic():
+        expired = list(stale.select_for_update(skip_locked=True, of=("self",)).select_related("case").order_by("id"))
+        DeadlineProposal.objects.filter(pk__in=[p.pk for p in expired]).update(
+            status=DeadlineProposal.State.EXPIRED, answered_at=now)
+        audit.record_many([audit.Entry(action="deadline.proposal_expired", case=p.case, obj=p) for p in expired])
+        add_system_entries([(p.case, "deadline.proposal_expired", _("A deadline proposal expired without an answer."))
+                            for p in expired])
+    return len(expired)
 
 
 @transaction.atomic

@@ -7,10 +7,11 @@ Internal notes reach only the author's side, and e-mails never carry files.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -50,6 +51,83 @@ def notify(*, users: Iterable[User], kind: str, source_key: str, case: Case | No
     return created
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One event to tell some people of, for `notify_many`: the arguments of `notify`."""
+
+    users: Sequence[User]
+    kind: str
+    source_key: str
+    case: Case | None
+    title: str
+    body: str = ""
+    url: str = ""
+
+
+def notify_many(notices: Sequence[Notice]) -> list[Notification]:
+    """`notify` for many events at once (the deadline sweep's batch): each person's preference read, the
+    notifications written and the immediate e-mails sent together, in a fixed number of queries. Each (person,
+    kind, source) still exists once: if another writer got there first, each notice goes through `notify`."""
+    wanted: dict[tuple[int, str, str], tuple[Notice, User]] = {}
+    for notice in notices:
+        for user in notice.users:
+            wanted.setdefault((user.pk, notice.kind, notice.source_key), (notice, user))
+    if not wanted:
+        return []
+    user_ids = {user_id for user_id, _kind, _key in wanted}
+    kinds = {kind for _user, kind, _key in wanted}
+    modes = {(user_id, kind): mode for user_id, kind, mode in NotificationPreference.objects.filter(
+        user_id__in=user_ids, kind__in=kinds).values_list("user_id", "kind", "mode")}
+    for key in Notification.objects.filter(user_id__in=user_ids, kind__in=kinds,
+                                           source_key__in={key for _u, _k, key in wanted}).values_list(
+            "user_id", "kind", "source_key"):
+        wanted.pop(key, None)  # already notified of this
+    rows = [Notification(user=user, case=notice.case, kind=notice.kind, source_key=notice.source_key,
+                         title=notice.title[:300], body=notice.body, url=notice.url,
+                         digest=modes.get((user.pk, notice.kind)) == NotificationPreference.Mode.DIGEST)
+            for notice, user in wanted.values()]
+    try:
+        with transaction.atomic():
+            created = Notification.objects.bulk_create(rows)
+    except IntegrityError:  # a concurrent writer: one at a time, each (person, kind, source) once
+        return [n for notice in notices for n in notify(users=notice.users, kind=notice.kind,
+                                                        source_key=notice.source_key, case=notice.case,
+                                                        title=notice.title, body=notice.body, url=notice.url)]
+    send_notification_emails([n.pk for n in created if modes.get((n.user_id, n.kind), NotificationPreference.Mode
+                                                                 .IMMEDIATE) == NotificationPreference.Mode.IMMEDIATE])
+    return created
+
+
+def send_notification_emails(notification_ids: Sequence[int]) -> int:
+    """`send_notification_email` for many: the rows locked, rendered, sent over one connection and marked in one
+    transaction."""
+    if not notification_ids:
+        return 0
+    with transaction.atomic():
+        pending = list(
+            Notification.objects.select_for_update(of=("self",)).select_related("user", "case")
+            .filter(pk__in=notification_ids, emailed_at__isnull=True, user__is_active=True).order_by("id")
+        )
+        if not pending:
+            return 0
+        get_connection().send_messages([_email(notification) for notification in pending])
+        Notification.objects.filter(pk__in=[n.pk for n in pending]).update(emailed_at=timezone.now())
+    return len(pending)
+
+
+def _email(notification: Notification) -> EmailMessage:
+    user, case = notification.user, notification.case
+    with translation.override(user.preferred_language):
+        subject = f"[Liaison {case.reference}] {notification.title}" if case else f"[Liaison] {notification.title}"
+        body = render_to_string("cases/email/notification.txt", {
+            "notification": notification, "user": user, "case": case,
+            "link": settings.SITE_URL + (notification.url or "/"),
+        })
+    return EmailMessage(subject=subject, body=body, to=[user.email],
+                        reply_to=[reply_address(case, user)] if case else None,
+                        headers={"X-Liaison-Case": case.reference} if case else None)
+
+
 def send_notification_email(notification_id: int) -> bool:
     with transaction.atomic():
         notification = (
@@ -58,17 +136,7 @@ def send_notification_email(notification_id: int) -> bool:
         )
         if notification is None or notification.emailed_at is not None or not notification.user.is_active:
             return False
-        user, case = notification.user, notification.case
-        with translation.override(user.preferred_language):
-            subject = f"[Liaison {case.reference}] {notification.title}" if case else f"[Liaison] {notification.title}"
-            body = render_to_string("cases/email/notification.txt", {
-                "notification": notification, "user": user, "case": case,
-                "link": settings.SITE_URL + (notification.url or "/"),
-            })
-        email = EmailMessage(subject=subject, body=body, to=[user.email],
-                             reply_to=[reply_address(case, user)] if case else None,
-                             headers={"X-Liaison-Case": case.reference} if case else None)
-        email.send()
+        _email(notification).send()
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
     return True

@@ -16,12 +16,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--checkpoint", metavar="FILE",
                             help="A signed checkpoint file (.p7m) kept outside the platform, e.g. by an authority.")
+        parser.add_argument("--workers", type=int, default=None, metavar="N",
+                            help="Processes that hash a long chain on PostgreSQL (default: one per core; 0 or 1: "
+                                 "hash in this process).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         extra: list[Anchor] = []
         if options["checkpoint"]:
             extra.append(self._read_file(Path(options["checkpoint"])))
-        report = verify_chain(extra=extra)
+        report = verify_chain(extra=extra, workers=options["workers"])
         if report.broken_at is not None:
             self.stderr.write(self.style.ERROR(
                 f"Audit chain BROKEN at event #{report.broken_at} ({report.reason}); "
