@@ -25,7 +25,9 @@ class AuditEvent(models.Model):
     actor_org = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="+")
     action = models.CharField(_("action"), max_length=64)
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    # No index of its own: audit_case (case, id) serves every lookup by case, and each index slows every append.
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="events",
+                             db_index=False)
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
