@@ -18,6 +18,7 @@ from .case_page import (
     timeline,
 )
 from .inbox import (
+    SEARCH_COUNT_CAP,
     CaseFilters,
     CasePage,
     capped_count,
@@ -40,7 +41,7 @@ from .records import (
 )
 
 __all__ = [
-    "AccessEntry", "CaseFilters", "CasePage", "EmailReview", "capped_count", "case_page", "search_condition", "unread_badges", "Sighting", "access_panel", "assignee_candidates", "case_items",
+    "AccessEntry", "CaseFilters", "CasePage", "EmailReview", "capped_count", "case_page", "search_condition", "SEARCH_COUNT_CAP", "unread_badges", "Sighting", "access_panel", "assignee_candidates", "case_items",
     "deconfliction", "email_review", "item_tally", "expired_evidence", "filtered_cases", "grantable_people", "inbox_counts",
     "issued_report", "page_of_cases", "people_on_case", "people_who_can_see", "read_marker", "read_stored_email",
     "timeline", "unread_counts", "unread_total", "verify_report",

@@ -50,6 +50,8 @@ class CaseFilters:
 
 # Counts and totals beyond this are shown as "10,000+": nobody reads further, and counting further costs.
 COUNT_CAP = 10_000
+# A search that matches more than this says so: its first page is what the person reads.
+SEARCH_COUNT_CAP = 1_000
 REFERENCE_SHAPE = re.compile(r"[A-Za-z]{2}-\d{4}-\d{1,6}")
 PARTIAL_REFERENCE_SHAPE = re.compile(r"[A-Za-z]{2}-[\d-]*|[A-Za-z]{0,2}-?\d[\d-]*")
 
@@ -144,8 +146,9 @@ def page_of_cases(qs: QuerySet[Case], page: int, per_page: int) -> tuple[list[Ca
     return listing.rows, listing.total
 
 
-def case_page(qs: QuerySet[Case], page: int, per_page: int, *, with_total: bool = True) -> CasePage:
-    total, capped = capped_count(qs) if with_total else (0, False)
+def case_page(qs: QuerySet[Case], page: int, per_page: int, *, with_total: bool = True,
+              count_cap: int | None = None) -> CasePage:
+    total, capped = capped_count(qs, count_cap) if with_total else (0, False)
     offset = max(page - 1, 0) * per_page
     ids = list(qs.values_list("id", flat=True)[offset:offset + per_page + 1])
     has_next = len(ids) > per_page

@@ -36,7 +36,8 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
         page = 1
     per_page = settings.LIAISON_CASES_PER_PAGE
     visible = permissions.cases_visible_to(user)
-    listing = queries.case_page(queries.filtered_cases(user, filters, visible=visible), page, per_page)
+    listing = queries.case_page(queries.filtered_cases(user, filters, visible=visible), page, per_page,
+                                count_cap=queries.SEARCH_COUNT_CAP if filters.q else None)
     rows = listing.rows
     unread = queries.unread_counts(user, [c.pk for c in rows])
     for row in rows:
