@@ -3,13 +3,24 @@
 `render_outcome_report(case, ...) -> bytes` reads the case (timeline, deadlines, items, shared evidence and
 thread; never internal notes) and returns an unsigned PDF. Times are exact, in the requesting authority's
 zone with their UTC offset. Nothing is fetched from outside and nothing is written to the database.
+
+`html_to_pdf` (also used for the signature block) sets every report in the fonts shipped in report_fonts/,
+registered with WeasyPrint once per process and thread, so a report looks the same from any host and embeds
+every glyph it uses.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import threading
+import weakref
 import zoneinfo
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -206,20 +217,26 @@ def _deadlines(case: Case, clock: Clock) -> list[dict[str, Any]]:
     return rows
 
 
-def _items(case: Case, clock: Clock) -> tuple[list[tuple[Any, ...]], Counter[str]]:
+def _items(case: Case, clock: Clock) -> tuple[list[str], Counter[str]]:
+    """Each item as the one line of text the report prints (“12. target (Channel) — Removed, when — reason”), in
+    the order reported: with thousands of items, one value per line is what the template can loop over fast."""
     from .choices import ItemKind
 
     outcomes = {value: str(label) for value, label in Outcome.choices}
     kinds = {value: str(label) for value, label in ItemKind.choices}
     counts: Counter[str] = Counter()
-    rows = []
+    lines = []
     values = case.items.order_by("position", "id").values_list("position", "target", "kind", "outcome",
                                                                  "outcome_reason", "decided_at")
     for position, target, kind, outcome, reason, decided_at in values.iterator(chunk_size=2000):
         counts[outcome] += 1
-        rows.append((position, target, kinds.get(kind, kind), outcomes.get(outcome, outcome), reason,
-                     clock(decided_at), outcome))
-    return rows, counts
+        line = f"{position}. {target} ({kinds.get(kind, kind)}) — {outcomes.get(outcome, outcome)}"
+        if decided_at:
+            line += f", {clock(decided_at)}"
+        if reason:
+            line += f" — {reason}"
+        lines.append(line)
+    return lines, counts
 
 
 def _evidence(case: Case, clock: Clock) -> list[dict[str, Any]]:
@@ -332,21 +349,96 @@ def report_context(case: Case, *, language: str, include_thread: bool, approver:
     }
 
 
-def no_fetching() -> Any:
-    """Reports never load anything from outside: no remote images or styles, no local files."""
-    from weasyprint.urls import URLFetcher
+FONT_DIR = Path(__file__).resolve().parent / "report_fonts"
+# The report's fonts, shipped in FONT_DIR (see its README) under names no host font has: (family, weight, file).
+REPORT_FONTS = (
+    ("Liaison Sans", "normal", "NotoSans-Regular.ttf"),
+    ("Liaison Sans", "bold", "NotoSans-Bold.ttf"),
+    ("Liaison Serif", "normal", "NotoSerif-Regular.ttf"),
+    ("Liaison Serif", "bold", "NotoSerif-Bold.ttf"),
+    ("Liaison Mono", "normal", "DejaVuSansMono.ttf"),
+    ("Liaison Symbols", "normal", "DejaVuSans.ttf"),
+    ("Liaison Symbols", "bold", "DejaVuSans-Bold.ttf"),
+)
+_FONT_URL = "liaison-font:"
+_local = threading.local()
 
-    return URLFetcher(allowed_protocols=set(), fail_on_errors=False)
+
+@dataclass(eq=False)
+class _Renderer:
+    """WeasyPrint's font configuration with the report fonts registered, and the stylesheet declaring them."""
+
+    font_config: Any
+    fonts: Any  # weasyprint.CSS of the @font-face rules
+    fetcher: Any
+    pid: int
+
+
+_renderers: weakref.WeakSet[_Renderer] = weakref.WeakSet()
+
+
+@atexit.register
+def _remove_font_copies() -> None:
+    """WeasyPrint copies @font-face files into a temporary folder that the font configuration's finaliser removes,
+    which fails once the interpreter is shutting down; remove this process's copies while it still works."""
+    for renderer in list(_renderers):
+        folder = getattr(renderer.font_config, "_folder", None)
+        if renderer.pid == os.getpid() and folder:
+            shutil.rmtree(folder, ignore_errors=True)
+            renderer.font_config._folder = None
+
+
+def _make_renderer() -> _Renderer:
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    files = {name for _family, _weight, name in REPORT_FONTS}
+
+    class ReportFetcher(URLFetcher):
+        """Reports load nothing from outside (no remote images or styles, no local files): only their fonts."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            name = url.removeprefix(_FONT_URL)
+            if not url.startswith(_FONT_URL) or name not in files:
+                raise ValueError(f"Outcome reports load nothing from outside: {url}")
+            return URLFetcherResponse(url, body=(FONT_DIR / name).read_bytes(), headers={"Content-Type": "font/ttf"})
+
+    fetcher = ReportFetcher(allowed_protocols=set(), fail_on_errors=False)
+    font_config = FontConfiguration()
+    rules = "\n".join(f'@font-face {{ font-family: "{family}"; font-weight: {weight}; src: url("{_FONT_URL}{name}"); }}'
+                      for family, weight, name in REPORT_FONTS)
+    renderer = _Renderer(font_config=font_config, fonts=CSS(string=rules, font_config=font_config, url_fetcher=fetcher),
+                         fetcher=fetcher, pid=os.getpid())
+    _renderers.add(renderer)
+    return renderer
+
+
+def _renderer() -> _Renderer:
+    """One per thread, kept for the life of the process: the font files are read and registered with fontconfig
+    once, not for every report. Nothing in it depends on a report; the fonts change only with a deploy.
+    Per thread, because Pango's font map must not be shared between threads; per process, because a forked
+    worker must not share the parent's temporary font folder."""
+    renderer = getattr(_local, "renderer", None)
+    if renderer is None or renderer.pid != os.getpid():
+        renderer = _local.renderer = _make_renderer()
+    return renderer
+
+
+def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
+    """A PDF from report HTML: set in the report fonts (embedded), fetching nothing from outside."""
+    from weasyprint import HTML
+
+    renderer = _renderer()
+    document = HTML(string=html, base_url=base_url, url_fetcher=renderer.fetcher)
+    return document.write_pdf(stylesheets=[renderer.fonts], font_config=renderer.font_config)
 
 
 def render_outcome_report(case: Case, *, language: str, include_thread: bool, approver: User, version: int,
                           issued_at: datetime, checkpoint: AuditCheckpoint | None = None) -> bytes:
     """The outcome report as an unsigned PDF (fonts embedded, text extractable)."""
-    from weasyprint import HTML
-
     with translation.override(language):
         context = report_context(case, language=language, include_thread=include_thread, approver=approver,
                                  version=version, issued_at=issued_at, checkpoint=checkpoint)
         html = render_to_string("reports/outcome_report.html", context)
-    document = HTML(string=html, base_url=settings.SITE_URL + "/", url_fetcher=no_fetching())
-    return document.write_pdf()
+    return html_to_pdf(html, base_url=settings.SITE_URL + "/")

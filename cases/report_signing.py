@@ -25,7 +25,7 @@ from .report_rendering import (
     SIGNATURE_HEIGHT_MM,
     SIGNATURE_WIDTH_MM,
     Clock,
-    no_fetching,
+    html_to_pdf,
     verify_url,
 )
 from .signing_identity import SigningIdentity
@@ -37,11 +37,9 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _signature_placement(pdf: bytes) -> tuple[int, tuple[int, int, int, int]]:
-    """Page index and box (PDF points) of the signature anchor; bottom right of the last page without one."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
-
-    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+def _signature_placement(reader: Any) -> tuple[int, tuple[int, int, int, int]]:
+    """Page index and box (PDF points) of the signature anchor; bottom right of the last page without one.
+    `reader` is the pyHanko reader of the PDF being signed."""
     root = reader.root
     pages: list[Any] = []
 
@@ -101,15 +99,13 @@ def _named_destination(root: Any, name: str) -> tuple[Any, float, float] | None:
 
 def _stamp_pdf(*, approver_name: str, approver_role: str, signer_subject: str, signed_at: datetime,
                zone: zoneinfo.ZoneInfo) -> bytes:
-    """The visible signature block, drawn by WeasyPrint so its fonts are embedded like the report's."""
-    from weasyprint import HTML
-
+    """The visible signature block, drawn by WeasyPrint in the report's fonts (embedded)."""
     html = render_to_string("reports/signature_stamp.html", {
         "approver_name": approver_name, "approver_role": approver_role, "signer": signer_subject,
         "signed_at": Clock(zone)(signed_at), "width_mm": SIGNATURE_WIDTH_MM, "height_mm": SIGNATURE_HEIGHT_MM,
         "verify_url": verify_url(),
     })
-    return HTML(string=html, url_fetcher=no_fetching()).write_pdf()
+    return html_to_pdf(html)
 
 
 def _timestamper() -> Any:
@@ -134,7 +130,9 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, approver_name: str, appro
         zone = zoneinfo.ZoneInfo(time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = zoneinfo.ZoneInfo("UTC")
-    page, box = _signature_placement(pdf)
+    # One parse of the PDF: the writer's reader also finds the anchor.
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    page, box = _signature_placement(writer.prev)
     signer_name = identity.signer.signing_cert.subject.native.get("common_name", identity.subject)
     stamp = _stamp_pdf(approver_name=approver_name, approver_role=approver_role, signer_subject=signer_name,
                        signed_at=timezone.now(), zone=zone)
@@ -158,7 +156,6 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, approver_name: str, appro
             contact_info=verify_url(),
         )
         spec = fields.SigFieldSpec(sig_field_name=SIGNATURE_FIELD, on_page=page, box=box)
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         signer = signers.PdfSigner(meta, signer=identity.signer, timestamper=_timestamper(), stamp_style=style,
                                    new_field_spec=spec)
         output = signer.sign_pdf(writer)

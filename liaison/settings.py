@@ -319,7 +319,9 @@ LIAISON_EVIDENCE_ALLOWED_TYPES = env.list("LIAISON_EVIDENCE_ALLOWED_TYPES", defa
 ])
 # Uploads larger than this go to a temporary file while they arrive, so memory stays flat.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-FILE_UPLOAD_TEMP_DIR = None
+# Where uploads are written as they arrive (default: the system's temporary directory). Evidence is then renamed
+# into storage: on the same filesystem as the evidence files that is a rename, elsewhere a copy.
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
 
 # Periodic jobs; django-celery-beat's database scheduler picks these up (and T&S staff can see them in the admin).
 from celery.schedules import crontab  # noqa: E402

@@ -42,8 +42,11 @@ def add_evidence(
 ) -> EvidenceResult:
     """Stream a file to private storage with its fingerprint; the same bytes twice on a case are one record.
 
-    The file is written to storage before the row; if anything fails after, the
-    stored file is removed, so a failed or cancelled upload leaves nothing behind.
+    `source` is any file-like object, read and hashed here, or an upload our upload handler already fingerprinted
+    as it arrived (evidence_files.FingerprintedUpload): its SHA-256, size and type were computed by our code over
+    exactly the bytes of the file that is moved into storage, and are checked again against the limits. The file
+    is in storage before the row; if anything fails after, the stored file is removed, so a failed or cancelled
+    upload leaves nothing behind.
     """
     permissions.ensure_can_view(actor, case)
     if not permissions.can_upload_evidence(actor, case):

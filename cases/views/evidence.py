@@ -13,6 +13,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import AuthenticatedRequest
@@ -28,6 +29,7 @@ from ..actions.evidence import (
     withdraw_evidence,
 )
 from ..evidence_files import EvidenceRejected, safe_display_name, storage
+from ..evidence_upload import EvidenceUploadHandler
 from ..forms import EvidenceForm
 from ..models import AuditEvent, Case, Evidence, LegalHold
 
@@ -40,7 +42,7 @@ def evidence_context(user: User, case: Case) -> dict[str, Any]:
     can_upload = permissions.can_upload_evidence(user, case)
     is_platform = permissions.side_of(user) == OrgKind.PLATFORM
     return {
-        "evidence_list": permissions.evidence_visible_to(user, case).select_related("uploaded_by", "item"),
+        "evidence_list": list(permissions.evidence_visible_to(user, case).select_related("uploaded_by", "item")),
         "can_upload_evidence": can_upload,
         "evidence_form": EvidenceForm(case=case, side=permissions.side_of(user)) if can_upload else None,
         "evidence_max_mb": settings.LIAISON_EVIDENCE_MAX_BYTES // (1024 * 1024),
@@ -59,6 +61,9 @@ def _case_and_evidence(request: AuthenticatedRequest, reference: str, evidence_i
     return case, permissions.get_evidence_for_user(user, case, evidence_id)
 
 
+# CSRF is checked by _store_upload, once the upload handler is in place: the token of a form post is in the body,
+# and Django's CSRF middleware would otherwise read the whole body with the default handlers first.
+@csrf_exempt
 @login_required
 @require_POST
 def upload(request: AuthenticatedRequest, reference: str) -> HttpResponse:
@@ -78,6 +83,18 @@ def upload(request: AuthenticatedRequest, reference: str) -> HttpResponse:
             return JsonResponse({"results": [{"ok": False, "message": message}]}, status=413)
         messages.error(request, message)
         return redirect(reverse("cases:detail", args=[case.reference]) + "#evidence")
+    # Each file is checked, hashed and written once as it arrives (cases/evidence_upload.py).
+    handler = EvidenceUploadHandler(request)
+    request.upload_handlers = [handler]
+    try:
+        return _store_upload(request, case)
+    finally:
+        handler.upload_interrupted()  # a file cut off by a dropped connection leaves nothing behind
+
+
+@csrf_protect
+def _store_upload(request: AuthenticatedRequest, case: Case) -> HttpResponse:
+    user = request.user
     form = EvidenceForm(request.POST, request.FILES, case=case, side=permissions.side_of(user))
     results = handle_evidence_form(request, user, case, form)
     if _wants_json(request):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
 import re
 import struct
 import zlib
@@ -17,12 +18,15 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.handlers.wsgi import LimitedStream
 from django.core.management import call_command
 from django.http import Http404, UnreadablePostError
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from cases import evidence_files
 from cases.actions.cases import close_case, withdraw_case
 from cases.actions.evidence import (
     EvidenceResult,
@@ -35,9 +39,11 @@ from cases.actions.evidence import (
 from cases.audit import verify_chain
 from cases.choices import Status
 from cases.evidence_files import EvidenceRejected
+from cases.evidence_upload import EvidenceUploadHandler
 from cases.models import AuditEvent, Case, Category, Evidence, LegalHold
 from cases.tasks import verify_evidence_task
 from tests.cases.conftest import make_case, page_messages, section
+from tests.conftest import enrol_totp
 from tests.factories import World
 
 MIB = 1024 * 1024
@@ -959,6 +965,134 @@ def test_an_item_of_another_case_is_refused_and_nothing_is_stored(world, case, l
 
 def test_upload_needs_post(world, case, login):
     assert login(world.liaison).get(upload_url(case)).status_code == 405
+
+
+# --- The upload handler: each file checked, hashed and written once, as it arrives -----------------------------------
+
+
+def multipart(boundary: str, parts: list[tuple[str, str, bytes]]) -> bytes:
+    """A multipart/form-data body of file parts (field, file name, bytes)."""
+    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+                    f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+                    for field, name, data in parts)
+    return body + f"--{boundary}--\r\n".encode()
+
+
+def test_an_http_upload_is_stored_with_the_fingerprint_of_exactly_the_bytes_stored(world, case, login, upload_tmp):
+    # Several chunks, not a multiple of the chunk size: the writes run in their own thread, in order.
+    data = png(64, 48) + random.Random(4).randbytes(2 * evidence_files.CHUNK + 12345)
+
+    response = login(world.liaison).post(upload_url(case), {"files": [SimpleUploadedFile("rekaman.png", data)]},
+                                         HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200, response.content
+    evidence = Evidence.objects.get()
+    with default_storage.open(evidence.storage_name, "rb") as handle:
+        stored = handle.read()
+    assert stored == data
+    assert evidence.sha256 == hashlib.sha256(stored).hexdigest() == response.json()["results"][0]["sha256"]
+    assert evidence.size == len(data) and evidence.content_type == "image/png"
+    assert list(upload_tmp.iterdir()) == []  # moved into storage, not copied and left behind
+
+
+def test_a_storage_that_is_not_local_files_gets_the_bytes_streamed_and_nothing_stays_behind(world, case, login,
+                                                                                            settings, upload_tmp):
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    data = pdf() + random.Random(5).randbytes(evidence_files.CHUNK + 99)
+
+    response = login(world.liaison).post(upload_url(case), {"files": [SimpleUploadedFile("surat.pdf", data)]},
+                                         HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200, response.content
+    evidence = Evidence.objects.get()
+    with default_storage.open(evidence.storage_name, "rb") as handle:
+        assert handle.read() == data
+    assert evidence.sha256 == hashlib.sha256(data).hexdigest()
+    assert list(upload_tmp.iterdir()) == []
+
+
+def test_the_upload_handler_refuses_a_wrong_type_on_its_first_bytes(world, case, upload_tmp):
+    """Django's parser hands the handler the file chunk by chunk; after the first one nothing is written or
+    hashed, and the refusal reaches the page with the file's name."""
+    handler = EvidenceUploadHandler()
+    assert handler.chunk_size == evidence_files.CHUNK
+    handler.new_file("files", "setup.png", "image/png", None)
+    exe = windows_executable() + b"\x00" * (evidence_files.CHUNK - 512)
+
+    handler.receive_data_chunk(exe, 0)
+
+    assert handler.writer is None and "not accepted as evidence" in str(handler.refusal)
+    assert list(upload_tmp.iterdir()) == []
+    for n in range(1, 50):  # the rest of a 50 MiB file passes by
+        handler.receive_data_chunk(b"\x00" * evidence_files.CHUNK, n * evidence_files.CHUNK)
+    assert list(upload_tmp.iterdir()) == []
+    upload = handler.file_complete(50 * evidence_files.CHUNK)
+    with pytest.raises(EvidenceRejected, match="not accepted as evidence"):
+        add_evidence(actor=world.liaison, case=case, source=upload, original_name=upload.name)
+    assert_nothing_stored(upload_tmp)
+
+
+def test_a_refused_file_does_not_stop_the_files_after_it(world, case, login, upload_tmp):
+    response = login(world.liaison).post(upload_url(case), {
+        "files": [SimpleUploadedFile("setup.png", windows_executable() + b"\x00" * MIB),
+                  SimpleUploadedFile("photo.jpg", png()), SimpleUploadedFile("shot.png", png())],
+    }, HTTP_ACCEPT="application/json")
+
+    results = response.json()["results"]
+    assert [(r["name"], r["ok"]) for r in results] == [("setup.png", False), ("photo.jpg", False), ("shot.png", True)]
+    assert "named like image/jpeg but its contents are image/png" in results[1]["message"]
+    assert list(Evidence.objects.values_list("original_name", flat=True)) == ["shot.png"]
+    assert len(stored_files()) == 1
+    assert list(upload_tmp.iterdir()) == []
+
+
+def test_a_body_cut_off_mid_file_leaves_nothing(world, case, login, upload_tmp):
+    body = multipart("cut", [("files", "video.png", png() + b"\x00" * (3 * MIB))])
+
+    response = login(world.liaison).generic("POST", upload_url(case), body[:2 * MIB],
+                                            content_type="multipart/form-data; boundary=cut",
+                                            HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 400
+    assert_nothing_stored(upload_tmp)
+
+
+def test_a_dropped_connection_mid_file_leaves_nothing(world, case, upload_tmp):
+    from cases.views import evidence as evidence_views
+
+    class Dropping(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.tell() > 2 * MIB:
+                raise ConnectionResetError("peer went away")
+            return super().read(size)
+
+    body = multipart("drop", [("files", "video.png", png() + b"\x00" * (3 * MIB))])
+    request = RequestFactory().generic("POST", upload_url(case), body, content_type="multipart/form-data; boundary=drop",
+                                       HTTP_ACCEPT="application/json")
+    request._stream = LimitedStream(Dropping(body), len(body))
+    request.user, request._dont_enforce_csrf_checks = world.liaison, True
+
+    with pytest.raises(UnreadablePostError):
+        evidence_views.upload(request, case.reference)
+
+    assert_nothing_stored(upload_tmp)
+
+
+def test_the_upload_still_needs_the_csrf_token(world, case, upload_tmp):
+    client = Client(enforce_csrf_checks=True)
+    enrol_totp(world.liaison)
+    client.force_login(world.liaison)
+    page = client.get(case.get_absolute_url())
+    token = page.cookies["csrftoken"].value
+
+    refused = client.post(upload_url(case), {"files": [SimpleUploadedFile("shot.png", png())]})
+    assert refused.status_code == 403
+    assert_nothing_stored(upload_tmp)
+
+    accepted = client.post(upload_url(case), {"files": [SimpleUploadedFile("shot.png", png())],
+                                              "csrfmiddlewaretoken": token}, HTTP_ACCEPT="application/json")
+    assert accepted.status_code == 200
+    assert Evidence.objects.count() == 1
 
 
 # --- The new-case form ----------------------------------------------------------------------------------------------

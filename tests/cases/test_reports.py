@@ -265,6 +265,22 @@ def test_fonts_are_embedded(world, tmp_path):
         assert columns[-5] == "yes", line  # emb
 
 
+def test_the_report_is_set_only_in_the_fonts_shipped_with_it(world, tmp_path):
+    """Whatever fonts the host has, the report and its signature block use the fonts in cases/report_fonts/ (the
+    host has Noto and DejaVu too: the names tell them apart), for every label and for Latin, Greek, Cyrillic and
+    Arabic text people typed, arrows and ticks included."""
+    if shutil.which("pdffonts") is None:
+        pytest.skip("poppler-utils (pdffonts) is not installed; CI installs it")
+    case = full_case(world, items=3)
+    post_message(actor=world.liaison, case=case, body="Saluran → @kanal_contoh ✓ · Ελληνικά · Кириллица · العربية")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(stored(issue(world, case, language="id")))
+    listing = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, text=True).stdout
+    names = {line.split()[0].split("+")[-1] for line in listing.strip().splitlines()[2:]}
+    assert names == {"Liaison-Sans", "Liaison-Sans-Bold", "Liaison-Serif", "Liaison-Serif-Bold", "Liaison-Symbols",
+                     "Liaison-Symbols-Bold", "Liaison-Mono"}
+
+
 # --- Versions, audit, thread, notifications ------------------------------------------------------------------
 
 
@@ -674,6 +690,28 @@ def test_the_verify_report_command(world, tmp_path):
     out = io.StringIO()
     call_command("verify_report", str(good), stdout=out)  # superseded but genuine: exit 0, with a warning
     assert "Superseded: version 2" in out.getvalue()
+
+
+def test_the_signing_identity_is_opened_again_when_its_file_changes(tmp_path, settings):
+    """Opened once and kept (opening costs a decryption and a key check), under its file's bytes and passphrase."""
+    settings.LIAISON_SIGNING_P12, settings.LIAISON_SIGNING_CA = str(tmp_path / "signer.p12"), str(tmp_path / "ca.pem")
+    settings.LIAISON_SIGNING_PASSPHRASE = "first"
+    signing_identity.create_signing_identity(p12_path=tmp_path / "signer.p12", ca_path=tmp_path / "ca.pem",
+                                             passphrase="first", key_size=2048)
+    first = signing_identity.load_signing_identity()
+    assert signing_identity.load_signing_identity() is first
+
+    signing_identity.create_signing_identity(p12_path=tmp_path / "signer.p12", ca_path=tmp_path / "ca.pem",
+                                             passphrase="first", key_size=2048)  # a new key, same path and size
+    second = signing_identity.load_signing_identity()
+    assert second is not first
+    assert second.signer.signing_cert.serial_number != first.signer.signing_cert.serial_number
+
+    settings.LIAISON_SIGNING_PASSPHRASE = "not-the-passphrase"
+    with pytest.raises(signing_identity.SigningIdentityError, match="could not be opened"):
+        signing_identity.load_signing_identity()
+    signed = report_signing.sign_pdf(unrelated_pdf(), second, approver_name="X", approver_role="Y")
+    assert queries.verify_report(signed).signature_ok
 
 
 def test_create_signing_identity_makes_a_working_identity_once(tmp_path, settings):
