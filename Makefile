@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck perf messages clean-var
+.PHONY: run test install lint typecheck perf bench messages clean-var
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ typecheck: $(STAMP)
 # Benchmarks: on demand, not part of `make test`.
 perf: $(STAMP)
 	$(VENV)/bin/pytest tests/perf -o addopts="" -s $(PYTEST_ARGS)
+
+# The scenarios of docs/performance.md on generated national-scale data in PostgreSQL (generated once; again with
+# BENCH_REGENERATE=1): writes var/bench/latest.md and .json. ARGS=--compare also prints the change against the
+# previous run; PYTEST_ARGS="-k inbox" runs some scenarios only.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/liaison_bench
+bench: $(STAMP)
+	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" tests/perf/bench.sh $(ARGS) -- $(PYTEST_ARGS)
 
 # Management commands need settings; outside production, development defaults do.
 messages: export DEBUG ?= true

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Membership, User
 
 from .. import audit, jobs, permissions
 from ..markdown import find_mentions
@@ -62,6 +63,7 @@ def post_message(
         case=case, kind=Message.Kind.INTERNAL if internal else Message.Kind.SHARED, side=side if internal else "",
         author=actor, body=body, email_message_id=email_message_id,
     )
+    _note_last_message([message])
     if evidence_ids:
         visible = permissions.evidence_visible_to(actor, case).filter(pk__in=list(evidence_ids))
         if not internal:
@@ -97,15 +99,46 @@ def edit_message(*, actor: User, message: Message, body: str) -> Message:
 
 def add_system_entry(*, case: Case, action: str, body: str, actor: User | None = None, side: str = "") -> Message:
     """State, deadline and report events in the thread, in order with the messages."""
-    return Message.objects.create(case=case, kind=Message.Kind.SYSTEM, side=side, author=actor, body=body,
-                                  system_action=action)
+    entry = Message.objects.create(case=case, kind=Message.Kind.SYSTEM, side=side, author=actor, body=body,
+                                   system_action=action)
+    _note_last_message([entry])
+    return entry
 
 
 def add_system_entries(entries: Sequence[tuple[Case, str, str]]) -> list[Message]:
     """`add_system_entry` for many (case, action, body) at once, shared and by nobody, in one INSERT (the deadline
     sweep's batches)."""
-    return Message.objects.bulk_create([Message(case=case, kind=Message.Kind.SYSTEM, side="", author=None,
-                                                body=body, system_action=action) for case, action, body in entries])
+    created = Message.objects.bulk_create([Message(case=case, kind=Message.Kind.SYSTEM, side="", author=None,
+                                                   body=body, system_action=action)
+                                           for case, action, body in entries])
+    _note_last_message(created)
+    return created
+
+
+def _note_last_message(messages: Sequence[Message]) -> None:
+    """Move the read markers of the people who may see a new entry forward to it (`ReadMarker.news_up_to`): one
+    UPDATE for a single entry, one for a batch. Only forward, so concurrent posts cannot move a marker back."""
+    if len(messages) == 1:
+        message = messages[0]
+        markers = ReadMarker.objects.filter(case_id=message.case_id, news_up_to__lt=message.pk)
+        if message.author_id is not None:
+            markers = markers.exclude(user_id=message.author_id)
+        if message.side:
+            markers = markers.filter(user__membership__organization__kind=message.side)
+        markers.update(news_up_to=message.pk)
+    elif messages:
+        refresh_news(ReadMarker.objects.filter(case_id__in={message.case_id for message in messages}))
+
+
+def refresh_news(markers: QuerySet[ReadMarker]) -> int:
+    """Recompute `news_up_to` of these markers from their threads: the newest entry each person may see and did
+    not write (after a batch of entries, and after bulk loads that bypass the actions)."""
+    side_of_person = Membership.objects.filter(user_id=OuterRef(OuterRef("user_id"))).values("organization__kind")[:1]
+    visible = (Message.objects.filter(case_id=OuterRef("case_id"))
+               .filter(Q(kind__in=[Message.Kind.SHARED, Message.Kind.SYSTEM], side="")
+                       | Q(side=Subquery(side_of_person)))
+               .filter(Q(author_id__isnull=True) | ~Q(author_id=OuterRef("user_id"))).order_by("-id").values("id")[:1])
+    return markers.update(news_up_to=Greatest(F("news_up_to"), Coalesce(Subquery(visible), 0)))
 
 
 def mark_read(*, user: User, case: Case, up_to: int | None = None) -> None:

@@ -65,10 +65,16 @@ class ReadMarker(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="read_markers")
     last_read_message_id = models.BigIntegerField(default=0)
+    # The newest entry of the thread this person may see, moved forward by the thread actions as entries arrive:
+    # the cases with something new for someone are those where it is past what they read (a partial index), so
+    # the unread badge reads those few cases rather than every case the person ever opened.
+    news_up_to = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "case"], name="read_marker_unique")]
+        indexes = [models.Index(fields=["user", "case"], name="read_marker_news",
+                                condition=models.Q(news_up_to__gt=models.F("last_read_message_id")))]
 
     def __str__(self) -> str:
         return f"{self.user_id}@{self.case_id}: {self.last_read_message_id}"

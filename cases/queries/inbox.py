@@ -198,7 +198,11 @@ def unread_counts(user: User, case_ids: list[int]) -> dict[int, int]:
 
 
 def _unread_messages(user: User) -> QuerySet[Message]:
-    return (Message.objects.filter(case__read_markers__user=user, id__gt=F("case__read_markers__last_read_message_id"))
+    # Only the cases whose marker has news past what the person read (partial index read_marker_news) are read
+    # further, then those cases' new messages (index (case, id)).
+    return (Message.objects.filter(case__read_markers__user=user,
+                                   case__read_markers__news_up_to__gt=F("case__read_markers__last_read_message_id"),
+                                   id__gt=F("case__read_markers__last_read_message_id"))
             .filter(permissions.message_visibility(user)).exclude(author=user))
 
 
@@ -207,15 +211,21 @@ def unread_total(user: User) -> int:
     return _unread_messages(user).count()
 
 
+# A badge counts up to this many and then shows "99+": a person far behind costs no more than one who is not.
+BADGE_CAP = 100
+
+
 def _count_of(qs: QuerySet[Any]) -> Subquery:
-    """COUNT(*) of a queryset as a scalar subquery."""
-    return Subquery(qs.order_by().annotate(n=Func(F("id"), function="COUNT")).values("n"),
-                    output_field=IntegerField())
+    """COUNT(*) of a queryset, up to BADGE_CAP rows, as a scalar subquery."""
+    first = qs.order_by().values("pk")[:BADGE_CAP]
+    return Subquery(qs.model._default_manager.filter(pk__in=first).order_by()
+                    .annotate(n=Func(F("id"), function="COUNT")).values("n"), output_field=IntegerField())
 
 
 def unread_badges(user: User) -> dict[str, int]:
-    """The navigation's two badges, unread notifications and unread messages, in one query."""
-    notifications = Notification.objects.filter(user=OuterRef("pk"), read_at__isnull=True)
+    """The navigation's two badges, unread notifications and unread messages (each up to BADGE_CAP), in one
+    query."""
+    notifications = Notification.objects.filter(user=user, read_at__isnull=True)
     row = (User.objects.filter(pk=user.pk)
            .annotate(unread_n=_count_of(notifications), unread_m=_count_of(_unread_messages(user)))
            .values("unread_n", "unread_m").first()) or {}

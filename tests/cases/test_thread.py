@@ -28,9 +28,16 @@ from cases.actions.cases import (
 )
 from cases.actions.evidence import add_evidence
 from cases.actions.notifications import send_digests
-from cases.actions.thread import edit_message, post_message
+from cases.actions.thread import add_system_entries, edit_message, mark_read, post_message, refresh_news
 from cases.choices import Status
-from cases.models import Message, MessageRevision, Notification, NotificationKind, NotificationPreference
+from cases.models import (
+    Message,
+    MessageRevision,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    ReadMarker,
+)
 from cases.reply_addresses import read_reply_address
 from cases.tasks import notify_message_task
 from tests.factories import make_member
@@ -403,6 +410,46 @@ def test_mark_all_read(world, mfa_client, django_capture_on_commit_callbacks):
     case_page(mfa_client, cases[0])
     post(django_capture_on_commit_callbacks, actor=world.liaison, case=cases[0], body="One more")
     assert nav_unread(mfa_client.get(reverse("cases:list")).content.decode()) == 1
+
+
+def test_news_reaches_only_the_markers_of_people_who_may_read_it(world, django_capture_on_commit_callbacks):
+    """Each read marker knows the newest entry its person may see: an internal note moves its own side's
+    markers only, nobody's own message is news to them, and recomputing from the threads
+    (what bulk loads do) gives exactly what the actions kept."""
+    case = make_case(world, state=Status.IN_PROGRESS)
+    for person in (world.moderator, world.manager, world.liaison):
+        mark_read(user=person, case=case)
+
+    def news() -> dict[str, bool]:
+        markers = ReadMarker.objects.filter(case=case).select_related("user")
+        return {m.user.email: m.news_up_to > m.last_read_message_id for m in markers}
+
+    post(django_capture_on_commit_callbacks, actor=world.moderator, case=case, internal=True, body="Platform only")
+    assert news() == {world.moderator.email: False, world.manager.email: True, world.liaison.email: False}
+    post(django_capture_on_commit_callbacks, actor=world.liaison, case=case, body="Shared update")
+    assert news() == {world.moderator.email: True, world.manager.email: True, world.liaison.email: False}
+    add_system_entries([(case, "test", "A system line")])
+    assert news() == {world.moderator.email: True, world.manager.email: True, world.liaison.email: True}
+
+    kept = dict(ReadMarker.objects.filter(case=case).values_list("user_id", "news_up_to"))
+    ReadMarker.objects.filter(case=case).update(news_up_to=0)
+    refresh_news(ReadMarker.objects.filter(case=case))
+    assert dict(ReadMarker.objects.filter(case=case).values_list("user_id", "news_up_to")) == kept
+
+    mark_read(user=world.liaison, case=case)
+    assert news()[world.liaison.email] is False
+
+
+def test_the_navigation_badge_says_99_plus_beyond_99_unread(world, mfa_client):
+    case = make_case(world, state=Status.IN_PROGRESS)
+    mfa_client.force_login(world.moderator)
+    case_page(mfa_client, case)
+    add_system_entries([(case, "test", f"Line {n}") for n in range(99)])
+    assert nav_unread(mfa_client.get(reverse("cases:list")).content.decode()) == 99
+    add_system_entries([(case, "test", "One more")])
+    listing = mfa_client.get(reverse("cases:list")).content.decode()
+    assert 'data-testid="nav-unread">99+<' in listing
+    assert unread_badges(listing) == {case.reference: 100}  # the row itself still says exactly how many
 
 
 def test_mark_all_read_does_not_redirect_off_site(world, mfa_client):

@@ -1,0 +1,139 @@
+"""Benchmarks: on a fresh test database (`make perf`), or on the generated benchmark database (`make bench`).
+
+With LIAISON_BENCH=1 the tests run on the database DATABASE_URL names, which must be a benchmark database (its name
+says "bench") already migrated and filled by `manage.py generate_load_data`: no test database is created, and
+each test's changes are rolled back as usual (tests that commit, TransactionTestCase-style, are refused: they
+would empty it); only the scenarios run (tests using `bench_data`), and the report is written at the end. Without
+it, the scenarios generate a small world (BENCH_SCALE, default 0.01) in the test database, once per session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Count, Max
+
+from accounts.models import User
+from cases.choices import TLP, Status
+from cases.load_data import PERSONAS, already_generated, generate
+from cases.models import AuditEvent, Case, Deadline, Evidence, Message, ReportedItem
+
+from . import bench
+
+BENCH = bench.bench_mode()
+RECORDER = bench.Recorder()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With LIAISON_BENCH=1 only the scenarios (tests using `bench_data`) run: the other benchmarks build their own
+    data and count on an otherwise empty database; `make perf` runs them."""
+    if not BENCH:
+        return
+    own_data = pytest.mark.skip(reason="builds its own data on an empty database: run it with `make perf`")
+    for item in items:
+        if "bench_data" not in getattr(item, "fixturenames", ()):
+            item.add_marker(own_data)
+            continue
+        marker = item.get_closest_marker("django_db")
+        fixtures = getattr(item, "fixturenames", ())
+        if (marker is not None and marker.kwargs.get("transaction")) or "transactional_db" in fixtures \
+                or "live_server" in fixtures:
+            raise pytest.UsageError(f"{item.nodeid} commits (transactional database): it would empty the benchmark "
+                                    "database, so it cannot run with LIAISON_BENCH=1.")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not BENCH or not RECORDER.results:
+        return
+    text = bench.write(RECORDER, compare=os.environ.get("BENCH_COMPARE") == "1")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        for line in text.splitlines():
+            reporter.write_line(line)
+        reporter.write_line(f"(written to {bench.BENCH_DIR / 'latest.md'} and latest.json)")
+
+
+if BENCH:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_db_blocker: Any) -> None:
+        """Use the benchmark database as it is (pytest-django's "existing database" recipe)."""
+        with django_db_blocker.unblock():
+            name = str(connection.settings_dict["NAME"])
+            if "bench" not in name:
+                pytest.exit(f"LIAISON_BENCH=1 runs only on a benchmark database (its name contains 'bench'); "
+                            f"DATABASE_URL names {name!r}.", returncode=2)
+            if not already_generated():
+                pytest.exit(f"{name!r} holds no generated data: run `make bench` (it generates it) or "
+                            "`manage.py generate_load_data --flush` against it.", returncode=2)
+
+
+@pytest.fixture(scope="session")
+def recorder() -> bench.Recorder:
+    return RECORDER
+
+
+@dataclass
+class BenchData:
+    """The people the scenarios act as and the cases they open."""
+
+    people: dict[str, User]
+    normal: Case  # in progress, 40 items, 30 messages, Indonesia's queue
+    big: Case  # in progress, 1,000 items (fewer at a small scale)
+    big_resolved: Case
+    link: str  # a reported target
+    title_word: str
+
+    def person(self, name: str) -> User:
+        return self.people[name]
+
+
+def _load() -> BenchData:
+    people = {name: User.objects.select_related("membership__organization").get(email=email)
+              for name, email in PERSONAS.items()}
+    liaison_org = people["liaison"].membership.organization_id
+    sizes = (ReportedItem.objects.values("case_id").annotate(n=Count("id")).order_by("-n", "case_id")
+             .values_list("case_id", flat=True)[:10])
+    largest = Case.objects.in_bulk(list(sizes))
+    ordered = [largest[i] for i in sizes]
+    big = next(c for c in ordered if c.status == Status.IN_PROGRESS)
+    big_resolved = next(c for c in ordered if c.status == Status.RESOLVED)
+    normal = (Case.objects.filter(status=Status.IN_PROGRESS, requesting_org_id=liaison_org).exclude(tlp=TLP.RED)
+              .annotate(n=Count("items")).filter(n=40).order_by("id").first())
+    assert normal is not None, "no typical case: was the database generated by generate_load_data?"
+    link = normal.items.order_by("position").values_list("target", flat=True)[0]
+    return BenchData(people, normal, big, big_resolved, link, "togel")
+
+
+@pytest.fixture(scope="session")
+def bench_data(django_db_setup: None, django_db_blocker: Any) -> Iterator[BenchData]:
+    with django_db_blocker.unblock():
+        if not BENCH and not already_generated():
+            generate(scale=float(os.environ.get("BENCH_SCALE", "0.01")), progress=lambda _line: None)
+        data = _load()
+        if not RECORDER.meta:
+            RECORDER.meta.update(_describe())
+    yield data
+
+
+def _describe() -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
+        version = cursor.fetchone()[0]
+    newest: datetime | None = Case.objects.aggregate(newest=Max("created_at"))["newest"]
+    return {
+        "database": f"{connection.settings_dict['NAME']} on {version.split(',')[0]}",
+        "dataset": {"cases": Case.objects.count(), "items": ReportedItem.objects.count(),
+                    "messages": Message.objects.count(), "evidence": Evidence.objects.count(),
+                    "deadlines": Deadline.objects.count(), "audit events": AuditEvent.objects.count(),
+                    "now": f"{newest:%Y-%m-%d %H:%M} UTC" if newest else "?"},
+        "load_start": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "runs": bench.runs(),
+    }

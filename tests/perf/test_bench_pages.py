@@ -1,0 +1,86 @@
+"""Scenarios: the pages in process (Django's test client, every middleware), and the bare-view floor they are held
+against. Each page: median and p95 of BENCH_REPEAT requests after 3 warm-up ones, the CPU each took here and in
+PostgreSQL (steadier than the clock when other jobs share the machine), its queries, and the peak of Python
+allocations while it renders."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from . import bench
+from .conftest import BenchData
+
+pytestmark = [pytest.mark.perf, pytest.mark.django_db, pytest.mark.urls("tests.perf.bench_urls")]
+
+LIST_ROW = re.compile(r'href="/cases/[A-Z]{2}-\d{4}-\d{6}/')
+
+
+def measure(client: Any, url: str, *, listed: str | None = None) -> dict[str, Any]:
+    """`listed`: a case reference the page must link (the page shows what it should), or "" for any case."""
+    for _ in range(3):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    if listed is not None:
+        text = response.content.decode()
+        assert (listed in text) if listed else LIST_ROW.search(text), f"{url} lists no case"
+    seconds = []
+    python_cpu, database_cpu = time.process_time(), bench.backend_cpu_seconds()
+    for _ in range(bench.runs()):
+        started = time.perf_counter()
+        response = client.get(url)
+        seconds.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    python_cpu, database_cpu = time.process_time() - python_cpu, bench.backend_cpu_seconds() - database_cpu
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    return {**bench.timings(seconds), "queries": len(queries),
+            "python_cpu_ms": python_cpu / len(seconds) * 1000, "database_cpu_ms": database_cpu / len(seconds) * 1000,
+            "peak_mib": bench.traced_peak(lambda: client.get(url)), "bytes": len(response.content)}
+
+
+def scenario(recorder: bench.Recorder, key: str, client: Any, url: str, *, listed: str | None = None) -> None:
+    with recorder.failure(key):
+        recorder.record(key, **measure(client, url, listed=listed))
+
+
+def test_bare_view_floor(client: Any, bench_data: BenchData, recorder: bench.Recorder) -> None:
+    client.force_login(bench_data.person("moderator"))
+    scenario(recorder, "bare", client, "/bench/bare/", listed="")
+
+
+@pytest.mark.parametrize("persona", ["liaison", "moderator", "manager"])
+def test_inbox_first_page(client: Any, bench_data: BenchData, recorder: bench.Recorder, persona: str) -> None:
+    client.force_login(bench_data.person(persona))
+    scenario(recorder, f"inbox.{persona}", client, "/cases/", listed="")
+
+
+def test_inbox_page_1000(client: Any, bench_data: BenchData, recorder: bench.Recorder) -> None:
+    client.force_login(bench_data.person("manager"))
+    scenario(recorder, "inbox.page1000", client, "/cases/?page=1000", listed="" if bench.bench_mode() else None)
+
+
+@pytest.mark.parametrize("kind", ["reference", "title", "link"])
+def test_inbox_search(client: Any, bench_data: BenchData, recorder: bench.Recorder, kind: str) -> None:
+    client.force_login(bench_data.person("manager"))
+    text = {"reference": bench_data.normal.reference, "title": bench_data.title_word, "link": bench_data.link}[kind]
+    found = {"reference": bench_data.normal.reference, "title": "", "link": bench_data.normal.reference}[kind]
+    scenario(recorder, f"search.{kind}", client, "/cases/?" + urlencode({"q": text}), listed=found)
+
+
+@pytest.mark.parametrize("kind", ["normal", "big"])
+def test_case_page(client: Any, bench_data: BenchData, recorder: bench.Recorder, kind: str) -> None:
+    client.force_login(bench_data.person("moderator"))
+    case = bench_data.normal if kind == "normal" else bench_data.big
+    scenario(recorder, f"case.{kind}", client, f"/cases/{case.reference}/", listed=case.reference)
+
+
+def test_overview_as_manager(client: Any, bench_data: BenchData, recorder: bench.Recorder) -> None:
+    client.force_login(bench_data.person("manager"))
+    scenario(recorder, "overview.manager", client, "/")
