@@ -110,6 +110,15 @@ class Case(models.Model):
             # a page at any depth is an index-only scan (PostgreSQL; other databases ignore `include`).
             models.Index(fields=["-priority_rank", "submitted_at", "id"], name="case_inbox_order",
                          include=["responding_org", "requesting_org", "status", "tlp", "queue", "assignee"]),
+            # The same order over open work only (the platform's default list, "open, urgent first"): a tenth of
+            # the cases, so a moderator's first page is found within a few hundred index entries.
+            models.Index(fields=["-priority_rank", "submitted_at", "id"], name="case_open_inbox_order",
+                         condition=OPEN_WORK,
+                         include=["responding_org", "requesting_org", "status", "tlp", "queue", "assignee"]),
+            # Open work by its next deadline (the "due" sort and the overview's attention list).
+            models.Index(fields=["next_due_at", "-priority_rank", "id"], name="case_open_due_order",
+                         condition=OPEN_WORK,
+                         include=["responding_org", "requesting_org", "status", "tlp", "queue", "assignee"]),
             models.Index(fields=["requesting_org", "status"], name="case_requesting_status"),
             # The counts of open work (inbox badges, overview): a few thousand rows, read from the index alone.
             models.Index(fields=["responding_org", "status"], name="case_open_received",

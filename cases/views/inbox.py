@@ -12,12 +12,14 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from accounts.http import AuthenticatedRequest
+from accounts.middleware import has_second_factor
 from accounts.models import Organization
 from accounts.roles import OrgKind
 
 from .. import permissions, queries
 from ..choices import Priority, Status
 from ..models import Category
+from . import case_rows
 
 
 @login_required
@@ -28,8 +30,11 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     filters = queries.CaseFilters(**{k: request.GET.get(k, "").strip()[:200] for k in
                                      ("status", "priority", "category", "authority", "assignee", "q", "sort",
                                       "deadline")})
+    side = permissions.side_of(user)
     if not filters.sort:
-        filters.sort = "priority" if permissions.side_of(user) == OrgKind.PLATFORM else "newest"
+        filters.sort = "priority" if side == OrgKind.PLATFORM else "newest"
+    if side == OrgKind.PLATFORM and "status" not in request.GET:
+        filters.status = "open"  # the platform's work list: closed cases only when asked for ("Any")
     try:
         page = max(int(request.GET.get("page", "1")), 1)
     except ValueError:
@@ -44,14 +49,16 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
         row.unread = unread.get(row.pk, 0)  # type: ignore[attr-defined]  # display only, for the template
     query = request.GET.copy()
     query.pop("page", None)
+    columns = case_rows.Columns(authority=side == OrgKind.PLATFORM)
     context = {
-        "cases": rows, "total": listing.total, "total_capped": listing.total_is_capped, "page": listing.page,
+        "cases": rows, "case_header": case_rows.header(columns), "case_rows": case_rows.rows(rows, columns),
+        "total": listing.total, "total_capped": listing.total_is_capped, "page": listing.page,
         "pages": listing.pages, "has_next": listing.has_next, "filters": filters,
         "query": query.urlencode(), "statuses": [("open", _("Open")), *Status.choices],
         "priorities": [("threat_to_life", _("Threat to life")), *Priority.choices],
         "categories": Category.objects.all(),
         "authorities": Organization.objects.filter(kind=OrgKind.AUTHORITY).order_by("name")
-        if permissions.side_of(user) == OrgKind.PLATFORM else [],
+        if side == OrgKind.PLATFORM else [],
         "counts": queries.inbox_counts(user, visible=visible),
         "can_create": permissions.can_create_case(user),
         "sorts": [("priority", _("Priority, then oldest")), ("due", _("Next deadline first")),
@@ -66,15 +73,21 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
 def overview(request: AuthenticatedRequest) -> HttpResponse:
     """The home page: what needs this person's attention now."""
     user = request.user
-    context: dict[str, Any] = {}
+    context: dict[str, Any] = {"mfa_required": settings.LIAISON_REQUIRE_MFA}
+    if not settings.LIAISON_REQUIRE_MFA:  # with it on, nobody reaches this page without a second factor
+        context["has_second_factor"] = has_second_factor(user)
     if permissions.membership_of(user) is not None:
         side = permissions.side_of(user)
         context["counts"] = queries.inbox_counts(user)
         context["side"] = side
         if side == OrgKind.PLATFORM:
-            attention = queries.filtered_cases(user, queries.CaseFilters(status="open", sort="due"))
+            wanted = queries.CaseFilters(status="open", sort="due")
         else:
-            attention = queries.filtered_cases(user, queries.CaseFilters(status="awaiting_information",
-                                                                         sort="updated"))
-        context["attention"] = queries.case_page(attention, 1, 8, with_total=False).rows
+            wanted = queries.CaseFilters(status="awaiting_information", sort="updated")
+        attention = queries.case_page(queries.filtered_cases(user, wanted), 1, 8, with_total=False).rows
+        columns = case_rows.Columns(authority=side == OrgKind.PLATFORM)  # an authority sees only its own cases
+        context["attention"] = attention
+        context["attention_header"] = case_rows.header(columns)
+        context["attention_rows"] = case_rows.rows(attention, columns)
+        context["attention_query"] = f"status={wanted.status}&sort={wanted.sort}"
     return render(request, "home.html", context)

@@ -104,12 +104,28 @@ def test_list_page_queries_do_not_grow_with_cases(world, mfa_client, django_asse
 def test_list_page_shows_fifty_rows_and_counts_them_all(world, mfa_client):
     clone_cases(world, 120)
     mfa_client.force_login(world.manager)
-    page = mfa_client.get(reverse("cases:list")).content.decode()
+    page = mfa_client.get(reverse("cases:list"), {"status": ""}).content.decode()  # "Any" status
     assert len(listed_refs(page)) == 50
     assert "120 cases" in page
     assert "page 1 of 3" in page
-    third = mfa_client.get(reverse("cases:list"), {"page": 3}).content
+    third = mfa_client.get(reverse("cases:list"), {"status": "", "page": 3}).content
     assert len(listed_refs(third)) == 20
+
+
+def test_the_platform_inbox_opens_on_open_work_and_shows_closed_cases_when_asked(world, mfa_client):
+    clone_cases(world, 12)  # every fourth one resolved (all the commission's); one of the ministry's too
+    Case.objects.filter(pk=Case.objects.filter(requesting_org=world.ministry).values("pk")[:1]).update(
+        status=Status.RESOLVED)
+    resolved = set(Case.objects.filter(status=Status.RESOLVED).values_list("reference", flat=True))
+    mfa_client.force_login(world.manager)
+    page = mfa_client.get(reverse("cases:list")).content.decode()
+    assert resolved and not resolved & listed_refs(page)
+    assert '<option value="open" selected>' in page  # the filter says so
+    assert resolved <= listed_refs(mfa_client.get(reverse("cases:list"), {"status": ""}).content)
+    mfa_client.force_login(world.liaison)  # an authority's list keeps everything it sent, newest first
+    sent = set(Case.objects.filter(status=Status.RESOLVED, requesting_org=world.ministry)
+               .values_list("reference", flat=True))
+    assert sent and sent <= listed_refs(mfa_client.get(reverse("cases:list")).content)
 
 
 def test_case_page_queries_do_not_grow_with_items_and_events(world, mfa_client, django_assert_max_num_queries):
@@ -468,10 +484,14 @@ def test_hostile_text_is_escaped_everywhere_it_is_shown(world, mfa_client):
     resolve_case(case=case, actor=world.moderator, outcome_summary=HOSTILE)
     for persona in ("liaison", "manager"):
         mfa_client.force_login(getattr(world, persona))
-        for url in (case.get_absolute_url(), reverse("cases:list"), reverse("cases:list") + "?q=" + HOSTILE):
+        for url in (case.get_absolute_url(), reverse("cases:list") + "?status=",
+                    reverse("cases:list") + "?status=&q=" + HOSTILE):
             page = mfa_client.get(url).content.decode()
             assert HOSTILE not in page, (persona, url)
             assert "onerror=" not in page.replace("onerror=&quot;", ""), (persona, url)
+        listing = mfa_client.get(reverse("cases:list"), {"status": ""}).content.decode()
+        assert case.reference in listed_refs(listing)
+        assert "Report &lt;script&gt;alert(1)&lt;/script&gt;" in listing  # the row shows it, escaped
         page = mfa_client.get(case.get_absolute_url()).content.decode()
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page
