@@ -27,8 +27,8 @@ from .inbox import (
     inbox_counts,
     page_of_cases,
     search_condition,
+    total_from_counts,
     unread_badges,
-    unread_counts,
     unread_total,
 )
 from .records import (
@@ -41,8 +41,8 @@ from .records import (
 )
 
 __all__ = [
-    "AccessEntry", "CaseFilters", "CasePage", "EmailReview", "capped_count", "case_page", "search_condition", "SEARCH_COUNT_CAP", "unread_badges", "Sighting", "access_panel", "assignee_candidates", "case_items",
+    "AccessEntry", "CaseFilters", "CasePage", "EmailReview", "capped_count", "case_page", "search_condition", "total_from_counts", "SEARCH_COUNT_CAP", "unread_badges", "Sighting", "access_panel", "assignee_candidates", "case_items",
     "deconfliction", "email_review", "item_tally", "expired_evidence", "filtered_cases", "grantable_people", "inbox_counts",
     "issued_report", "page_of_cases", "people_on_case", "people_who_can_see", "read_marker", "read_stored_email",
-    "timeline", "unread_counts", "unread_total", "verify_report",
+    "timeline", "unread_total", "verify_report",
 ]

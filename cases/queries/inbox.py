@@ -147,22 +147,45 @@ def page_of_cases(qs: QuerySet[Case], page: int, per_page: int) -> tuple[list[Ca
 
 
 def case_page(qs: QuerySet[Case], page: int, per_page: int, *, with_total: bool = True,
-              count_cap: int | None = None) -> CasePage:
-    total, capped = capped_count(qs, count_cap) if with_total else (0, False)
+              count_cap: int | None = None, reader: User | None = None, known_total: int | None = None) -> CasePage:
+    """One page of cases, loaded with what a row shows: item and pending counts (counted per case through the
+    items' case index, not a join grouped over every column) and, with `reader`, that person's unread messages.
+    `known_total`: the page's total when the caller already counted the same set (the open-work counts)."""
+    if known_total is not None:
+        total, capped = known_total, False
+    else:
+        total, capped = capped_count(qs, count_cap) if with_total else (0, False)
     offset = max(page - 1, 0) * per_page
     ids = list(qs.values_list("id", flat=True)[offset:offset + per_page + 1])
     has_next = len(ids) > per_page
     ids = ids[:per_page]
-    rows = (
-        Case.objects.filter(pk__in=ids)
-        .select_related("category", "requesting_org", "responding_org", "queue", "assignee")
-        .annotate(item_count=Count("items"),
-                  pending_count=Count("items", filter=Q(items__outcome=Outcome.PENDING)),
-                  next_due=F("next_due_at"))
-    ) if ids else []
+    rows: Any = []
+    if ids:
+        items = ReportedItem.objects.filter(case=OuterRef("pk")).order_by().values("case")
+        rows = (
+            Case.objects.filter(pk__in=ids)
+            .select_related("category", "requesting_org", "responding_org", "queue", "assignee")
+            .annotate(item_count=_count_in(items), pending_count=_count_in(items.filter(outcome=Outcome.PENDING)),
+                      next_due=F("next_due_at"))
+        )
+        if reader is not None:
+            rows = rows.annotate(unread=_count_in(_unread_in_case(reader)))
     by_id = {c.pk: c for c in rows}
     return CasePage(rows=[by_id[i] for i in ids if i in by_id], total=total, total_is_capped=capped,
                     page=max(page, 1), has_next=has_next, per_page=per_page)
+
+
+def _count_in(grouped: QuerySet[Any]) -> Coalesce:
+    """COUNT(*) of a per-case subquery (already grouped by case), 0 when it has no rows."""
+    return Coalesce(Subquery(grouped.annotate(n=Count("*")).values("n"), output_field=IntegerField()), 0)
+
+
+def _unread_in_case(reader: User) -> QuerySet[Message, Any]:
+    """The reader's unread messages of the outer case: past their read marker (all, without one), visible to them,
+    not their own."""
+    marker = ReadMarker.objects.filter(user=reader, case=OuterRef(OuterRef("pk"))).values("last_read_message_id")[:1]
+    return (Message.objects.filter(case=OuterRef("pk"), id__gt=Coalesce(Subquery(marker), 0))
+            .filter(permissions.message_visibility(reader)).exclude(author=reader).order_by().values("case"))
 
 
 def inbox_counts(user: User, visible: QuerySet[Case] | None = None) -> dict[str, Any]:
@@ -185,16 +208,24 @@ def inbox_counts(user: User, visible: QuerySet[Case] | None = None) -> dict[str,
     )
 
 
-def unread_counts(user: User, case_ids: list[int]) -> dict[int, int]:
-    """Unread messages per case, for the rows of a list page: one grouped query against the read markers."""
-    marker = Subquery(ReadMarker.objects.filter(user=user, case=OuterRef("case_id"))
-                      .values("last_read_message_id")[:1])
-    rows = (
-        Message.objects.filter(case_id__in=case_ids).filter(permissions.message_visibility(user))
-        .exclude(author=user).annotate(read_up_to=Coalesce(marker, 0)).filter(id__gt=F("read_up_to"))
-        .order_by().values("case_id").annotate(n=Count("id")).values_list("case_id", "n")
-    )
-    return dict(rows)
+# The quick filters whose rows are exactly one of the open-work counts: (status, assignee, deadline) → count.
+_COUNTED_FILTERS = {
+    ("open", "", ""): "open",
+    (Status.SUBMITTED.value, "", ""): "submitted",
+    (Status.AWAITING_INFORMATION.value, "", ""): "awaiting",
+    ("open", "me", ""): "mine",
+    ("open", "", "due_soon"): "due_soon",
+    ("open", "", "breached"): "breached",
+}
+
+
+def total_from_counts(filters: CaseFilters, counts: dict[str, Any]) -> int | None:
+    """The list's total when its filter is one of the counted quick filters (the same cases, counted by
+    `inbox_counts` already), else None: the platform's default list costs no second count."""
+    if filters.priority or filters.category or filters.authority or filters.q.strip():
+        return None
+    key = _COUNTED_FILTERS.get((filters.status, filters.assignee, filters.deadline))
+    return None if key is None else int(counts[key])
 
 
 def _unread_messages(user: User) -> QuerySet[Message]:

@@ -41,12 +41,11 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
         page = 1
     per_page = settings.LIAISON_CASES_PER_PAGE
     visible = permissions.cases_visible_to(user)
+    counts = queries.inbox_counts(user, visible=visible)
     listing = queries.case_page(queries.filtered_cases(user, filters, visible=visible), page, per_page,
-                                count_cap=queries.SEARCH_COUNT_CAP if filters.q else None)
+                                count_cap=queries.SEARCH_COUNT_CAP if filters.q else None, reader=user,
+                                known_total=queries.total_from_counts(filters, counts))
     rows = listing.rows
-    unread = queries.unread_counts(user, [c.pk for c in rows])
-    for row in rows:
-        row.unread = unread.get(row.pk, 0)  # type: ignore[attr-defined]  # display only, for the template
     query = request.GET.copy()
     query.pop("page", None)
     columns = case_rows.Columns(authority=side == OrgKind.PLATFORM)
@@ -59,7 +58,7 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
         "categories": Category.objects.all(),
         "authorities": Organization.objects.filter(kind=OrgKind.AUTHORITY).order_by("name")
         if side == OrgKind.PLATFORM else [],
-        "counts": queries.inbox_counts(user, visible=visible),
+        "counts": counts,
         "can_create": permissions.can_create_case(user),
         "sorts": [("priority", _("Priority, then oldest")), ("due", _("Next deadline first")),
                   ("newest", _("Newest first")),

@@ -80,6 +80,7 @@ def test_list_page_queries_do_not_grow_with_cases(world, mfa_client, django_asse
         make_case(world, actor=(world.liaison, world.lead)[n % 2], state=(Status.SUBMITTED, Status.IN_PROGRESS)[n % 2])
     assign_case(actor=world.manager, case=Case.objects.first(), assignee=world.moderator)
     url = reverse("cases:list")
+    searched = {"q": "bulk", "status": "open", "sort": "newest", "page": "2"}
     personas = ("manager", "moderator", "liaison")
     with_ten, shown = {}, {}
     for persona in personas:
@@ -87,9 +88,10 @@ def test_list_page_queries_do_not_grow_with_cases(world, mfa_client, django_asse
         with_ten[persona] = queries_of(mfa_client, url)
         shown[persona] = len(listed_refs(mfa_client.get(url).content))
 
-    # The inbox's budget at any size (issue 12): the person, the grants, the total, the page's ids and rows,
-    # their unread counts, the badges of open work, the navigation and the filter choices.
-    assert max(with_ten.values()) <= 10, with_ten
+    # The inbox's budget at any size (issue 12): the person, the grants, the page's ids and rows (with their item
+    # and unread counts), the counts of open work (the platform's default list takes its total from them), the
+    # badges, the filter choices; a search adds its own capped total.
+    assert max(with_ten.values()) <= 9, with_ten
     clone_cases(world, 200)
     for persona in personas:
         mfa_client.force_login(getattr(world, persona))
@@ -97,8 +99,9 @@ def test_list_page_queries_do_not_grow_with_cases(world, mfa_client, django_asse
         with django_assert_max_num_queries(with_ten[persona]):
             response = mfa_client.get(url)
         assert len(listed_refs(response.content)) > shown[persona], persona
-        with django_assert_max_num_queries(with_ten[persona]):
-            mfa_client.get(url, {"q": "bulk", "status": "open", "sort": "newest", "page": "2"})
+        with django_assert_max_num_queries(min(with_ten[persona] + 1, 10)):
+            response = mfa_client.get(url, searched)
+        assert listed_refs(response.content), persona
 
 
 def test_list_page_shows_fifty_rows_and_counts_them_all(world, mfa_client):
@@ -554,9 +557,9 @@ def test_the_inbox_total_is_capped_and_its_pages_still_lead_on(world, mfa_client
         make_case(world)
     mfa_client.force_login(world.manager)
 
-    first = mfa_client.get(reverse("cases:list")).content.decode()
+    first = mfa_client.get(reverse("cases:list"), {"status": ""}).content.decode()
     assert "More than 3 cases" in section(first, "case-total")
     assert 'rel="next"' in first
-    last = mfa_client.get(reverse("cases:list"), {"page": "3"}).content.decode()
+    last = mfa_client.get(reverse("cases:list"), {"status": "", "page": "3"}).content.decode()
     assert len(listed_refs(last.encode())) == 1
     assert 'rel="next"' not in last and 'rel="prev"' in last
