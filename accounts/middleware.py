@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
+
+if TYPE_CHECKING:
+    from .models import User
 
 # The session remembers that its person has a second factor, so pages do not ask the database each time; removing
 # an authenticator forgets it (accounts/receivers.py).
@@ -60,11 +64,17 @@ class RequireMFAMiddleware:
             return False
         if request.session.get(MFA_ENROLLED_SESSION_KEY) == user.pk:
             return False
-        from allauth.mfa.models import Authenticator
-
-        enrolled = Authenticator.objects.filter(
-            user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
-        ).exists()
+        enrolled = has_second_factor(user)
         if enrolled:
             request.session[MFA_ENROLLED_SESSION_KEY] = user.pk
         return not enrolled
+
+
+def has_second_factor(user: User) -> bool:
+    """Whether the person has an authenticator app or a security key (recovery codes alone do not count): allauth
+    then asks for it at every sign-in, whether or not LIAISON_REQUIRE_MFA is on."""
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(
+        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    ).exists()
