@@ -134,6 +134,9 @@ STAMPS: dict[str, str] = {
     Status.WITHDRAWN: "withdrawn_at",
 }
 
+# Working a case makes it yours: whoever acknowledges or resolves an unassigned case becomes its assignee.
+TAKES_THE_CASE = (Transition.ACKNOWLEDGE, Transition.RESOLVE)
+
 
 def _stamp(case: Case, target: str, now: Any) -> list[str]:
     stamped = []
@@ -181,11 +184,22 @@ def transition_case(*, case: Case, transition: str, actor: User, note: str = "",
         fields.append("outcome_summary")
     fields += run_clocks(case=case, transition=transition, now=now, actor=actor,
                          information_due_at=extra.get("information_due_at"))
+    taken = _takes_the_case(case=case, transition=transition, actor=actor)
+    if taken:
+        case.assignee = actor
+        fields.append("assignee")
     case.save(update_fields=fields)
     audit.record(actor=actor, action=f"case.{transition}", case=case, obj=case,
                  data={"from": previous, "to": target, "note": note.strip(), "at": now.isoformat()})
     _announce_transition(case=case, actor=actor, previous=previous, note=note)
+    if taken:
+        _record_assignment(actor=actor, case=case, previous=None, assignee=actor, on=transition)
     return case
+
+
+def _takes_the_case(*, case: Case, transition: str, actor: User) -> bool:
+    return (transition in TAKES_THE_CASE and case.assignee_id is None
+            and permissions.can_be_assignee(actor, case))
 
 
 def _announce_transition(*, case: Case, actor: User, previous: str, note: str) -> None:
@@ -260,9 +274,20 @@ def assign_case(*, actor: User, case: Case, assignee: User | None) -> Case:
     previous = case.assignee
     case.assignee = assignee
     case.save(update_fields=["assignee", "updated_at"])
-    audit.record(actor=actor, action="case.assigned", case=case, obj=case, side=Side.PLATFORM,
-                 data={"from": previous.full_name if previous else None, "to": assignee.full_name if assignee else None,
-                       "to_email": assignee.email if assignee else None})
+    _record_assignment(actor=actor, case=case, previous=previous, assignee=assignee)
+    return case
+
+
+def _record_assignment(*, actor: User, case: Case, previous: User | None, assignee: User | None,
+                       on: str = "") -> None:
+    """The audit event, the platform's system line and the assignee's notification of a new assignee; `on` names
+    the transition that made the actor the assignee, when it was not an explicit assignment."""
+    data: dict[str, Any] = {"from": previous.full_name if previous else None,
+                            "to": assignee.full_name if assignee else None,
+                            "to_email": assignee.email if assignee else None}
+    if on:
+        data["on"] = on
+    audit.record(actor=actor, action="case.assigned", case=case, obj=case, side=Side.PLATFORM, data=data)
     entry = add_system_entry(
         case=case, action="case.assigned", actor=actor, side=Side.PLATFORM,
         body=_("%(who)s assigned the case to %(to)s.") % {"who": actor.full_name,
@@ -272,7 +297,6 @@ def assign_case(*, actor: User, case: Case, assignee: User | None) -> Case:
         jobs.enqueue("cases.tasks.notify_case_event_task", case_id=case.pk, kind="assignment",
                      source_key=f"message:{entry.pk}", title=f"{case.reference} was assigned to you",
                      actor_id=actor.pk, user_ids=[assignee.pk])
-    return case
 
 
 @transaction.atomic

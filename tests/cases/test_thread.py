@@ -388,7 +388,8 @@ def test_unread_badges_and_the_nav_count_drop_after_opening_the_case(world, mfa_
 
 
 def test_mark_all_read(world, mfa_client, django_capture_on_commit_callbacks):
-    cases = [make_case(world, state=Status.IN_PROGRESS) for _ in range(3)]
+    # The moderator acknowledged them, so they hold them and hear of the authority's messages.
+    cases = [make_case(world, state=Status.IN_PROGRESS, platform_actor=world.moderator) for _ in range(3)]
     mfa_client.force_login(world.moderator)
     for case in cases:
         case_page(mfa_client, case)
@@ -504,7 +505,7 @@ def test_in_app_only_preference_sends_no_e_mail(world, django_capture_on_commit_
 
 def test_e_mails_carry_the_reference_a_reply_address_and_never_files(world, django_capture_on_commit_callbacks,
                                                                      mailoutbox):
-    case = make_case(world, state=Status.IN_PROGRESS)
+    case = make_case(world, state=Status.IN_PROGRESS, platform_actor=world.moderator)  # the moderator holds it
     evidence = add_evidence(actor=world.moderator, case=case, source=io.BytesIO(b"Removal log\n" * 50),
                                     original_name="removal-log.txt").evidence
     post(django_capture_on_commit_callbacks, actor=world.moderator, case=case,

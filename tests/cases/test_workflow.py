@@ -13,7 +13,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import permissions
+from cases import permissions, queries
 from cases.actions.cases import (
     acknowledge_case,
     assign_case,
@@ -424,7 +424,9 @@ def test_each_transition_appears_in_the_audit_log_with_its_note(world):
     case = make_case(world, state=Status.CLOSED)
     actions_seen = list(AuditEvent.objects.filter(case=case, action__startswith="case.")
                         .values_list("action", flat=True))
-    assert actions_seen == ["case.created", "case.submit", "case.acknowledge", "case.resolve", "case.close"]
+    # Acknowledging the unassigned case made the manager its assignee, recorded once; resolving it kept them.
+    assert actions_seen == ["case.created", "case.submit", "case.acknowledge", "case.assigned", "case.resolve",
+                            "case.close"]
 
 
 # --- Bulk outcomes -------------------------------------------------------------------------------
@@ -590,6 +592,51 @@ def test_assignee_of_a_red_case_must_be_named_first(world):
     grant_access(actor=world.manager, case=red, user=world.moderator, reason="Works the ID queue")
     assign_case(actor=world.manager, case=red, assignee=world.moderator)
     assert permissions.can_view_case(world.moderator, red)
+
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("transition", [Transition.ACKNOWLEDGE, Transition.RESOLVE])
+def test_working_an_unassigned_case_makes_it_yours(world, mfa_client, transition):
+    """Acknowledging or resolving a case nobody holds assigns it to whoever did it, audited like an assignment,
+    so it counts under "Mine"."""
+    case = make_case(world, state=SOURCE[transition])
+    if transition == Transition.RESOLVE:
+        Case.objects.filter(pk=case.pk).update(assignee=None)
+        decide_all(case, world.moderator)
+    transition_case(case=case, transition=transition, actor=world.moderator)
+    case.refresh_from_db()
+    assert case.assignee == world.moderator
+    event = AuditEvent.objects.filter(case=case, action="case.assigned").latest("pk")
+    assert (event.actor, event.side) == (world.moderator, "platform")
+    assert event.data["to_email"] == world.moderator.email and event.data["on"] == transition
+    assert event.pk > AuditEvent.objects.get(case=case, action=f"case.{transition}").pk
+    if transition == Transition.ACKNOWLEDGE:
+        assert queries.inbox_counts(world.moderator)["mine"] == 1
+        mfa_client.force_login(world.moderator)
+        assert "Rizky Moderator" in section(mfa_client.get(case.get_absolute_url()).content, "assignee")
+
+
+@pytest.mark.django_db
+def test_working_a_case_someone_holds_leaves_it_with_them(world):
+    case = make_case(world)
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    acknowledge_case(case=case, actor=world.manager)
+    decide_all(case, world.manager)
+    resolve_case(case=case, actor=world.manager)
+    case.refresh_from_db()
+    assert case.assignee == world.moderator
+    assert AuditEvent.objects.filter(case=case, action="case.assigned").count() == 1
+
+
+@pytest.mark.django_db
+def test_other_moves_do_not_assign(world):
+    case = make_case(world, state=Status.IN_PROGRESS)
+    Case.objects.filter(pk=case.pk).update(assignee=None)
+    request_information(case=case, actor=world.moderator, note=NOTE)
+    case.refresh_from_db()
+    assert case.assignee is None
+    assert not AuditEvent.objects.filter(case=case, action="case.assigned", actor=world.moderator).exists()
 
 
 # --- Concurrency (PostgreSQL) ------------------------------------------------------------------
