@@ -76,33 +76,36 @@ def _row(case: Case, columns: Columns, labels: _Labels, now: datetime) -> str:
     pending = getattr(case, "pending_count", 0)
     items = str(int(getattr(case, "item_count", 0)))
     if pending and case.status != Status.DRAFT:
-        items += f' <span class="lx-muted">({escape(_("%(n)s pending") % {"n": pending})})</span>'
+        items += f'<div class="lx-muted">{escape(_("%(n)s pending") % {"n": pending})}</div>'
     reference = escape(case.reference)
     category = escape(str(case.category)) if case.category_id else ""
     status = escape(case.status)
     cells = [
-        f'<td class="lx-c-ref" data-label="{column["reference"]}"><a class="fw-semibold" '
-        f'href="{labels.url_prefix}{reference}/">{reference}</a>{badges}</td>',
-        f'<td class="lx-c-title" data-label="{column["title"]}">{escape(case.title)}'
-        f'<div class="small lx-muted">{category}</div></td>',
-        f'<td class="lx-c-state" data-label="{column["status"]}"><span class="badge lx-status lx-status-{status}">'
-        f'{labels.status.get(case.status, status)}</span> {_priority_badge(case, labels)}</td>',
-        f'<td class="lx-c-items small" data-label="{column["items"]}">{items}</td>',
+        _cell("lx-c-ref", column["reference"],
+              f'<a class="fw-semibold" href="{labels.url_prefix}{reference}/">{reference}</a>{badges}'),
+        _cell("lx-c-title", column["title"], f'{escape(case.title)}<div class="small lx-muted">{category}</div>'),
+        _cell("lx-c-state", column["status"], f'<span class="badge lx-status lx-status-{status}">'
+              f'{labels.status.get(case.status, status)}</span> {_priority_badge(case, labels)}'),
+        _cell("lx-c-items small", column["items"], items),
     ]
     if columns.authority:
-        cells.append(f'<td class="lx-c-org small" data-label="{column["authority"]}">'
-                     f'{escape(case.requesting_org.name)}</td>')
+        cells.append(_cell("lx-c-org small", column["authority"], escape(case.requesting_org.name)))
     assignee = escape(case.assignee.full_name) if case.assignee_id and case.assignee else ""
-    cells.append(f'<td class="lx-c-person small" data-label="{column["assignee"]}">{assignee or "—"}</td>')
-    cells.append(f'<td class="lx-c-when small" data-label="{column["next_due"]}">'
-                 f'{_due(getattr(case, "next_due", None), labels, now)}</td>')
+    cells.append(_cell("lx-c-person small", column["assignee"], assignee or "—"))
+    cells.append(_cell("lx-c-when small", column["next_due"], _due(getattr(case, "next_due", None), labels, now)))
     submitted = case.submitted_at
     when = "—"
     if submitted:
         local = timezone.localtime(submitted)
-        when = f'<time datetime="{local.isoformat()}">{escape(dateformat.format(local, "j M Y, H:i"))}</time>'
-    cells.append(f'<td class="lx-c-when small" data-label="{column["submitted"]}">{when}</td>')
+        when = (f'<time datetime="{local.isoformat()}">{escape(dateformat.format(local, "j M Y"))}'
+                f'<span class="lx-muted d-block">{escape(dateformat.format(local, "H:i"))}</span></time>')
+    cells.append(_cell("lx-c-when small", column["submitted"], when))
     return f'<tr class="{row_class}">{"".join(cells)}</tr>'
+
+
+def _cell(css: str, label: str, value: str) -> str:
+    """A cell that names its column (the phone layout shows the name beside the value)."""
+    return f'<td class="{css}" data-label="{label}"><div class="lx-v">{value}</div></td>'
 
 
 def _priority_badge(case: Case, labels: _Labels) -> str:
