@@ -33,8 +33,9 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     side = permissions.side_of(user)
     if not filters.sort:
         filters.sort = "priority" if side == OrgKind.PLATFORM else "newest"
-    if side == OrgKind.PLATFORM and "status" not in request.GET:
-        filters.status = "open"  # the platform's work list: closed cases only when asked for ("Any")
+    if side == OrgKind.PLATFORM and "status" not in request.GET and not filters.q:
+        # The platform's work list: closed cases only when asked for ("Any"); a search link finds any case.
+        filters.status = "open"
     try:
         page = max(int(request.GET.get("page", "1")), 1)
     except ValueError:

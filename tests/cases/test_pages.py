@@ -125,6 +125,8 @@ def test_the_platform_inbox_opens_on_open_work_and_shows_closed_cases_when_asked
     assert resolved and not resolved & listed_refs(page)
     assert '<option value="open" selected>' in page  # the filter says so
     assert resolved <= listed_refs(mfa_client.get(reverse("cases:list"), {"status": ""}).content)
+    closed = sorted(resolved)[0]  # a search link (no status chosen) finds a closed case too
+    assert closed in listed_refs(mfa_client.get(reverse("cases:list"), {"q": closed}).content)
     mfa_client.force_login(world.liaison)  # an authority's list keeps everything it sent, newest first
     sent = set(Case.objects.filter(status=Status.RESOLVED, requesting_org=world.ministry)
                .values_list("reference", flat=True))
