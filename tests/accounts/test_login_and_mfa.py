@@ -153,3 +153,48 @@ def test_removing_the_second_factor_sends_the_person_back_to_enrol(world, mfa_cl
 
     response = mfa_client.get(reverse("home"))
     assert response.status_code == 302 and response.url == reverse("mfa_index")
+
+
+def test_the_closed_sign_up_page_leads_back_to_sign_in(client):
+    page = client.get(reverse("account_signup"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "invitation only" in html
+    assert f'href="{reverse("account_login")}" data-testid="back-to-sign-in"' in html
+
+
+@pytest.mark.parametrize("limits, duration", [
+    ("3/5m/key", "5 minutes"),
+    ("10/m/ip,3/90s/key", "2 minutes"),  # the longest window, rounded up to whole minutes
+    ("3/2h/key", "2 hours"),
+])
+def test_the_lock_out_message_says_for_how_long(world, client, settings, limits, duration):
+    settings.LIAISON_REQUIRE_MFA = False
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": limits}
+    for _ in range(3):
+        client.post(reverse("account_login"), {"login": world.lead.email, "password": "wrong"})
+    response = client.post(reverse("account_login"), {"login": world.lead.email, "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert (f"Too many failed sign-in attempts. Signing in is paused for up to {duration}; try again after that."
+            in response.content.decode())
+
+
+def test_the_default_lock_out_lasts_five_minutes(world, client, settings):
+    settings.LIAISON_REQUIRE_MFA = False
+    assert settings.ACCOUNT_RATE_LIMITS == {"login_failed": "10/m/ip,5/5m/key"}
+    for _ in range(5):
+        client.post(reverse("account_login"), {"login": world.lead.email, "password": "wrong"})
+    response = client.post(reverse("account_login"), {"login": world.lead.email, "password": PASSWORD})
+    assert "paused for up to 5 minutes" in response.content.decode()
+
+
+def test_too_many_wrong_codes_say_for_how_long_too(world, client, settings):
+    settings.LIAISON_REQUIRE_MFA = True
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "3/5m/key"}
+    secret = enrol_totp(world.moderator)
+    client.post(reverse("account_login"), {"login": world.moderator.email, "password": PASSWORD})
+    for _ in range(3):
+        client.post(reverse("mfa_authenticate"), {"code": "000000"})
+    response = client.post(reverse("mfa_authenticate"), {"code": _current_code(secret)})
+    assert "_auth_user_id" not in client.session
+    assert "paused for up to 5 minutes" in response.content.decode()
