@@ -37,6 +37,9 @@ CHROMIUM_ARGS = [
 AXE_SCRIPT = Path(__file__).parent / "vendor" / "axe.min.js"
 DEMO_PASSWORD = "liaison-demo-2026"
 BLOCKING_IMPACTS = ("serious", "critical")
+# Screenshots for a person to look at (git-ignored), and the two screens every page must fit (issue 13).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+VIEWPORTS = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 
 
 def chromium_executable() -> str | None:
@@ -190,6 +193,51 @@ def assert_accessible() -> Callable[[Any, str], None]:
             format_violations(blocking)
 
     return check
+
+
+# The elements reaching past the right edge of the viewport (the widest first), named so a failure says which.
+_WIDER_THAN_THE_SCREEN = """() => {
+    const width = document.documentElement.clientWidth;
+    const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+        + [...el.classList].slice(0, 3).map(c => '.' + c).join('')
+        + (el.dataset.testid ? `[data-testid=${el.dataset.testid}]` : '');
+    const wide = [];
+    for (const el of document.body.querySelectorAll('*')) {
+        const box = el.getBoundingClientRect();
+        if (box.width && box.right > width + 0.5 && getComputedStyle(el).position !== 'fixed') {
+            wide.push({element: name(el), right: Math.round(box.right), width: Math.round(box.width)});
+        }
+    }
+    wide.sort((a, b) => b.right - a.right);
+    return {scrollWidth: document.documentElement.scrollWidth, clientWidth: width, wide: wide.slice(0, 8)};
+}"""
+
+
+def horizontal_overflow(page: Any) -> dict[str, Any]:
+    """`scrollWidth` and `clientWidth` of the document, and the elements reaching past the right edge."""
+    return page.evaluate(_WIDER_THAN_THE_SCREEN)
+
+
+@pytest.fixture
+def assert_fits_the_screen() -> Callable[[Any, str], None]:
+    """Fail when the page scrolls sideways (document.documentElement.scrollWidth > clientWidth), naming the
+    elements that stick out."""
+
+    def check(page: Any, label: str) -> None:
+        found = horizontal_overflow(page)
+        assert found["scrollWidth"] <= found["clientWidth"], \
+            f"{label} ({page.url}) scrolls sideways: {found['scrollWidth']} px wide in {found['clientWidth']} px; " \
+            f"sticking out: {json.dumps(found['wide'])}"
+
+    return check
+
+
+def save_screenshot(page: Any, name: str) -> Path:
+    """A full-page screenshot under var/test-artifacts/ (git-ignored), for a person to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
 def switch_language(page: Any, code: str) -> None:
