@@ -16,12 +16,18 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
-# The demo: DEBUG on, MFA optional, SQLite and files under var/, kombu's filesystem broker.
-run: export DEBUG ?= true
+# The demo: production settings (no technical error pages) over plain HTTP on 127.0.0.1, MFA optional, SQLite and
+# files under var/, kombu's filesystem broker, a secret key generated once into var/secret_key.
+run: export DEBUG ?= false
+run: export LIAISON_LOCAL_HTTP ?= true
+run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
+run: export SECRET_KEY_FILE ?= var/secret_key
 run: export LIAISON_REQUIRE_MFA ?= false
 run: $(STAMP)
 	mkdir -p var/celery/queue var/celery/control var/files var/mail
+	test -s var/secret_key || (umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/honcho -f Procfile.dev start
 

@@ -43,6 +43,10 @@ if not SECRET_KEY:
     else:
         raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off.")
 
+# Served over plain HTTP on this machine only (the `make run` demo, DEBUG or not): no TLS redirect, no secure-only
+# cookies, no HSTS, http:// links. Never in production.
+LOCAL_HTTP = env.bool("LIAISON_LOCAL_HTTP", default=DEBUG)
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG or TESTING else [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
@@ -195,7 +199,7 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Liaison] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if not DEBUG else "http"
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if LOCAL_HTTP else "https"
 # allauth's defaults limit failed logins per IP and per account; they need a shared cache in production.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LIAISON_LOGIN_FAILED_LIMIT", default="10/m/ip,5/5m/key"),
@@ -204,7 +208,7 @@ ACCOUNT_RATE_LIMITS = {
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = "Liaison"
-MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or TESTING
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = LOCAL_HTTP or TESTING
 LIAISON_REQUIRE_MFA = env.bool("LIAISON_REQUIRE_MFA", default=True)
 LIAISON_INVITATION_DAYS = env.int("LIAISON_INVITATION_DAYS", default=7)
 
@@ -261,15 +265,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- Security -------------------------------------------------------------------
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG and not TESTING)
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG and not TESTING)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG and not TESTING)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not LOCAL_HTTP and not TESTING)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not LOCAL_HTTP and not TESTING)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not LOCAL_HTTP and not TESTING)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=int(timedelta(hours=12).total_seconds()))
 # Sessions live in the database and are read through the cache (written through on every change, so the cache
 # is never ahead of or behind the table): a page costs no session query once the session is cached.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG or TESTING else 31536000)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if LOCAL_HTTP or TESTING else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -50,12 +50,13 @@ class Command(BaseCommand):
     help = "Create or refresh the demo organisations, accounts and data (development only)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
+        parser.add_argument("--force", action="store_true", help="Run even outside a local demo (DEBUG or "
+                                                                  "LIAISON_LOCAL_HTTP off).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError("seed_demo creates accounts with a known password; it refuses to run with DEBUG off "
-                               "unless --force is given.")
+        if not (settings.DEBUG or settings.LOCAL_HTTP) and not options["force"]:
+            raise CommandError("seed_demo creates accounts with a known password; it refuses to run outside a local "
+                               "demo (DEBUG or LIAISON_LOCAL_HTTP on) unless --force is given.")
         password = os.environ.get("DEMO_PASSWORD", "liaison-demo-2026")
         with transaction.atomic():
             orgs = self.seed_organizations()
