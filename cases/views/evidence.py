@@ -11,7 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
@@ -40,15 +43,32 @@ ENVELOPE_BYTES = 1024 * 1024
 def evidence_context(user: User, case: Case) -> dict[str, Any]:
     """The evidence panel of the case page: the files this person may see, the upload form, legal holds."""
     can_upload = permissions.can_upload_evidence(user, case)
-    is_platform = permissions.side_of(user) == OrgKind.PLATFORM
+    side = permissions.side_of(user)
+    is_platform = side == OrgKind.PLATFORM
     return {
         "evidence_list": list(permissions.evidence_visible_to(user, case).select_related("uploaded_by", "item")),
         "can_upload_evidence": can_upload,
-        "evidence_form": EvidenceForm(case=case, side=permissions.side_of(user)) if can_upload else None,
+        "evidence_fields": upload_fields(side) if can_upload else "",
         "evidence_max_mb": settings.LIAISON_EVIDENCE_MAX_BYTES // (1024 * 1024),
         "holds": case.legal_holds.select_related("placed_by", "lifted_by") if is_platform else [],
         "can_manage_holds": permissions.can_manage_legal_hold(user, case),
     }
+
+
+_UPLOAD_FIELDS: dict[tuple[str, str], SafeString] = {}
+
+
+def upload_fields(side: str) -> SafeString:
+    """The fields of the case page's upload form, rendered once per language and side and kept for the life of the
+    process: the form is always shown empty, and its markup depends on nothing else (which side sees the "internal"
+    box, the language of the labels, and the code, which a new process brings)."""
+    key = (translation.get_language() or "", side)
+    fields = _UPLOAD_FIELDS.get(key)
+    if fields is None:
+        fields = _UPLOAD_FIELDS[key] = mark_safe(  # noqa: S308 (rendered by the template engine, autoescaped)
+            # Any case: the form only needs to know there is one (for the item field), not which.
+            render_to_string("cases/_evidence_fields.html", {"evidence_form": EvidenceForm(case=True, side=side)}))
+    return fields
 
 
 def _wants_json(request: AuthenticatedRequest) -> bool:
