@@ -31,9 +31,21 @@ def test_manager_issues_report_legal_downloads_anyone_verifies(demo: None, live_
     manager.evaluate("window.lxStillOpen = true")
 
     manager.get_by_label("English").check()
+    # Signing in one's name is confirmed first; dismissing the question sends nothing.
+    manager.once("dialog", lambda dialog: dialog.dismiss())
+    manager.get_by_test_id("request-report").click()
+    expect(status).to_have_attribute("data-status", "none")
+    asked: list[str] = []
+
+    def confirm(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    manager.once("dialog", confirm)
     manager.get_by_test_id("request-report").click()
     # Rendered and signed by the worker (eager here); the panel is replaced in place, polling while in flight.
     expect(status).to_have_attribute("data-status", "ready", timeout=30_000)
+    assert asked and "in your name" in asked[0], asked
     expect(status.get_by_test_id("report-download-1")).to_be_visible()
     expect(status).to_contain_text("Version 1")
     expect(status).to_contain_text("Maria Keller")
