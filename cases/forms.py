@@ -77,8 +77,15 @@ class NoteForm(forms.Form):
 
 
 class OutcomeForm(forms.Form):
+    """A bulk decision: the ticked items, or every item matching the page's filter (`show`, `item_q`) as many as
+    the person saw (`expected`, checked again when applied)."""
+
+    TICKED, MATCHING = "ticked", "matching"
+
+    scope = forms.ChoiceField(choices=[(TICKED, _("The ticked items")), (MATCHING, _("All items matching the filter"))],
+                              required=False)
     items = forms.TypedMultipleChoiceField(coerce=int, choices=(), label=_("Items"), required=False)
-    all_pending = forms.BooleanField(required=False, label=_("All pending items of the case"))
+    expected = forms.IntegerField(required=False, min_value=0)
     outcome = forms.ChoiceField(label=_("Outcome"),
                                 choices=[(o.value, o.label) for o in DECIDED_OUTCOMES])
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000)
@@ -89,10 +96,13 @@ class OutcomeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        data["scope"] = data.get("scope") or self.TICKED
         if data.get("outcome") and data["outcome"] != Outcome.REMOVED and not (data.get("reason") or "").strip():
             self.add_error("reason", _("Give a reason for this outcome."))
-        if not data.get("items") and not data.get("all_pending"):
+        if data["scope"] == self.TICKED and not data.get("items"):
             self.add_error("items", _("Select at least one item."))
+        if data["scope"] == self.MATCHING and data.get("expected") is None:
+            self.add_error("expected", _("Reload the page: the number of matching items is missing."))
         return data
 
 

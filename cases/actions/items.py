@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .. import audit, permissions
+from .. import audit, permissions, queries
 from ..choices import Outcome, Status
 from ..item_lists import AcceptedRow
 from ..link_identity import MAX_WARNING_LENGTH, TargetError, normalise_target
@@ -65,6 +65,29 @@ def remove_item(*, actor: User, item: ReportedItem) -> None:
 @transaction.atomic
 def set_item_outcomes(*, actor: User, case: Case, item_ids: Sequence[int], outcome: str, reason: str = "") -> int:
     """One outcome and reason for one or many items of a case."""
+    case = _case_to_decide(actor=actor, case=case, outcome=outcome, reason=reason)
+    ids = list(case.items.filter(pk__in=item_ids).order_by("position", "id").values_list("pk", flat=True))
+    return _decide(actor=actor, case=case, item_ids=ids, outcome=outcome, reason=reason)
+
+
+@transaction.atomic
+def set_outcome_of_matching_items(*, actor: User, case: Case, show: str, search: str, expected: int, outcome: str,
+                                  reason: str = "") -> int:
+    """One outcome for every item matching the case page's filter (`show`, `search`: see
+    `queries.case_items`), as many as the person saw: if the filter now matches another number of items (someone
+    decided or added some meanwhile), nothing changes and the person is told to look again."""
+    case = _case_to_decide(actor=actor, case=case, outcome=outcome, reason=reason)
+    ids = list(queries.case_items(case, show=show, search=search).values_list("pk", flat=True))
+    if len(ids) != expected:
+        raise ValidationError(
+            _("The filter now matches %(now)d items, not the %(seen)d you saw; nothing was changed. Look at them "
+              "again and apply.") % {"now": len(ids), "seen": expected})
+    return _decide(actor=actor, case=case, item_ids=ids, outcome=outcome, reason=reason,
+                   matching={"show": show, "search": search})
+
+
+def _case_to_decide(*, actor: User, case: Case, outcome: str, reason: str) -> Case:
+    """The case, locked (decisions on it queue behind each other), once the person and the outcome may decide."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     permissions.ensure_can_view(actor, case)
     if not permissions.can_decide_items(actor, case):
@@ -73,17 +96,22 @@ def set_item_outcomes(*, actor: User, case: Case, item_ids: Sequence[int], outco
         raise ValidationError(_("Choose an outcome."))
     if outcome != Outcome.REMOVED and not reason.strip():
         raise ValidationError(_("Give a reason for this outcome."))
-    items = list(case.items.filter(pk__in=item_ids))
-    if not items:
+    return case
+
+
+def _decide(*, actor: User, case: Case, item_ids: list[int], outcome: str, reason: str,
+            matching: dict[str, str] | None = None) -> int:
+    """One UPDATE for all the items (they take the same values) and one audit event."""
+    if not item_ids:
         raise ValidationError(_("Select at least one item of this case."))
-    now = timezone.now()
-    for item in items:
-        item.outcome, item.outcome_reason, item.decided_by, item.decided_at = outcome, reason.strip(), actor, now
-    ReportedItem.objects.bulk_update(items, ["outcome", "outcome_reason", "decided_by", "decided_at"])
-    audit.record(actor=actor, action="items.decided", case=case,
-                 data={"outcome": outcome, "reason": reason.strip(), "count": len(items),
-                       "items": [i.pk for i in items[:200]]})
-    return len(items)
+    ReportedItem.objects.filter(case=case, pk__in=item_ids).update(
+        outcome=outcome, outcome_reason=reason.strip(), decided_by=actor, decided_at=timezone.now())
+    data: dict[str, object] = {"outcome": outcome, "reason": reason.strip(), "count": len(item_ids),
+                               "items": item_ids[:200]}
+    if matching is not None:
+        data["matching"] = matching
+    audit.record(actor=actor, action="items.decided", case=case, data=data)
+    return len(item_ids)
 
 
 @dataclass

@@ -23,31 +23,73 @@ from ..models import (
     ReportedItem,
 )
 
+# The outcomes that leave an item up, whatever the reason: one filter, "no action", covers them all.
+NO_ACTION_OUTCOMES = (Outcome.NO_ACTION_NOT_ILLEGAL, Outcome.NO_ACTION_INSUFFICIENT, Outcome.NO_ACTION_NOT_FOUND,
+                      Outcome.NO_ACTION_ALREADY_REMOVED)
+ITEM_FILTERS = ("pending", "decided", "no_action", *Outcome.values)
+
 
 def case_items(case: Case, *, show: str = "", search: str = "") -> QuerySet[ReportedItem]:
-    """The items of a case in their order, narrowed to one outcome ("pending", "decided" or an outcome value) and
-    to targets containing `search`; served by the (case, outcome) and (case, position) indexes."""
-    items = case.items.select_related("decided_by").order_by("position", "id")
+    """The items of a case in their order, narrowed to a filter of ITEM_FILTERS ("pending", "decided", "no_action"
+    or one outcome) and to targets containing `search`; served by the (case, outcome) and (case, position) indexes.
+    The page and a bulk decision on "all items matching this filter" read the same set."""
+    items = case.items.order_by("position", "id")
     if show == "decided":
         items = items.exclude(outcome=Outcome.PENDING)
+    elif show == "no_action":
+        items = items.filter(outcome__in=NO_ACTION_OUTCOMES)
     elif show in Outcome.values:
         items = items.filter(outcome=show)
     search = search.strip()
     if search:
         condition = Q(target__icontains=search) | Q(note__icontains=search)
         number = search.lstrip("#")
-        if number.isdigit() and len(number) < 10:
+        if number.isascii() and number.isdigit() and len(number) < 10:  # int() reads "²" as no number
             condition |= Q(position=int(number))
         items = items.filter(condition)
     return items
 
 
-def item_tally(case: Case) -> dict[str, int]:
-    """How many items the case has per outcome, and in all (one grouped query)."""
-    counts = dict(case.items.order_by().values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n"))
-    total = sum(counts.values())
-    return {"total": total, "pending": counts.get(Outcome.PENDING, 0), "decided": total - counts.get(Outcome.PENDING, 0),
-            **{outcome: counts.get(outcome, 0) for outcome in Outcome.values}}
+@dataclass(frozen=True)
+class ItemTally:
+    """How many items a case has per outcome and per filter, and which kinds of item it holds."""
+
+    by_outcome: dict[str, int]
+    kinds: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_outcome.values())
+
+    @property
+    def pending(self) -> int:
+        return self.by_outcome.get(Outcome.PENDING, 0)
+
+    @property
+    def decided(self) -> int:
+        return self.total - self.pending
+
+    @property
+    def no_action(self) -> int:
+        return sum(self.by_outcome.get(outcome, 0) for outcome in NO_ACTION_OUTCOMES)
+
+    def count(self, show: str) -> int:
+        """How many items a filter of ITEM_FILTERS (or "" for all) matches."""
+        if show in ("", "pending", "decided", "no_action"):
+            return {"": self.total, "pending": self.pending, "decided": self.decided,
+                    "no_action": self.no_action}[show]
+        return self.by_outcome.get(show, 0)
+
+
+def item_tally(case: Case) -> ItemTally:
+    """How many items the case has per outcome, and its kinds of item (one grouped query)."""
+    by_outcome: dict[str, int] = defaultdict(int)
+    kinds: set[str] = set()
+    for outcome, kind, n in case.items.order_by().values_list("outcome", "kind").annotate(n=Count("id")) \
+            .values_list("outcome", "kind", "n"):
+        by_outcome[outcome] += n
+        kinds.add(kind)
+    return ItemTally(dict(by_outcome), tuple(sorted(kinds)))
 
 
 @dataclass
@@ -103,16 +145,16 @@ class AccessEntry:
 
 
 def access_panel(case: Case) -> list[AccessEntry]:
-    """Who can see this case and why, in words."""
+    """Who can see this case and why, in words (names read as values: no person is built as an object)."""
 
     entries: list[AccessEntry] = []
-    named = list(
+    named_people = [
+        f"{name} ({organisation})" for name, organisation in
         CaseUserObjectPermission.objects.filter(content_object_id=case.pk,
-                                                permission__codename=permissions.VIEW_PERMISSION)
-        .select_related("user", "user__membership__organization").order_by("user__full_name")
-    )
-    named_people = [f"{p.user.full_name} ({p.user.membership.organization.name})" for p in named
-                    if hasattr(p.user, "membership")]
+                                                permission__codename=permissions.VIEW_PERMISSION,
+                                                user__membership__isnull=False)
+        .order_by("user__full_name").values_list("user__full_name", "user__membership__organization__name")
+    ]
     if case.tlp == TLP.RED:
         entries.append(AccessEntry(_("Named people only"), _("TLP:RED: nobody else, on either side, can see it."),
                                    named_people))
@@ -124,11 +166,10 @@ def access_panel(case: Case) -> list[AccessEntry]:
         if case.queue is not None:
             moderators = list(
                 Membership.objects.filter(queues=case.queue_id, role=Role.MODERATOR, deactivated_at__isnull=True)
-                .select_related("user").order_by("user__full_name")
+                .order_by("user__full_name").values_list("user__full_name", flat=True)
             )
             entries.append(AccessEntry(
-                _("Queue %(queue)s") % {"queue": case.queue.name}, _("Moderators of the queue"),
-                [m.user.full_name for m in moderators],
+                _("Queue %(queue)s") % {"queue": case.queue.name}, _("Moderators of the queue"), moderators,
             ))
         if case.assignee is not None:
             entries.append(AccessEntry(_("Assignee"), _("Assigned to work the case"), [case.assignee.full_name]))
@@ -145,9 +186,9 @@ def read_marker(user: User, case: Case) -> int:
 
 
 def people_who_can_see(case: Case) -> list[User]:
-    """Active people of the two organisations who can see the case (for @-mention suggestions)."""
-    return list(permissions.people_who_can_view(case).select_related("membership__organization")
-                .order_by("full_name")[:200])
+    """Active people of the two organisations who can see the case (for @-mention suggestions): their names and
+    addresses only."""
+    return list(permissions.people_who_can_view(case).only("pk", "email", "full_name").order_by("full_name")[:200])
 
 
 def people_on_case(case: Case) -> dict[str, set[User]]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,13 +21,14 @@ from accounts.roles import OrgKind
 from .. import permissions, queries
 from ..actions.cases import assign_case, grant_access, revoke_access, transition_case
 from ..actions.items import remove_item as remove_draft_item
-from ..actions.items import set_item_outcomes
+from ..actions.items import set_item_outcomes, set_outcome_of_matching_items
 from ..actions.thread import mark_read
-from ..choices import DECIDED_OUTCOMES, ItemKind, Outcome, Transition
+from ..choices import DECIDED_OUTCOMES, Status, Transition
 from ..forms import AssignForm, GrantForm, ItemListForm, NoteForm, OutcomeForm
-from ..models import Case, ReportedItem
+from ..models import AuditEvent, Case, ReportedItem
 from .deadlines import deadline_context
 from .evidence import evidence_context
+from .items_panel import DEFAULT_PAGE_SIZE, ItemFilter, item_panel, positive_int
 from .reports import reports_context
 from .thread import thread_context
 
@@ -40,68 +41,66 @@ def error_text(exc: Exception) -> str:
 def case_detail(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     user = request.user
     case = permissions.get_case_for_user(user, reference)
-    items_page = _positive_int(request.GET.get("items_page", ""), default=1)
-    show = request.GET.get("show", "").strip()
-    search = request.GET.get("item_q", "").replace("\x00", "").strip()[:200]
-    return render(request, "cases/detail.html",
-                  detail_context(user, case, items_page=items_page, item_show=show, item_search=search))
+    return render(request, "cases/detail.html", detail_context(
+        user, case, item_filter=ItemFilter.from_data(request.GET),
+        items_page=positive_int(request.GET.get("items_page", ""), default=1),
+        per_page=positive_int(request.GET.get("per_page", ""), default=DEFAULT_PAGE_SIZE),
+    ))
 
 
-ITEMS_PER_PAGE = 100
+@dataclass
+class InformationRequest:
+    """The platform's last question to the authority (a `case.request_information` event) and, once given, the
+    answer (the `case.provide_information` that followed it)."""
+
+    question: AuditEvent
+    answer: AuditEvent | None = None
 
 
-def _positive_int(raw: str, *, default: int) -> int:
-    return min(max(int(raw), 1), 10**6) if raw.isdigit() and len(raw) < 8 else default
+def information_request(case: Case, events: list[AuditEvent]) -> InformationRequest | None:
+    """The question to show above everything else: the open one while the case awaits information, and the last
+    answered one while the case is back in progress (the platform works with the answer at hand)."""
+    if case.status not in (Status.AWAITING_INFORMATION, Status.IN_PROGRESS):
+        return None
+    found: InformationRequest | None = None
+    for event in events:
+        if event.action == "case.request_information":
+            found = InformationRequest(event)
+        elif event.action == "case.provide_information" and found is not None and found.answer is None:
+            found.answer = event
+    if found is None or (case.status == Status.AWAITING_INFORMATION) != (found.answer is None):
+        return None
+    return found
 
 
-def detail_context(user: User, case: Case, items_page: int = 1, item_show: str = "", item_search: str = "",
-                   **extra: Any) -> dict[str, Any]:
+def detail_context(user: User, case: Case, *, item_filter: ItemFilter | None = None, items_page: int = 1,
+                   per_page: int = DEFAULT_PAGE_SIZE, **extra: Any) -> dict[str, Any]:
     """Everything the case page shows; a large case's items come a page at a time, filtered on the server."""
-    tally = queries.item_tally(case)
-    if item_show not in ("pending", "decided", *Outcome.values):
-        item_show = ""
-    shown = queries.case_items(case, show=item_show, search=item_search)
-    shown_total = tally["total"] if not (item_show or item_search) else shown.count()
-    item_pages = max((shown_total + ITEMS_PER_PAGE - 1) // ITEMS_PER_PAGE, 1)
-    items_page = min(items_page, item_pages)
-    offset = (items_page - 1) * ITEMS_PER_PAGE
-    items = list(shown[offset:offset + ITEMS_PER_PAGE])
-    # Labels translated once per page, not once per row.
-    kinds, outcomes = {k: str(v) for k, v in ItemKind.choices}, {k: str(v) for k, v in Outcome.choices}
-    for item in items:
-        item.kind_label = kinds.get(item.kind, item.kind)  # type: ignore[attr-defined]  # display only
-        item.outcome_label = outcomes.get(item.outcome, item.outcome)  # type: ignore[attr-defined]  # display only
-    item_query = urlencode({k: v for k, v in (("show", item_show), ("item_q", item_search)) if v})
+    can_decide = permissions.can_decide_items(user, case)
+    can_edit_items = permissions.can_edit_items(user, case)
+    panel = item_panel(user, case, item_filter=item_filter or ItemFilter(), page=items_page, per_page=per_page,
+                       can_decide=can_decide, can_remove=can_edit_items and case.status == Status.DRAFT)
     is_platform = permissions.side_of(user) == OrgKind.PLATFORM
-    sightings = queries.deconfliction(user, [i.key for i in items], exclude_case=case)
     can_assign = permissions.can_assign(user, case)
+    timeline = list(queries.timeline(user, case))
+    transitions = [(t, Transition(t).label) for t in permissions.available_transitions(user, case)]
     context: dict[str, Any] = {
         "case": case,
-        "items": items,
-        "item_rows": [(item, sightings.get(item.key, [])) for item in items],
-        "item_total": tally["total"],
-        "pending_total": tally["pending"],
-        "items_page": items_page,
-        "item_pages": item_pages,
-        "decided_count": tally["decided"],
-        "item_tally": tally,
-        "item_show": item_show,
-        "item_search": item_search,
-        "shown_total": shown_total,
-        "item_query": item_query,
-        "outcome_filters": [(value, label, tally[value]) for value, label in Outcome.choices
-                            if value != Outcome.PENDING and tally[value]],
-        "timeline": queries.timeline(user, case),
+        "items": panel,
+        "item_total": panel.tally.total,
+        "decided_count": panel.tally.decided,
+        "timeline": timeline,
+        "information_request": information_request(case, timeline),
         "access": queries.access_panel(case),
-        "transitions": [(t, Transition(t).label) for t in permissions.available_transitions(user, case)],
-        "can_decide": permissions.can_decide_items(user, case),
-        "can_edit_items": permissions.can_edit_items(user, case),
+        "transitions": [(name, label) for name, label in transitions if name != Transition.PROVIDE_INFORMATION],
+        "can_provide_information": any(name == Transition.PROVIDE_INFORMATION for name, _label in transitions),
+        "can_decide": can_decide,
+        "can_edit_items": can_edit_items,
         "can_manage_access": permissions.can_manage_access(user, case),
         "can_assign": can_assign,
         "is_platform": is_platform,
         "outcomes": DECIDED_OUTCOMES,
-        "items_form": ItemListForm(),
-        "note_form": NoteForm(),
+        "items_form": None,
     }
     context.update(evidence_context(user, case))
     context.update(reports_context(user, case))
@@ -110,11 +109,18 @@ def detail_context(user: User, case: Case, items_page: int = 1, item_show: str =
     if context["last_id"] > context["read_up_to"]:
         mark_read(user=user, case=case, up_to=context["last_id"])
     if can_assign:
-        context["assign_form"] = AssignForm(candidates=queries.assignee_candidates(case), initial={"assignee": case.assignee_id})
+        context["assignees"] = list(queries.assignee_candidates(case).values_list("pk", "full_name"))
         context["take_possible"] = case.assignee_id != user.pk
     if context["can_manage_access"]:
-        context["grant_form"] = GrantForm(candidates=queries.grantable_people(case))
+        # The people to name, grouped by organisation, read as values (the form validates the choice on posting).
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for pk, name, organisation in queries.grantable_people(case).values_list(
+                "pk", "full_name", "membership__organization__name"):
+            groups.setdefault(organisation, []).append((pk, name))
+        context["grantable"] = list(groups.items())
     context.update(extra)
+    if can_edit_items and context["items_form"] is None:
+        context["items_form"] = ItemListForm()
     return context
 
 
@@ -139,26 +145,34 @@ def case_transition(request: AuthenticatedRequest, reference: str, transition: s
 @login_required
 @require_POST
 def decide_items(request: AuthenticatedRequest, reference: str) -> HttpResponse:
+    """The bulk bar of the items panel: one outcome for the ticked items, or for all items matching the filter."""
     user = request.user
     case = permissions.get_case_for_user(user, reference)
     if not permissions.can_decide_items(user, case):
         raise PermissionDenied(_("Only platform staff working the case decide items, while it is in progress."))
+    item_filter = ItemFilter.from_data(request.POST)
+    per_page = request.POST.get("per_page", "")
+    query = item_filter.query(per_page=per_page if per_page.isdigit() else "")
+    back = reverse("cases:detail", args=[case.reference]) + (f"?{query}" if query else "") + "#items"
     form = OutcomeForm(request.POST, item_ids=list(case.items.values_list("id", flat=True)))
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, " ".join(str(error) for error in errors))
-        return redirect(case)
+        return redirect(back)
+    data = form.cleaned_data
     try:
-        item_ids = form.cleaned_data["items"]
-        if form.cleaned_data["all_pending"]:
-            item_ids = list(case.items.filter(outcome=Outcome.PENDING).values_list("id", flat=True))
-        count = set_item_outcomes(actor=user, case=case, item_ids=item_ids,
-                                          outcome=form.cleaned_data["outcome"], reason=form.cleaned_data["reason"])
+        if data["scope"] == OutcomeForm.MATCHING:
+            count = set_outcome_of_matching_items(actor=user, case=case, show=item_filter.show,
+                                                  search=item_filter.search, expected=data["expected"],
+                                                  outcome=data["outcome"], reason=data["reason"])
+        else:
+            count = set_item_outcomes(actor=user, case=case, item_ids=data["items"], outcome=data["outcome"],
+                                      reason=data["reason"])
     except ValidationError as exc:
         messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Outcome recorded for %(n)d item(s).") % {"n": count})
-    return redirect(reverse("cases:detail", args=[case.reference]) + "#items")
+    return redirect(back)
 
 
 @login_required
