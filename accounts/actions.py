@@ -11,6 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from outbox.relay import enqueue
+
 from . import permissions
 from .models import Invitation, Membership, Organization, Queue, User, hash_token
 from .roles import role_fits_kind
@@ -37,7 +39,7 @@ def invite_member(
     full_name: str = "",
     queues: list[Queue] | None = None,
 ) -> tuple[Invitation, str]:
-    """Create an invitation and e-mail its link. Returns the invitation and the raw token."""
+    """Create an invitation and e-mail its link (through the outbox). Returns the invitation and the raw token."""
     if not role_fits_kind(role, organization.kind):
         raise ValidationError(_("This role does not exist in an organisation of this kind."))
     if not permissions.can_invite(actor, organization, role):
@@ -63,11 +65,9 @@ def invite_member(
         invitation.queues.set([q for q in queues if q.organization_id == organization.pk])
     _emit(actor=actor, action="invitation.sent", organization=organization, target=invitation,
           email=email, role=role)
-    from .tasks import send_invitation_email_task
-
-    transaction.on_commit(
-        lambda: send_invitation_email_task.delay(invitation_id=invitation.pk, token=token)
-    )
+    # Written to the outbox with the invitation: a broker or mail server that is down delays the e-mail, never
+    # loses it or fails the invitation.
+    enqueue("accounts.tasks.send_invitation_email_task", invitation_id=invitation.pk, token=token)
     return invitation, token
 
 

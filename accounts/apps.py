@@ -7,4 +7,5 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and organisations")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects login bookkeeping)
+        # Connects login bookkeeping; registers the deployment checks.
+        from . import checks, receivers  # noqa: F401

@@ -1,7 +1,9 @@
-"""Login bookkeeping: failed logins are counted per account; a login switches to the person's language."""
+"""Login bookkeeping: failed logins are counted per account; a login stamps the session's clock and switches to the
+person's language."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from allauth.mfa.signals import authenticator_removed, authenticator_reset
@@ -11,8 +13,9 @@ from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone, translation
 
-from .middleware import MFA_ENROLLED_SESSION_KEY
+from .middleware import LAST_SEEN_SESSION_KEY, MFA_ENROLLED_SESSION_KEY
 from .models import User
+from .reauthentication import SIGNED_IN_AT_SESSION_KEY
 
 
 @receiver(user_login_failed)
@@ -28,6 +31,16 @@ def count_failed_login(sender: Any, credentials: dict[str, Any], request: Any = 
 def reset_failed_logins(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
     if user.failed_login_count:
         User.objects.filter(pk=user.pk).update(failed_login_count=0)
+
+
+@receiver(user_logged_in)
+def stamp_session_clock(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
+    """A new session starts active and freshly authenticated (the idle timeout, re-authentication)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        now = int(time.time())
+        session[SIGNED_IN_AT_SESSION_KEY] = now
+        session[LAST_SEEN_SESSION_KEY] = now
 
 
 @receiver(user_logged_in)

@@ -15,7 +15,8 @@ from . import actions
 from .forms import AcceptInvitationForm, InvitationForm, PreferencesForm
 from .http import AuthenticatedRequest
 from .models import Invitation, Membership, Queue
-from .permissions import can_manage_members, membership_of
+from .permissions import can_deactivate, can_manage_members, membership_of
+from .reauthentication import reauthentication_response
 
 
 def _own_membership(request: AuthenticatedRequest) -> Membership:
@@ -56,6 +57,8 @@ def invite(request: AuthenticatedRequest) -> HttpResponse:
     membership = _own_membership(request)
     if not can_manage_members(request.user, membership.organization):
         raise PermissionDenied
+    if (reauthenticate := reauthentication_response(request)) is not None:
+        return reauthenticate
     form = InvitationForm(request.POST, inviter_org=membership.organization, inviter_role=membership.role)
     if form.is_valid():
         try:
@@ -101,6 +104,10 @@ def deactivate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     own = _own_membership(request)
     target = get_object_or_404(Membership.objects.select_related("user", "organization"), pk=pk,
                                organization=own.organization)
+    if not can_deactivate(request.user, target):
+        raise PermissionDenied(_("You may not deactivate this person."))
+    if (reauthenticate := reauthentication_response(request)) is not None:
+        return reauthenticate
     actions.deactivate_member(actor=request.user, membership=target)
     messages.success(request, _("%(name)s can no longer log in. Their history is kept.") % {"name": target.user})
     return redirect("accounts:organization")
@@ -112,6 +119,10 @@ def reactivate(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     own = _own_membership(request)
     target = get_object_or_404(Membership.objects.select_related("user", "organization"), pk=pk,
                                organization=own.organization)
+    if not can_deactivate(request.user, target):
+        raise PermissionDenied(_("You may not reactivate this person."))
+    if (reauthenticate := reauthentication_response(request)) is not None:
+        return reauthenticate
     actions.reactivate_member(actor=request.user, membership=target)
     messages.success(request, _("%(name)s can log in again.") % {"name": target.user})
     return redirect("accounts:organization")

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg import pq
 
+from accounts.client_address import client_address
 from accounts.models import User
 
 from .audit_checkpoints import CheckpointError, CheckpointReader
@@ -59,7 +60,8 @@ _request_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address, read through the trusted proxies (LIAISON_TRUSTED_PROXIES)."""
+    return client_address(request)
 
 
 class AuditContextMiddleware:

@@ -100,6 +100,31 @@ WORKFLOW: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+class DeadlineKind(models.TextChoices):
+    """`Deadline.Kind`: here so that pure modules (the texts of recorded events) can name it."""
+
+    ACKNOWLEDGE = "acknowledge", _("Acknowledge")
+    RESOLVE = "resolve", _("Resolve")
+    PROVIDE_INFORMATION = "provide_information", _("Provide information")
+    CUSTOM = "custom", _("Custom")
+
+
+class ProposalKind(models.TextChoices):
+    """`DeadlineProposal.Kind`."""
+
+    CHANGE_DUE = "change_due", _("New due time")
+    NEW_CUSTOM = "new_custom", _("New deadline")
+    WAIVE = "waive", _("Waive")
+
+
+class MessageKind(models.TextChoices):
+    """`Message.Kind`."""
+
+    SHARED = "shared", _("Shared with both sides")
+    INTERNAL = "internal", _("Internal note")
+    SYSTEM = "system", _("System entry")
+
+
 class Side(models.TextChoices):
     BOTH = "", _("Both sides")
     AUTHORITY = "authority", _("Authority only")

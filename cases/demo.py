@@ -24,6 +24,7 @@ from .actions.thread import post_message
 from .choices import TLP, Outcome, Priority, RequestType, Transition
 from .item_lists import parse_text
 from .models import Case, Category, Evidence
+from .report_rendering import html_to_pdf
 
 ID_CHANNELS = [
     "https://t.me/s/seruan_jihad_nusantara", "t.me/kabar_daulah_id", "https://telegram.me/Ansharul_Media",
@@ -195,11 +196,10 @@ def _screenshot(accent: tuple[int, int, int]) -> bytes:
 
 
 def _letter(case: Case) -> bytes:
-    from weasyprint import HTML
-
+    """The ministry's letter, set in the report fonts shipped with the code (a host may have no fonts at all)."""
     items = "".join(f"<li>{escape(item.target)}</li>" for item in case.items.order_by("position"))
     html = f"""<html><head><meta charset="utf-8"><style>
-      @page {{ size: A4; margin: 2.2cm; }} body {{ font-family: sans-serif; font-size: 10.5pt; line-height: 1.45; }}
+      @page {{ size: A4; margin: 2.2cm; }} body {{ font-family: "Liaison Sans", "Liaison Symbols"; font-size: 10.5pt; line-height: 1.45; }}
       .kop {{ text-align: center; border-bottom: 2px solid #20385c; padding-bottom: 6px; margin-bottom: 18px; }}
       .kop h1 {{ font-size: 14pt; margin: 0; }} .demo {{ color: #a00; font-size: 9pt; }}
       table td {{ padding: 0 8px 0 0; vertical-align: top; }} .ttd {{ margin-top: 36px; }}</style></head><body>
@@ -216,7 +216,7 @@ def _letter(case: Case) -> bytes:
         lanjut dalam waktu yang disepakati.</p>
       <p class="ttd">Hormat kami,<br><br><br>{escape(case.created_by.full_name)}<br>Liaison</p>
     </body></html>"""
-    return HTML(string=html).write_pdf()
+    return html_to_pdf(html)
 
 
 def seed_evidence(people: dict[str, User]) -> int:

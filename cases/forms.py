@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, User
 from accounts.roles import OrgKind
+from liaison.input_policy import BoundedIntegerField
 
 from .choices import DECIDED_OUTCOMES, TLP, Outcome, Priority, RequestType
-from .models import Category, ReportedItem
+from .models import Category, ReportedItem, SLAPolicy
 
 
 class CaseForm(forms.Form):
@@ -85,7 +86,7 @@ class OutcomeForm(forms.Form):
     scope = forms.ChoiceField(choices=[(TICKED, _("The ticked items")), (MATCHING, _("All items matching the filter"))],
                               required=False)
     items = forms.TypedMultipleChoiceField(coerce=int, choices=(), label=_("Items"), required=False)
-    expected = forms.IntegerField(required=False, min_value=0)
+    expected = BoundedIntegerField(required=False, min_value=0)
     outcome = forms.ChoiceField(label=_("Outcome"),
                                 choices=[(o.value, o.label) for o in DECIDED_OUTCOMES])
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000)
@@ -170,3 +171,19 @@ class EvidenceForm(forms.Form):
         if item is None:
             raise forms.ValidationError(_("This case has no item #%(n)d.") % {"n": number})
         return item
+
+
+class SLADurationsForm(forms.Form):
+    """The two durations of one SLA policy, in whole minutes its columns hold."""
+
+    acknowledge_minutes = BoundedIntegerField(label=_("Acknowledge (minutes)"), min_value=1,
+                                              model_field=SLAPolicy._meta.get_field("acknowledge_minutes"))
+    resolve_minutes = BoundedIntegerField(label=_("Resolve (minutes)"), min_value=1,
+                                          model_field=SLAPolicy._meta.get_field("resolve_minutes"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        acknowledge, resolve = data.get("acknowledge_minutes"), data.get("resolve_minutes")
+        if acknowledge is not None and resolve is not None and acknowledge > resolve:
+            raise forms.ValidationError(_("Acknowledging cannot take longer than resolving."))
+        return data

@@ -13,8 +13,11 @@ Besides CommonMark, tables and ``~~strike~~`` are on. Single newlines are line b
 e-mail; ``#`` needs a space to make a heading, so ``#E12`` at the start of a line stays a reference.
 
 Relative links (``[the case](/cases/…/)``) are kept: evidence links are relative, and a relative URL
-only leads within the portal. Bare ``http(s)://`` URLs become links. Nothing inside code spans, code
-blocks or links is linked, mentioned or referenced.
+only leads within the portal. One that starts with two slashes, or a slash and a backslash in any
+order (``//evil.example``, ``/\\evil.example``), is not relative: browsers read it as another site
+with the page's scheme, so it is never a link (the token pass unwraps it, and the sanitiser drops
+any such ``href`` that still reaches it). Bare ``http(s)://`` URLs become links. Nothing inside
+code spans, code blocks or links is linked, mentioned or referenced.
 
 Input is capped at ``MAX_SOURCE_LENGTH`` characters; control characters and lone surrogates are
 dropped. markdown-it-py's work grows linearly with the input and with its nesting limit,
@@ -80,6 +83,9 @@ _URL_TRAILING = ".,:;!?'\"*_~"
 _URL_OPENERS = {")": "(", "]": "[", "}": "{"}
 _URL_IGNORED_CHARS = re.compile(r"[\s\x00-\x20\x7f-\x9f\u00ad\u200b-\u200f\u2060\ufeff]+")
 _SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
+# Two slashes or backslashes in any order: a network-path reference ("//host/…"), which the URL standard
+# also reads from "/\\host" and "\\\\host" on http(s) pages.
+_NETWORK_PATH = re.compile(r"[/\\]{2}")
 _MAX_UNESCAPES = 4
 _ALIGNMENT_STYLE = re.compile(r"text-align:(left|center|right)")
 
@@ -198,7 +204,15 @@ def _cleaner() -> nh3.Cleaner:
         url_schemes=set(ALLOWED_SCHEMES),
         link_rel=LINK_REL,
         strip_comments=True,
+        attribute_filter=_kept_attribute,
     )
+
+
+def _kept_attribute(element: str, attribute: str, value: str) -> str | None:
+    """The sanitiser's second look at every link target: it passes "//host" on as relative."""
+    if attribute == "href" and not _is_allowed_url(value):
+        return None
+    return value
 
 
 @dataclass
@@ -342,7 +356,8 @@ def _may_hold_tokens(text: str) -> bool:
 
 
 def _is_allowed_url(url: str) -> bool:
-    """True for http, https, mailto and relative URLs, however the scheme is disguised."""
+    """True for http, https, mailto and relative URLs (not network-path ones: "//host"), however the scheme
+    or the slashes are disguised."""
     for _ in range(_MAX_UNESCAPES):  # Until stable: "&amp;#106;" must not hide a "j".
         unescaped = html.unescape(url)
         if unescaped == url:
@@ -351,7 +366,10 @@ def _is_allowed_url(url: str) -> bool:
     else:
         return False  # Still changing: entities nested on purpose.
     # markdown-it percent-encodes what a link's URL should not hold ("jav%09ascript:").
-    match = _SCHEME.match(_URL_IGNORED_CHARS.sub("", urllib.parse.unquote(url)).lower())
+    plain = _URL_IGNORED_CHARS.sub("", urllib.parse.unquote(url)).lower()
+    if _NETWORK_PATH.match(plain):
+        return False
+    match = _SCHEME.match(plain)
     return match is None or match.group(1) in ALLOWED_SCHEMES
 
 

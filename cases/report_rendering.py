@@ -30,6 +30,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from .choices import TLP, Outcome
+from .event_text import system_line
+from .instants import format_instant
 from .markdown import plain_text
 
 if TYPE_CHECKING:
@@ -71,7 +73,8 @@ def _zone(case: Case) -> zoneinfo.ZoneInfo:
 
 
 class Clock:
-    """Exact times in the requesting authority's zone, each with its UTC offset."""
+    """Exact times in the requesting authority's zone, each with its UTC offset: the portal's one format for a
+    time both sides read (cases/instants.py), to the second."""
 
     def __init__(self, zone: zoneinfo.ZoneInfo) -> None:
         self.zone = zone
@@ -79,9 +82,7 @@ class Clock:
     def __call__(self, value: datetime | None) -> str:
         if value is None:
             return ""
-        local = value.astimezone(self.zone)
-        offset = local.strftime("%z") or "+0000"
-        return f"{local:%Y-%m-%d %H:%M:%S} UTC{offset[:3]}:{offset[3:]}"
+        return format_instant(value, self.zone, seconds=True)
 
 
 def _duration(seconds: float) -> str:
@@ -269,8 +270,13 @@ def _thread(case: Case, clock: Clock) -> list[dict[str, Any]]:
     entries = (case.messages.filter(kind__in=[Message.Kind.SHARED, Message.Kind.SYSTEM], side="")
                .select_related("author", "author__membership__organization").order_by("id"))
     for entry in entries:
+        system = entry.kind == Message.Kind.SYSTEM
+        # A system entry is written from its parameters in the report's language, its times in the report's zone.
+        body = (system_line(entry.system_action, entry.system_params, zone=clock.zone, fallback=entry.body,
+                            who=entry.author.full_name if entry.author_id and entry.author else "")
+                if system else plain_text(entry.body))
         rows.append({"at": clock(entry.created_at), "who": _person(entry.author) if entry.author_id else _("System"),
-                     "system": entry.kind == Message.Kind.SYSTEM, "body": plain_text(entry.body),
+                     "system": system, "body": body,
                      "edited": clock(entry.edited_at) if entry.edited_at else ""})
     return rows
 
@@ -434,11 +440,22 @@ def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
     return document.write_pdf(stylesheets=[renderer.fonts], font_config=renderer.font_config)
 
 
-def render_outcome_report(case: Case, *, language: str, include_thread: bool, approver: User, version: int,
-                          issued_at: datetime, checkpoint: AuditCheckpoint | None = None) -> bytes:
-    """The outcome report as an unsigned PDF (fonts embedded, text extractable)."""
+def outcome_report_html(case: Case, *, language: str, include_thread: bool, approver: User, version: int,
+                        issued_at: datetime, checkpoint: AuditCheckpoint | None = None) -> str:
+    """The outcome report's HTML, in its language, before layout (what `html_to_pdf` lays out)."""
     with translation.override(language):
         context = report_context(case, language=language, include_thread=include_thread, approver=approver,
                                  version=version, issued_at=issued_at, checkpoint=checkpoint)
-        html = render_to_string("reports/outcome_report.html", context)
-    return html_to_pdf(html, base_url=settings.SITE_URL + "/")
+        return render_to_string("reports/outcome_report.html", context)
+
+
+def report_base_url() -> str:
+    return settings.SITE_URL + "/"
+
+
+def render_outcome_report(case: Case, *, language: str, include_thread: bool, approver: User, version: int,
+                          issued_at: datetime, checkpoint: AuditCheckpoint | None = None) -> bytes:
+    """The outcome report as an unsigned PDF (fonts embedded, text extractable)."""
+    html = outcome_report_html(case, language=language, include_thread=include_thread, approver=approver,
+                               version=version, issued_at=issued_at, checkpoint=checkpoint)
+    return html_to_pdf(html, base_url=report_base_url())

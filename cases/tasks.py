@@ -9,12 +9,13 @@ from celery import shared_task
 from django.core.management import call_command
 
 from accounts.models import User
+from outbox.receipts import OutboxTask
 
 from .actions.checkpoints import make_checkpoint
 from .actions.deadline_sweep import sweep_deadlines
 from .actions.evidence import verify_evidence_integrity
 from .actions.notifications import notify_case_event, notify_message, send_digests
-from .actions.reports import generate_report
+from .actions.reports import generate_report, notify_report_issued, requeue_stale_reports
 from .maildir import poll_maildir
 from .models import AuditCheckpoint, Case, Evidence, Message
 
@@ -31,22 +32,25 @@ def purge_expired_evidence_task() -> None:
     call_command("purge_evidence")
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def notify_message_task(*, message_id: int) -> int:
+@shared_task(base=OutboxTask, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_message_task(*, message_id: int, outbox_id: int | None = None) -> int:
     message = Message.objects.select_related("case", "case__created_by", "case__assignee", "author").filter(
         pk=message_id).first()
     return notify_message(message) if message is not None else 0
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(base=OutboxTask, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def notify_case_event_task(*, case_id: int, kind: str, source_key: str, title: str, actor_id: int | None,
-                           side: str = "", user_ids: list[int] | None = None) -> int:
+                           side: str = "", user_ids: list[int] | None = None,
+                           event: dict[str, object] | None = None, outbox_id: int | None = None) -> int:
+    """`event` is what the notification says, as data (cases/event_text.py); `title` its English form, the fallback
+    for a task queued before events were data."""
     case = Case.objects.select_related("created_by", "assignee").filter(pk=case_id).first()
     if case is None:
         return 0
     users = list(User.objects.filter(pk__in=user_ids, is_active=True)) if user_ids is not None else None
     return notify_case_event(case=case, kind=kind, source_key=source_key, title=title, actor_id=actor_id, side=side,
-                             users=users)
+                             users=users, event=event)
 
 
 @shared_task
@@ -66,11 +70,25 @@ def poll_inbound_maildir_task() -> int:
     return len(poll_maildir().ingested)
 
 
-@shared_task(acks_late=True, soft_time_limit=600)
-def generate_report_task(report_id: int) -> str:
+# Acknowledged only when done, so a killed worker's message goes back to the queue (after the broker's visibility
+# timeout); the hard limit stays below LIAISON_REPORT_CLAIM_STALE_SECONDS, so a claim that old is a dead worker's.
+@shared_task(base=OutboxTask, acks_late=True, soft_time_limit=240, time_limit=270)
+def generate_report_task(report_id: int, outbox_id: int | None = None) -> str:
     """Render, sign and issue a requested outcome report. Delivered twice, it issues once (row lock + status)."""
     report = generate_report(report_id=report_id)
     return report.status if report is not None else "skipped"
+
+
+@shared_task(base=OutboxTask, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_report_issued_task(*, report_id: int, outbox_id: int | None = None) -> int:
+    """The requesting authority's people hear of an issued report, once each."""
+    return notify_report_issued(report_id=report_id)
+
+
+@shared_task
+def requeue_stale_reports_task() -> int:
+    """Every LIAISON_REPORT_SWEEP_SECONDS: reports whose worker died, or whose task was lost, are sent again."""
+    return requeue_stale_reports()
 
 
 @shared_task

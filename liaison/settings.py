@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "outbox",
     "accounts",
     "cases",
 ]
@@ -81,6 +82,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session is read: a cookie holding a NUL byte must not reach the session table.
+    "liaison.input_policy.UnstorableInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cases.audit.AuditContextMiddleware",
+    # Signs out a session idle for LIAISON_SESSION_IDLE_MINUTES, before anything else acts for its person.
+    "accounts.middleware.IdleSessionMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "accounts.middleware.RequireMFAMiddleware",
@@ -200,10 +205,33 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Liaison] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if LOCAL_HTTP else "https"
-# allauth's defaults limit failed logins per IP and per account; they need a shared cache in production.
+# Wrong passwords (signing in, re-authenticating): accounts/login_throttle.py. Per client address and per (address,
+# account) pair, a number of failures, then pauses that double from the first to the longest; per account, a count
+# that makes failing addresses wait after each failure but never stops an address that has not failed. Counts live
+# in the cache (CACHE_URL: Redis in production, so every web process sees them) and are forgotten
+# LIAISON_LOGIN_FORGET_SECONDS after their latest failure.
+LIAISON_LOGIN_ADDRESS_FAILURES = env.int("LIAISON_LOGIN_ADDRESS_FAILURES", default=30)
+LIAISON_LOGIN_PAIR_FAILURES = env.int("LIAISON_LOGIN_PAIR_FAILURES", default=5)
+LIAISON_LOGIN_ACCOUNT_FAILURES = env.int("LIAISON_LOGIN_ACCOUNT_FAILURES", default=20)
+LIAISON_LOGIN_FIRST_PAUSE_SECONDS = env.int("LIAISON_LOGIN_FIRST_PAUSE_SECONDS", default=60)
+LIAISON_LOGIN_MAX_PAUSE_SECONDS = env.int("LIAISON_LOGIN_MAX_PAUSE_SECONDS", default=3600)
+LIAISON_LOGIN_FORGET_SECONDS = env.int("LIAISON_LOGIN_FORGET_SECONDS", default=86400)
+# Proxies whose X-Forwarded-For is believed (addresses or networks, e.g. 10.0.0.5,10.1.0.0/24): the client address
+# of sign-in limits and the audit log. Empty: the header is ignored and the peer address counts.
+LIAISON_TRUSTED_PROXIES = env.list("LIAISON_TRUSTED_PROXIES", default=[])
+# allauth's own limit on failed logins now guards the second-factor step (wrong codes per IP and per account; only
+# someone holding the password reaches it); passwords are limited above.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LIAISON_LOGIN_FAILED_LIMIT", default="10/m/ip,5/5m/key"),
 }
+# Approving a report or changing a member's access asks for the password again unless the person signed in or
+# re-authenticated within this many seconds (accounts/reauthentication.py); allauth's second-factor pages use the
+# same window after a re-authentication.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("LIAISON_REAUTHENTICATION_SECONDS", default=300)
+# A session unused for this many minutes is signed out (0: never); the session's overall age is SESSION_COOKIE_AGE.
+LIAISON_SESSION_IDLE_MINUTES = env.int("LIAISON_SESSION_IDLE_MINUTES", default=30)
+# Views that open pages poll in the background; they neither count as activity nor keep a session alive.
+LIAISON_SESSION_BACKGROUND_VIEWS = ["cases:bell", "cases:thread", "cases:reports"]
 
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
@@ -252,6 +280,16 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A message a worker took but did not acknowledge (acks_late: the worker died) goes back to the queue after
+    # this long. Longer than any task may run (the report task's hard limit is 270 s) and than any retry's
+    # countdown (at most 600 s), or a running task would be handed to a second worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("LIAISON_BROKER_VISIBILITY_TIMEOUT", default=900),
+        "socket_connect_timeout": 5,
+    }
+# The queue tasks go to and workers read (one broker may serve several installations, or test runs).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -333,6 +371,22 @@ from celery.schedules import crontab  # noqa: E402
 # Minutes between signed checkpoints of the audit chain's head (only when events were added since the last one).
 LIAISON_CHECKPOINT_MINUTES = env.int("LIAISON_CHECKPOINT_MINUTES", default=10)
 
+# The outbox (outbox/relay.py): work an action starts is written in its transaction and relayed to the broker.
+# Seconds between relay passes (the beat job); the longest pause between two offers of a row the broker refused;
+# how long a sent row may stay not done before it is sent again (a lost message, a killed worker), and how many
+# times; a done row's days of keeping; the broker connection's timeout while offering.
+LIAISON_OUTBOX_RELAY_SECONDS = env.int("LIAISON_OUTBOX_RELAY_SECONDS", default=10)
+LIAISON_OUTBOX_RETRY_MAX_SECONDS = env.int("LIAISON_OUTBOX_RETRY_MAX_SECONDS", default=300)
+LIAISON_OUTBOX_REDELIVER_SECONDS = env.int("LIAISON_OUTBOX_REDELIVER_SECONDS", default=900)
+LIAISON_OUTBOX_MAX_DELIVERIES = env.int("LIAISON_OUTBOX_MAX_DELIVERIES", default=5)
+LIAISON_OUTBOX_KEEP_DAYS = env.int("LIAISON_OUTBOX_KEEP_DAYS", default=7)
+LIAISON_OUTBOX_CONNECT_TIMEOUT = env.float("LIAISON_OUTBOX_CONNECT_TIMEOUT", default=3.0)
+# Outcome reports: a worker's claim older than this is a dead worker's; the report goes back to the queue (it must
+# stay above the report task's hard time limit, 270 s). Seconds between sweeps; claims before a report fails.
+LIAISON_REPORT_CLAIM_STALE_SECONDS = env.int("LIAISON_REPORT_CLAIM_STALE_SECONDS", default=300)
+LIAISON_REPORT_SWEEP_SECONDS = env.int("LIAISON_REPORT_SWEEP_SECONDS", default=60)
+LIAISON_REPORT_MAX_ATTEMPTS = env.int("LIAISON_REPORT_MAX_ATTEMPTS", default=3)
+
 CELERY_BEAT_SCHEDULE = {
     "verify-evidence-nightly": {"task": "cases.tasks.verify_evidence_task", "schedule": crontab(hour=2, minute=15)},
     "purge-expired-evidence-nightly": {"task": "cases.tasks.purge_expired_evidence_task",
@@ -342,6 +396,12 @@ CELERY_BEAT_SCHEDULE = {
     "poll-inbound-maildir": {"task": "cases.tasks.poll_inbound_maildir_task", "schedule": 60.0},
     "audit-checkpoint": {"task": "cases.tasks.make_audit_checkpoint_task",
                          "schedule": 60.0 * LIAISON_CHECKPOINT_MINUTES},
+    # The outbox's relay (outbox/relay.py); a relay message nobody ran within a minute is dropped, not piled up.
+    "relay-outbox": {"task": "outbox.tasks.relay_outbox_task", "schedule": float(LIAISON_OUTBOX_RELAY_SECONDS),
+                     "options": {"expire_seconds": 60}},
+    "prune-outbox-daily": {"task": "outbox.tasks.prune_outbox_task", "schedule": crontab(hour=3, minute=30)},
+    "requeue-stale-reports": {"task": "cases.tasks.requeue_stale_reports_task",
+                              "schedule": float(LIAISON_REPORT_SWEEP_SECONDS), "options": {"expire_seconds": 60}},
 }
 
 # --- Threads and e-mail ------------------------------------------------------------------------

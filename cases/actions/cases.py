@@ -203,13 +203,11 @@ def _takes_the_case(*, case: Case, transition: str, actor: User) -> bool:
 
 
 def _announce_transition(*, case: Case, actor: User, previous: str, note: str) -> None:
-    text = _("%(who)s changed the status from %(old)s to %(new)s.") % {
-        "who": actor.full_name, "old": Status(previous).label, "new": Status(case.status).label}
-    if note.strip():
-        text += " " + note.strip()
-    entry = add_system_entry(case=case, action=f"case.{case.status}", body=text, actor=actor)
+    entry = add_system_entry(case=case, action=f"case.{case.status}", actor=actor,
+                             params={"from": previous, "to": case.status, "note": note.strip()})
     jobs.enqueue("cases.tasks.notify_case_event_task", case_id=case.pk, kind="state_change",
                  source_key=f"message:{entry.pk}", title=f"{case.reference} is now {Status(case.status).label}",
+                 event={"action": "case.status", "reference": case.reference, "to": case.status},
                  actor_id=actor.pk)
 
 
@@ -288,14 +286,13 @@ def _record_assignment(*, actor: User, case: Case, previous: User | None, assign
     if on:
         data["on"] = on
     audit.record(actor=actor, action="case.assigned", case=case, obj=case, side=Side.PLATFORM, data=data)
-    entry = add_system_entry(
-        case=case, action="case.assigned", actor=actor, side=Side.PLATFORM,
-        body=_("%(who)s assigned the case to %(to)s.") % {"who": actor.full_name,
-                                                          "to": assignee.full_name if assignee else _("nobody")},
-    )
+    entry = add_system_entry(case=case, action="case.assigned", actor=actor, side=Side.PLATFORM,
+                             params={"to": assignee.pk if assignee else None,
+                                     "to_name": assignee.full_name if assignee else None})
     if assignee is not None and assignee.pk != actor.pk:
         jobs.enqueue("cases.tasks.notify_case_event_task", case_id=case.pk, kind="assignment",
                      source_key=f"message:{entry.pk}", title=f"{case.reference} was assigned to you",
+                     event={"action": "case.assigned", "reference": case.reference},
                      actor_id=actor.pk, user_ids=[assignee.pk])
 
 

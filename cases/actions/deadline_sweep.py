@@ -24,6 +24,7 @@ from accounts.models import Membership, User
 from accounts.roles import Role
 
 from .. import audit, deadline_clock, permissions
+from ..instants import as_iso
 from ..models import Case, Deadline, DeadlineSignal
 from .deadline_clocks import refresh_case_clocks
 from .deadlines import expire_proposals
@@ -36,7 +37,7 @@ _SIGNAL_ROWS = 2000
 
 def _audiences(cases: list[Case]) -> dict[int, list[User]]:
     """Reminders and breaches go to the assignee, the platform's T&S managers and the authority's leads who may see
-    the case: for every case of a batch, in a few queries per batch and per person, none per case."""
+    the case: for every case of a batch, in four queries at most, whatever the number of cases and people."""
     members = list(Membership.objects.filter(
         Q(organization_id__in={c.responding_org_id for c in cases}, role=Role.TS_MANAGER)
         | Q(organization_id__in={c.requesting_org_id for c in cases}, role=Role.AUTHORITY_LEAD),
@@ -47,9 +48,7 @@ def _audiences(cases: list[Case]) -> dict[int, list[User]]:
     people = {m.user_id: m.user for m in Membership.objects.filter(user_id__in=assignee_ids, user__is_active=True)
               .select_related("user", "organization")} if assignee_ids else {}
     people.update((m.user_id, m.user) for m in members)
-    case_ids = [c.pk for c in cases]
-    visible = {pk: set(permissions.cases_visible_to(user).filter(pk__in=case_ids).values_list("pk", flat=True))
-               for pk, user in people.items()}
+    visible = permissions.cases_visible_to_each(people.values(), cases)
     audiences: dict[int, list[User]] = {}
     for case in cases:
         chosen = [case.assignee_id] if case.assignee_id in people else []
@@ -90,6 +89,13 @@ def _notice(deadline: Deadline, point: str) -> tuple[str, str]:
     return title, title
 
 
+def _event(deadline: Deadline, point: str) -> dict[str, object]:
+    """A reminder or breach as data, written in each reader's language and zone (cases/event_text.py)."""
+    return {"action": "deadline.breached" if point == deadline_clock.BREACH else "deadline.reminder",
+            "deadline": deadline.pk, "kind": deadline.kind, "title": deadline.title,
+            "reference": deadline.case.reference, "due_at": as_iso(deadline.due_at)}
+
+
 def _sweep_batch(deadlines: list[Deadline], now: datetime, counts: dict[str, int]) -> None:
     """Decide every deadline of a locked batch, then write what was decided, each kind of row at once."""
     sent: dict[int, set[str]] = {d.pk: set() for d in deadlines}
@@ -126,11 +132,11 @@ def _sweep_batch(deadlines: list[Deadline], now: datetime, counts: dict[str, int
     if not announced:
         return
     entries: list[audit.Entry] = []
-    thread: list[tuple[Case, str, str]] = []
+    thread: list[tuple[Case, str, dict[str, object]]] = []
     for deadline, point in announced:
         if point == deadline_clock.BREACH:
             counts["breaches"] += 1
-            thread.append((deadline.case, "deadline.breached", _notice(deadline, point)[1]))
+            thread.append((deadline.case, "deadline.breached", _event(deadline, point)))
             entries.append(audit.Entry(action="deadline.breached", case=deadline.case, obj=deadline,
                                        data={"kind": deadline.kind, "due_at": deadline.due_at.isoformat()}))
         else:
@@ -142,7 +148,8 @@ def _sweep_batch(deadlines: list[Deadline], now: datetime, counts: dict[str, int
     audiences = _audiences(list({d.case_id: d.case for d, _point in announced}.values()))
     notices = [Notice(users=audiences[deadline.case_id], kind="deadline", source_key=f"deadline:{deadline.pk}:{point}",
                       case=deadline.case, title=_notice(deadline, point)[0], body=_notice(deadline, point)[1],
-                      url=reverse("cases:detail", args=[deadline.case.reference]) + "#deadlines")
+                      url=reverse("cases:detail", args=[deadline.case.reference]) + "#deadlines",
+                      event=_event(deadline, point))
                for deadline, point in announced]
     transaction.on_commit(lambda: notify_many(notices))
 

@@ -17,6 +17,7 @@ from accounts.roles import OrgKind
 from .. import audit, permissions
 from ..choices import Side
 from ..deadline_clock import next_check
+from ..instants import as_iso
 from ..models import Case, Deadline, DeadlineProposal, SLAPolicy
 from .deadline_clocks import refresh_case_clocks
 from .thread import add_system_entries, add_system_entry
@@ -59,16 +60,10 @@ def propose_deadline(
     audit.record(actor=actor, action="deadline.proposed", case=case, obj=proposal,
                  data={"kind": kind, "deadline": deadline.pk if deadline else None,
                        "due_at": due_at.isoformat() if due_at else None, "reason": proposal.reason})
-    what = {
-        DeadlineProposal.Kind.CHANGE_DUE: _("a new due time (%(due)s UTC) for the %(kind)s deadline"),
-        DeadlineProposal.Kind.NEW_CUSTOM: _("a new deadline “%(title)s” due %(due)s UTC"),
-        DeadlineProposal.Kind.WAIVE: _("waiving the %(kind)s deadline"),
-    }[DeadlineProposal.Kind(kind)] % {
-        "due": f"{due_at:%Y-%m-%d %H:%M}" if due_at else "", "title": proposal.title,
-        "kind": Deadline.Kind(deadline.kind).label.lower() if deadline else ""}
-    add_system_entry(case=case, action="deadline.proposed", actor=actor,
-                     body=_("%(who)s proposed %(what)s: %(reason)s") % {"who": actor.full_name, "what": what,
-                                                                        "reason": proposal.reason})
+    add_system_entry(case=case, action="deadline.proposed", actor=actor, params={
+        "proposal": proposal.pk, "kind": kind, "reason": proposal.reason, "title": proposal.title,
+        "deadline_kind": deadline.kind if deadline else "", "deadline_title": deadline.title if deadline else "",
+        "due_at": as_iso(due_at) if due_at else None})
     return proposal
 
 
@@ -92,9 +87,7 @@ def answer_proposal(*, actor: User, proposal: DeadlineProposal, accept: bool, no
     audit.record(actor=actor, action="deadline.accepted" if accept else "deadline.rejected", case=case,
                  obj=proposal, data={"note": proposal.answer_note})
     add_system_entry(case=case, action="deadline.answered", actor=actor,
-                     body=(_("%(who)s accepted the deadline proposal.") if accept
-                           else _("%(who)s rejected the deadline proposal.")) % {"who": actor.full_name}
-                     + (f" {proposal.answer_note}" if proposal.answer_note else ""))
+                     params={"proposal": proposal.pk, "accepted": accept, "note": proposal.answer_note})
     return proposal
 
 
@@ -147,8 +140,7 @@ def expire_proposals(*, now: datetime | None = None) -> int:
         DeadlineProposal.objects.filter(pk__in=[p.pk for p in expired]).update(
             status=DeadlineProposal.State.EXPIRED, answered_at=now)
         audit.record_many([audit.Entry(action="deadline.proposal_expired", case=p.case, obj=p) for p in expired])
-        add_system_entries([(p.case, "deadline.proposal_expired", _("A deadline proposal expired without an answer."))
-                            for p in expired])
+        add_system_entries([(p.case, "deadline.proposal_expired", {"proposal": p.pk}) for p in expired])
     return len(expired)
 
 

@@ -16,7 +16,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,7 +32,7 @@ from accounts.models import Organization, User
 from accounts.permissions import membership_of
 from accounts.roles import OrgKind
 
-from .. import audit, permissions, queries
+from .. import audit, jobs, permissions, queries
 from ..email_authentication import assess
 from ..email_items import items_and_files, strip_quoted
 from ..email_parsing import (
@@ -45,6 +45,7 @@ from ..email_parsing import (
 )
 from ..evidence_files import EvidenceRejected
 from ..inbound_reasons import describe
+from ..instants import format_instant, zone_named
 from ..models import Case, Category, InboundEmail, Message, Notification, NotificationKind
 from ..reply_addresses import ReplyToken, read_reply_address
 from .cases import create_case
@@ -117,9 +118,11 @@ def _draft_title(parsed: ParsedEmail) -> str:
     return title[:200]
 
 
-def _draft_description(parsed: ParsedEmail, received_at: datetime) -> str:
+def _draft_description(parsed: ParsedEmail, received_at: datetime, zone: tzinfo) -> str:
+    """The draft's description: stored text both sides read, so its time carries its UTC offset (in the zone of the
+    person the draft is for)."""
     intro = _("Created from an e-mail from %(sender)s received on %(date)s.") % {
-        "sender": parsed.sender, "date": timezone.localtime(received_at).strftime("%Y-%m-%d %H:%M %Z")}
+        "sender": parsed.sender, "date": format_instant(received_at, zone)}
     body = parsed.text
     if len(body) > MAX_DESCRIPTION_CHARS:
         body = body[:MAX_DESCRIPTION_CHARS] + "\n…\n" + _("(Shortened; the whole e-mail is kept with the case.)")
@@ -141,7 +144,8 @@ def create_draft(*, work: DecisionWork, inbound: InboundEmail, parsed: ParsedEma
     if category is None:
         raise Unprocessable("no_category")
     case = create_case(actor=owner, title=_draft_title(parsed), category=category, responding_org=platform,
-                       description=_draft_description(parsed, inbound.received_at), items=items.rows)
+                       description=_draft_description(parsed, inbound.received_at, zone_named(owner.time_zone)),
+                       items=items.rows)
     evidence_ids = _add_files(work=work, actor=owner, case=case, files=files, parsed=parsed)
     if items.rejected:
         work.notes.append(_("%(count)d link(s) could not be read as items.") % {"count": items.rejected})
@@ -164,14 +168,15 @@ def _tell_owner(*, inbound: InboundEmail, case: Case, owner: User, items: int, f
         })
     Notification.objects.get_or_create(
         user=owner, kind=NotificationKind.EMAIL_DRAFT, source_key=f"inbound:{inbound.pk}",
-        defaults={"case": case, "title": title[:300], "url": case.get_absolute_url(), "emailed_at": timezone.now()},
+        defaults={"case": case, "title": title[:300], "url": case.get_absolute_url(), "emailed_at": timezone.now(),
+                  "event": {"action": "email.draft_created", "reference": case.reference}},
     )
     headers = {"Auto-Submitted": "auto-replied", "X-Liaison-Case": case.reference}
     if not inbound.message_id.startswith("sha256:"):
         headers.update({"In-Reply-To": inbound.message_id, "References": inbound.message_id})
     message = OutgoingEmail(subject=f"[Liaison {case.reference}] {title}", body=body, to=[owner.email],
                             headers=headers)
-    transaction.on_commit(message.send)
+    jobs.enqueue_email(message)  # in this transaction; a mail server that is down delays it, never loses it
 
 
 @dataclass(frozen=True)
@@ -356,7 +361,7 @@ def ingest(raw: bytes) -> InboundEmail:
              .order_by("received_at", "pk").first())
     if first is not None:
         params = {"message_id": inbound.message_id, "first_id": first.pk,
-                  "first": first.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+                  "first": format_instant(first.received_at, UTC)}
         code = "redelivered" if _same_content(raw, first) else "message_id_clash"
         return _quarantine(inbound.pk, code, describe(code, params))
     return _process(inbound.pk, parsed)

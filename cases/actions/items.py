@@ -44,10 +44,14 @@ def append_items(*, actor: User, case: Case, rows: Iterable[AcceptedRow]) -> lis
 
 @transaction.atomic
 def add_items(*, actor: User, case: Case, rows: Iterable[AcceptedRow]) -> list[ReportedItem]:
+    """The accepted rows of a reviewed list; a list without one (every row rejected) adds nothing and says so."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     permissions.ensure_can_view(actor, case)
     if not permissions.can_edit_items(actor, case):
         raise PermissionDenied(_("Only the requesting authority adds items, while the case is open."))
+    rows = list(rows)
+    if not rows:
+        raise ValidationError(_("No row was accepted. Correct the list and preview again."))
     return append_items(actor=actor, case=case, rows=rows)
 
 

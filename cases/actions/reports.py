@@ -14,10 +14,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Membership, User
 
@@ -33,9 +34,14 @@ from .thread import add_system_entry
 
 logger = logging.getLogger(__name__)
 
-# A worker's claim on a report older than this is taken to be a crashed worker's, and may be taken over.
-REPORT_CLAIM_STALE_AFTER = timedelta(minutes=10)
 IN_FLIGHT = (OutcomeReport.Status.QUEUED, OutcomeReport.Status.RENDERING, OutcomeReport.Status.SIGNING)
+WORKING = (OutcomeReport.Status.RENDERING, OutcomeReport.Status.SIGNING)
+
+
+def claim_stale_after() -> timedelta:
+    """A worker's claim on a report older than this is a dead worker's (the task's hard time limit is shorter), and
+    a report queued this long lost its task: either goes back to the queue (`requeue_stale_reports`)."""
+    return timedelta(seconds=settings.LIAISON_REPORT_CLAIM_STALE_SECONDS)
 
 
 @transaction.atomic
@@ -52,6 +58,8 @@ def request_report(*, actor: User, case: Case, language: str, include_thread: bo
                                  "resolved or closed."))
     if language not in dict(settings.LANGUAGES):
         raise ValidationError(_("Choose English or Bahasa Indonesia."))
+    # A report stuck with a dead worker or a lost task is sent again now rather than blocking this case for good.
+    requeue_stale_reports(case=case)
     if case.reports.filter(status__in=IN_FLIGHT).exists():
         raise ValidationError(_("A report of this case is being prepared; wait until it is ready or has failed."))
     last = case.reports.exclude(status=OutcomeReport.Status.FAILED).aggregate(v=Max("version"))["v"] or 0
@@ -72,14 +80,64 @@ def _claim_report(report_id: int) -> tuple[OutcomeReport, datetime] | None:
         if report is None:
             return None
         now = timezone.now()
-        working = (OutcomeReport.Status.RENDERING, OutcomeReport.Status.SIGNING)
-        stale = report.status in working and (report.started_at is None
-                                               or report.started_at < now - REPORT_CLAIM_STALE_AFTER)
+        stale = report.status in WORKING and (report.started_at is None
+                                               or report.started_at < now - claim_stale_after())
         if report.status != OutcomeReport.Status.QUEUED and not stale:
             return None
+        if stale and report.attempts >= settings.LIAISON_REPORT_MAX_ATTEMPTS:
+            _give_up(report)
+            return None
         report.status, report.started_at, report.status_reason = OutcomeReport.Status.RENDERING, now, ""
-        report.save(update_fields=["status", "started_at", "status_reason"])
+        report.attempts += 1
+        report.save(update_fields=["status", "started_at", "status_reason", "attempts"])
     return report, now
+
+
+def requeue_stale_reports(*, case: Case | None = None) -> int:
+    """Send again every report whose worker died (claimed longer ago than LIAISON_REPORT_CLAIM_STALE_SECONDS) or
+    whose task was lost (queued that long), each back in the queue through the outbox; a report whose workers died
+    LIAISON_REPORT_MAX_ATTEMPTS times fails with the reason instead, so a new one can be requested. The beat job's
+    work, and done for a case when someone asks for its report. Returns how many reports it moved."""
+    now = timezone.now()
+    cutoff = now - claim_stale_after()
+    stale = OutcomeReport.objects.filter(
+        Q(status__in=WORKING) & (Q(started_at__lt=cutoff) | Q(started_at__isnull=True))
+        | Q(status=OutcomeReport.Status.QUEUED, queued_at__lt=cutoff))
+    if case is not None:
+        stale = stale.filter(case=case)
+    moved = 0
+    for report_id in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            report = OutcomeReport.objects.select_for_update().filter(pk=report_id).first()
+            if report is None:
+                continue
+            working_stale = report.status in WORKING and (report.started_at is None or report.started_at < cutoff)
+            queued_stale = report.status == OutcomeReport.Status.QUEUED and report.queued_at < cutoff
+            if not (working_stale or queued_stale):
+                continue  # finished or claimed meanwhile
+            moved += 1
+            if working_stale and report.attempts >= settings.LIAISON_REPORT_MAX_ATTEMPTS:
+                _give_up(report)
+                continue
+            previous = report.status
+            report.status, report.started_at, report.queued_at = OutcomeReport.Status.QUEUED, None, now
+            report.save(update_fields=["status", "started_at", "queued_at"])
+            audit.record(action="report.requeued", case=report.case, obj=report, side=Side.PLATFORM,
+                         data={"version": report.version, "from": previous, "attempts": report.attempts})
+            jobs.enqueue("cases.tasks.generate_report_task", report_id=report.pk)
+    return moved
+
+
+def _give_up(report: OutcomeReport) -> None:
+    """A report whose every worker died fails, with the reason, under the caller's row lock."""
+    reason = ngettext("The worker preparing this report stopped before finishing, %(count)d time; request the "
+                      "report again.",
+                      "The worker preparing this report stopped before finishing, %(count)d times; request the "
+                      "report again.", report.attempts) % {"count": report.attempts}
+    report.status, report.status_reason = OutcomeReport.Status.FAILED, reason
+    report.save(update_fields=["status", "status_reason"])
+    audit.record(actor=report.approved_by, action="report.failed", case=report.case, obj=report, side=Side.PLATFORM,
+                 data={"version": report.version, "reason": reason})
 
 
 def _report_step(report: OutcomeReport, claimed_at: datetime, status: str, reason: str = "") -> bool:
@@ -168,40 +226,32 @@ def _issue_report(report: OutcomeReport, claimed_at: datetime, signed: bytes,
                          data={"version": locked.version, "sha256": locked.sha256, "size": locked.size,
                                "language": locked.language, "include_thread": locked.include_thread,
                                "supersedes": [o.version for o in previous]})
-            body = _("%(who)s approved outcome report version %(version)d; it was signed and issued "
-                     "(SHA-256 %(sha)s).") % {"who": approver.full_name, "version": locked.version,
-                                               "sha": locked.sha256}
-            if previous:
-                body += " " + _("It supersedes version %(old)s.") % {
-                    "old": ", ".join(str(o.version) for o in previous)}
-            add_system_entry(case=case, action="report.issued", body=body, actor=approver)
-            transaction.on_commit(lambda: _notify_report_issued(locked))
+            add_system_entry(case=case, action="report.issued", actor=approver,
+                             params={"report": locked.pk, "version": locked.version, "sha256": locked.sha256,
+                                     "supersedes": [o.version for o in previous]})
+            jobs.enqueue("cases.tasks.notify_report_issued_task", report_id=locked.pk)
     except BaseException:
         storage.delete(name)
         raise
     return locked
 
 
-def _notify_report_issued(report: OutcomeReport) -> None:
-    """The requesting authority's people hear of a new report, each in their language."""
+def notify_report_issued(*, report_id: int) -> int:
+    """The requesting authority's people hear of a new report, each in their language (once each: a delivery
+    twice notifies nobody twice). Called by the task the issue queued."""
+    report = OutcomeReport.objects.select_related("case", "case__requesting_org", "case__responding_org").filter(
+        pk=report_id, status=OutcomeReport.Status.READY).first()
+    if report is None:
+        return 0
     case = report.case
     members = Membership.objects.filter(organization=case.requesting_org, deactivated_at__isnull=True,
                                         user__is_active=True).select_related("user", "organization")
-    by_language: dict[str, list[User]] = {}
-    for membership in members:
-        if permissions.can_view_reports(membership.user, case):
-            by_language.setdefault(membership.user.preferred_language or "en", []).append(membership.user)
-    url = reverse("cases:detail", args=[case.reference]) + "#reports"
-    for language, users in by_language.items():
-        with translation.override(language):
-            title = _("Outcome report %(reference)s, version %(version)d, is ready") % {
-                "reference": case.reference, "version": report.version}
-            body = _("%(platform)s issued a signed outcome report of %(reference)s. Download it from the case page; "
-                     "anyone holding it can verify it at %(url)s.") % {
-                "platform": case.responding_org.name, "reference": case.reference,
-                "url": settings.SITE_URL + "/reports/verify/"}
-            notify(users=users, kind="report", source_key=f"report:{report.pk}", case=case, title=title, body=body,
-                   url=url)
+    users = [m.user for m in members if permissions.can_view_reports(m.user, case)]
+    event = {"action": "report.issued", "reference": case.reference, "version": report.version,
+             "platform": case.responding_org.name, "url": settings.SITE_URL + "/reports/verify/"}
+    return len(notify(users=users, kind="report", source_key=f"report:{report.pk}", case=case, event=event,
+                      title=f"Outcome report {case.reference}, version {report.version}, is ready",
+                      url=reverse("cases:detail", args=[case.reference]) + "#reports"))
 
 
 def record_report_download(*, actor: User, report: OutcomeReport) -> None:

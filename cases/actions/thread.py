@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -97,20 +98,23 @@ def edit_message(*, actor: User, message: Message, body: str) -> Message:
     return message
 
 
-def add_system_entry(*, case: Case, action: str, body: str, actor: User | None = None, side: str = "") -> Message:
-    """State, deadline and report events in the thread, in order with the messages."""
-    entry = Message.objects.create(case=case, kind=Message.Kind.SYSTEM, side=side, author=actor, body=body,
-                                   system_action=action)
+def add_system_entry(*, case: Case, action: str, params: Mapping[str, Any], actor: User | None = None,
+                     side: str = "") -> Message:
+    """State, deadline and report events in the thread, in order with the messages. Stored as data, the action and
+    its parameters (codes, ISO instants from `instants.as_iso`, counts, versions, names as they are now), never as
+    a sentence: each reader reads it in their own language and zone (cases/event_text.py)."""
+    entry = Message.objects.create(case=case, kind=Message.Kind.SYSTEM, side=side, author=actor, body="",
+                                   system_action=action, system_params=dict(params))
     _note_last_message([entry])
     return entry
 
 
-def add_system_entries(entries: Sequence[tuple[Case, str, str]]) -> list[Message]:
-    """`add_system_entry` for many (case, action, body) at once, shared and by nobody, in one INSERT (the deadline
+def add_system_entries(entries: Sequence[tuple[Case, str, Mapping[str, Any]]]) -> list[Message]:
+    """`add_system_entry` for many (case, action, params) at once, shared and by nobody, in one INSERT (the deadline
     sweep's batches)."""
     created = Message.objects.bulk_create([Message(case=case, kind=Message.Kind.SYSTEM, side="", author=None,
-                                                   body=body, system_action=action)
-                                           for case, action, body in entries])
+                                                   body="", system_action=action, system_params=dict(params))
+                                           for case, action, params in entries])
     _note_last_message(created)
     return created
 

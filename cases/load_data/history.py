@@ -171,10 +171,8 @@ class CaseBuilder:
         note = NOTES.get(transition, "")
         self.timeline.event(at, f"case.{transition}", case_id=plan.id, actor=actor, obj="Case", obj_id=plan.id,
                             data={"from": old, "to": new, "note": note, "at": moment(at).isoformat()})
-        text = (f"{actor.name} changed the status from {Status(old).label} to {Status(new).label}."
-                + (f" {note}" if note else ""))
-        self.timeline.message(at, case_id=plan.id, kind=Message.Kind.SYSTEM, author=actor, body=text,
-                              system_action=f"case.{new}")
+        self.timeline.message(at, case_id=plan.id, kind=Message.Kind.SYSTEM, author=actor,
+                              system_action=f"case.{new}", params={"from": old, "to": new, "note": note})
 
     def _moves(self, plan: CasePlan, creator: Person, worker: Person | None) -> None:
         rng, tl, people = self.rng, self.timeline, self.people
@@ -200,7 +198,7 @@ class CaseBuilder:
             tl.event(plan.assigned, "case.assigned", case_id=plan.id, actor=assigner, obj="Case", obj_id=plan.id,
                      side="platform", data={"from": None, "to": worker.name, "to_email": worker.email})
             tl.message(plan.assigned, case_id=plan.id, kind=Message.Kind.SYSTEM, author=assigner, side="platform",
-                       body=f"{assigner.name} assigned the case to {worker.name}.", system_action="case.assigned")
+                       system_action="case.assigned", params={"to": worker.id, "to_name": worker.name})
         if plan.acked is not None and worker is not None:
             self._transition(plan.acked, plan, Transition.ACKNOWLEDGE, worker, Status.SUBMITTED, Status.IN_PROGRESS)
         if plan.requested is not None and worker is not None:

@@ -12,6 +12,7 @@ import random
 from accounts.roles import OrgKind
 
 from .. import deadline_clock
+from ..instants import as_iso
 from ..models import Deadline, DeadlinePause, DeadlineProposal, DeadlineSignal, Evidence, LegalHold, Message
 from . import vocabulary as words
 from .people import Person
@@ -168,8 +169,9 @@ class Records:
         reason = "As agreed on the call; the order covers these accounts."
         kind = Deadline.Kind.PROVIDE_INFORMATION if owner == OrgKind.AUTHORITY else Deadline.Kind.CUSTOM
         deadline_id = self.deadline_rows.next_id
+        proposal_id = self.proposals.allocate()
         self.writer.add(self.proposals, (
-            self.proposals.allocate(), plan.id, deadline_id, DeadlineProposal.Kind.NEW_CUSTOM, title, owner,
+            proposal_id, plan.id, deadline_id, DeadlineProposal.Kind.NEW_CUSTOM, title, owner,
             moment(due), reason, proposer.id, proposer.side, moment(proposed), DeadlineProposal.State.ACCEPTED,
             answerer.id, moment(accepted)))
         tl.event(proposed, "deadline.proposed", case_id=plan.id, actor=proposer, obj="DeadlineProposal",
@@ -177,12 +179,12 @@ class Records:
                        "reason": reason})
         tl.message(proposed, case_id=plan.id, kind=Message.Kind.SYSTEM, author=proposer,
                    system_action="deadline.proposed",
-                   body=f"{proposer.name} proposed a new deadline “{title}” due {moment(due):%Y-%m-%d %H:%M} UTC: "
-                        f"{reason}")
+                   params={"proposal": proposal_id, "kind": DeadlineProposal.Kind.NEW_CUSTOM, "reason": reason,
+                           "title": title, "deadline_kind": "", "deadline_title": "", "due_at": as_iso(moment(due))})
         tl.event(accepted, "deadline.accepted", case_id=plan.id, actor=answerer, obj="DeadlineProposal",
                  data={"note": ""})
         tl.message(accepted, case_id=plan.id, kind=Message.Kind.SYSTEM, author=answerer,
-                   system_action="deadline.answered", body=f"{answerer.name} accepted the deadline proposal.")
+                   system_action="deadline.answered", params={"proposal": proposal_id, "accepted": True, "note": ""})
         tl.event(accepted, "deadline.created", case_id=plan.id, actor=answerer, obj="Deadline", obj_id=deadline_id,
                  data={"kind": kind, "due_at": moment(due).isoformat(), "origin": "agreement"})
         roll = rng.random()
@@ -230,9 +232,8 @@ class Records:
         if swept:
             status, breached_at = Deadline.State.BREACHED, due
             self._signal(deadline_id, "breach", due + lag)
-            label = Deadline.Kind(kind).label.lower()
             tl.message(due + lag, case_id=plan.id, kind=Message.Kind.SYSTEM, system_action="deadline.breached",
-                       body=f"The {label} deadline was due at {moment(due):%Y-%m-%d %H:%M} UTC and was not met.")
+                       params={"deadline": deadline_id, "kind": kind, "title": title, "due_at": as_iso(moment(due))})
             tl.event(due + lag, "deadline.breached", case_id=plan.id, obj="Deadline", obj_id=deadline_id, ip=False,
                      data={"kind": kind, "due_at": moment(due).isoformat()})
         if stop is not None and how == "met":

@@ -22,7 +22,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 AUDIT_FIELDS = ("id", "occurred_at", "actor_id", "actor_org_id", "action", "case_id", "object_type", "object_id",
                 "ip", "side", "data", "prev_hash", "hash")
-MESSAGE_FIELDS = ("id", "case_id", "kind", "side", "author_id", "body", "system_action", "created_at")
+MESSAGE_FIELDS = ("id", "case_id", "kind", "side", "author_id", "body", "system_action", "system_params", "created_at")
 MARKER_FIELDS = ("id", "user_id", "case_id", "last_read_message_id", "updated_at")
 
 AUDIT, MESSAGE, READ = 0, 1, 2
@@ -56,10 +56,12 @@ class Timeline:
         """An audit event; `ip` False for what the system does (sweep, purge)."""
         self._push(at, AUDIT, (case_id, actor, action, obj, str(obj_id), side, data or {}, ip))
 
-    def message(self, at: int, *, case_id: int, kind: str, body: str, author: Person | None = None, side: str = "",
-                system_action: str = "", posted_event: bool = False) -> None:
-        """A thread entry; a person's message also writes its `message.posted` event (it names the message id)."""
-        self._push(at, MESSAGE, (case_id, kind, side, author, body, system_action, posted_event))
+    def message(self, at: int, *, case_id: int, kind: str, body: str = "", author: Person | None = None,
+                side: str = "", system_action: str = "", params: dict[str, Any] | None = None,
+                posted_event: bool = False) -> None:
+        """A thread entry (a system entry as its action and `params`, like cases.actions.thread.add_system_entry);
+        a person's message also writes its `message.posted` event (it names the message id)."""
+        self._push(at, MESSAGE, (case_id, kind, side, author, body, system_action, params or {}, posted_event))
 
     def read(self, at: int, *, user_id: int, case_id: int) -> None:
         """The person's read marker of the case, up to the newest message written before `at` (one per person)."""
@@ -100,10 +102,10 @@ class Timeline:
         self.prev_hash = digest
 
     def _write_message(self, at: int, case_id: int, kind: str, side: str, author: Person | None, body: str,
-                       system_action: str, posted_event: bool) -> None:
+                       system_action: str, params: dict[str, Any], posted_event: bool) -> None:
         message_id = self.messages.allocate()
         self.writer.add(self.messages, (message_id, case_id, kind, side, author.id if author else None, body,
-                                        system_action, moment(at)))
+                                        system_action, params, moment(at)))
         self._last_message[case_id] = message_id
         if kind == Message.Kind.SYSTEM:
             self.system_messages += 1

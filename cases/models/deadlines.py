@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 
-from ..choices import Priority
+from ..choices import DeadlineKind, Priority, ProposalKind
 from .cases import Case, Category
 
 
@@ -37,11 +37,7 @@ class SLAPolicy(models.Model):
 
 
 class Deadline(models.Model):
-    class Kind(models.TextChoices):
-        ACKNOWLEDGE = "acknowledge", _("Acknowledge")
-        RESOLVE = "resolve", _("Resolve")
-        PROVIDE_INFORMATION = "provide_information", _("Provide information")
-        CUSTOM = "custom", _("Custom")
+    Kind = DeadlineKind
 
     class State(models.TextChoices):
         OPEN = "open", _("Open")
@@ -110,10 +106,7 @@ class DeadlinePause(models.Model):
 class DeadlineProposal(models.Model):
     """A change to the clock that takes effect only when the other side accepts. Kept whatever the answer."""
 
-    class Kind(models.TextChoices):
-        CHANGE_DUE = "change_due", _("New due time")
-        NEW_CUSTOM = "new_custom", _("New deadline")
-        WAIVE = "waive", _("Waive")
+    Kind = ProposalKind
 
     class State(models.TextChoices):
         PENDING = "pending", _("Awaiting the other side")

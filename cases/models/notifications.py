@@ -26,6 +26,9 @@ class Notification(models.Model):
     kind = models.CharField(max_length=32, choices=NotificationKind.choices)
     # What the notification is about, so the same event never notifies the same person twice.
     source_key = models.CharField(max_length=120)
+    # The event as data (an action and its parameters), written out when it is read, in the reader's language and
+    # zone (cases/event_text.py); `title` and `body` keep it as first written, the fallback for older rows.
+    event = models.JSONField(default=dict, blank=True)
     title = models.CharField(max_length=300)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=500, blank=True)

@@ -35,8 +35,12 @@ class OutcomeReport(models.Model):
     # The T&S manager whose approval the signature carries.
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)
-    # When a worker claimed it; a claim older than a few minutes is taken to be a crashed worker's.
+    # When it was last put in the queue (requested, or sent again after its worker died or its task was lost).
+    queued_at = models.DateTimeField(default=timezone.now)
+    # When a worker claimed it; a claim older than LIAISON_REPORT_CLAIM_STALE_SECONDS is taken to be a dead worker's.
     started_at = models.DateTimeField(null=True, blank=True)
+    # How many times a worker claimed it: after LIAISON_REPORT_MAX_ATTEMPTS dead workers it fails instead.
+    attempts = models.PositiveSmallIntegerField(default=0)
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
     storage_name = models.CharField(max_length=255, blank=True, editable=False)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, editable=False)
@@ -55,6 +59,9 @@ class OutcomeReport(models.Model):
         indexes = [
             models.Index(fields=["sha256"], name="report_sha256"),
             models.Index(fields=["case", "status"], name="report_case_status"),
+            # The sweep for dead workers and lost tasks (cases/actions/reports.py) reads only reports in flight.
+            models.Index(fields=["status"], condition=Q(status__in=["queued", "rendering", "signing"]),
+                         name="report_in_flight"),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import Side
+from ..choices import MessageKind, Side
 from .cases import Case
 from .evidence import Evidence
 
@@ -14,10 +14,7 @@ from .evidence import Evidence
 class Message(models.Model):
     """One entry of a case's thread: shared with both sides, internal to the author's side, or a system entry."""
 
-    class Kind(models.TextChoices):
-        SHARED = "shared", _("Shared with both sides")
-        INTERNAL = "internal", _("Internal note")
-        SYSTEM = "system", _("System entry")
+    Kind = MessageKind
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="messages")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.SHARED)
@@ -27,6 +24,10 @@ class Message(models.Model):
                                related_name="+")
     body = models.TextField(_("message"))
     system_action = models.CharField(max_length=64, blank=True)
+    # A system entry's parameters (statuses and kinds as codes, times as ISO instants, counts, versions): the entry
+    # is written from them when it is read, in the reader's language and zone (cases/event_text.py). Entries stored
+    # before had none; their `body` is the sentence as it was written.
+    system_params = models.JSONField(default=dict, blank=True)
     evidence = models.ManyToManyField(Evidence, blank=True, related_name="messages")
     created_at = models.DateTimeField(_("posted"), auto_now_add=True, db_index=True)
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)

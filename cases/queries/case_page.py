@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
@@ -99,11 +99,20 @@ class Sighting:
     same_org: bool
 
 
-def deconfliction(user: User, keys: list[str], exclude_case: Case | None = None) -> dict[str, list[Sighting]]:
+class Sightings(list[Sighting]):
+    """The other open cases reporting one target that the person may open, and how many more their side has that
+    they may not (`outside`, say a moderator's case of another queue): counted, never named."""
+
+    outside: int = 0
+
+
+def deconfliction(user: User, keys: list[str], exclude_case: Case | None = None) -> dict[str, Sightings]:
     """Other open cases reporting the same targets, as far as this person may know of them.
 
-    Platform staff learn every other open (non-RED) case; an authority learns only of
-    its own earlier cases; another authority's case is never revealed to it.
+    Platform staff learn of every other open (non-RED) case their platform received, but only the ones they may
+    open by reference and authority (a moderator's queues): the rest are a count. An authority learns only of
+    its own earlier cases; another authority's case is never revealed to it. One query: whether each case may be
+    opened is asked inside it, of the policy's own queryset.
     """
     if not keys:
         return {}
@@ -119,13 +128,21 @@ def deconfliction(user: User, keys: list[str], exclude_case: Case | None = None)
         items = items.filter(case__requesting_org_id=membership.organization_id)
     else:
         items = items.filter(case__responding_org_id=membership.organization_id)
-    found: dict[str, list[Sighting]] = defaultdict(list)
-    for key, reference, org_name, org_id in items.values_list(
-        "key", "case__reference", "case__requesting_org__name", "case__requesting_org_id"
+    openable = Exists(permissions.cases_visible_to_inside(user).filter(pk=OuterRef("case_id")))
+    found: dict[str, Sightings] = defaultdict(Sightings)
+    outside: dict[str, set[int]] = defaultdict(set)
+    for key, case_id, reference, org_name, org_id, may_open in items.annotate(may_open=openable).values_list(
+        "key", "case_id", "case__reference", "case__requesting_org__name", "case__requesting_org_id", "may_open"
     ).order_by("case__reference")[:5000]:
+        sightings = found[key]
+        if not may_open:
+            outside[key].add(case_id)
+            continue
         sighting = Sighting(reference, org_name, org_id == membership.organization_id)
-        if sighting not in found[key]:
-            found[key].append(sighting)
+        if sighting not in sightings:
+            sightings.append(sighting)
+    for key, case_ids in outside.items():
+        found[key].outside = len(case_ids)
     return dict(found)
 
 

@@ -1,7 +1,18 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django import template
-from django.utils.translation import gettext_lazy as _
+from django.utils import timezone
 
 from cases.choices import Outcome, Status
+from cases.event_text import event_details as _event_details
+from cases.event_text import event_label as _event_label
+from cases.event_text import notification_text
+from cases.event_text import system_line as _system_line
+
+if TYPE_CHECKING:
+    from cases.models import AuditEvent, Message, Notification
 
 register = template.Library()
 
@@ -41,37 +52,33 @@ def timeuntil_td(value: object) -> str:
     return timeuntil(now + value, now)
 
 
-EVENT_LABELS = {
-    "deadline.created": _("Deadline set"),
-    "deadline.paused": _("Resolve clock paused"),
-    "deadline.resumed": _("Resolve clock resumed"),
-    "deadline.changed": _("Deadline changed by agreement"),
-    "deadline.waived": _("Deadline waived by agreement"),
-    "deadline.proposed": _("Deadline change proposed"),
-    "deadline.accepted": _("Deadline proposal accepted"),
-    "deadline.rejected": _("Deadline proposal rejected"),
-    "deadline.proposal_expired": _("Deadline proposal expired"),
-    "deadline.reminded": _("Deadline reminder sent"),
-    "deadline.breached": _("Deadline breached"),
-    "message.posted": _("Message posted"),
-    "message.edited": _("Message edited"),
-    "evidence.uploaded": _("Evidence uploaded"),
-    "evidence.downloaded": _("Evidence downloaded"),
-    "evidence.previewed": _("Evidence previewed"),
-    "evidence.withdrawn": _("Evidence withdrawn"),
-    "evidence.purged": _("Evidence purged after retention"),
-    "evidence.integrity_failed": _("Evidence integrity check failed"),
-    "legal_hold.placed": _("Legal hold placed"),
-    "legal_hold.lifted": _("Legal hold lifted"),
-    "report.requested": _("Outcome report requested"),
-    "report.issued": _("Outcome report issued"),
-    "report.downloaded": _("Outcome report downloaded"),
-    "email.draft_created": _("Draft created from an e-mail"),
-    "email.reply_added": _("E-mail reply added to the thread"),
-}
+@register.filter
+def event_label(action: str) -> str:
+    return _event_label(action)
 
 
 @register.filter
-def event_label(action: str) -> str:
-    label = EVENT_LABELS.get(action)
-    return str(label) if label is not None else action
+def event_details(event: AuditEvent) -> str:
+    """What the timeline says of an event after its label, in the reader's language and zone."""
+    return _event_details(event.action, event.data, zone=timezone.get_current_timezone())
+
+
+@register.filter
+def system_line(message: Message) -> str:
+    """A system entry of the thread in the reader's language and zone, from its action and parameters (the author
+    is loaded with the thread)."""
+    return _system_line(message.system_action, message.system_params,
+                        who=message.author.full_name if message.author_id and message.author else "",
+                        zone=timezone.get_current_timezone(), fallback=message.body)
+
+
+@register.filter
+def notification_title(notification: Notification) -> str:
+    text = notification_text(notification.event, zone=timezone.get_current_timezone())
+    return text[0] if text is not None else notification.title
+
+
+@register.filter
+def notification_body(notification: Notification) -> str:
+    text = notification_text(notification.event, zone=timezone.get_current_timezone())
+    return text[1] if text is not None and text[1] is not None else notification.body

@@ -19,9 +19,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.models import User
+from liaison.input_policy import id_param
 
 from .. import deadline_clock, permissions
 from ..actions.deadlines import answer_proposal, propose_deadline, update_sla_policy
+from ..forms import SLADurationsForm
 from ..models import Case, DeadlineProposal, SLAPolicy
 
 
@@ -66,9 +68,8 @@ def propose(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     if kind not in DeadlineProposal.Kind.values:
         messages.error(request, _("Choose what to propose."))
         return redirect(reverse("cases:detail", args=[case.reference]) + "#deadlines")
-    deadline = None
-    if request.POST.get("deadline", "").isdigit():
-        deadline = case.deadlines.filter(pk=int(request.POST["deadline"])).first()
+    deadline_id = id_param(request.POST.get("deadline"))
+    deadline = case.deadlines.filter(pk=deadline_id).first() if deadline_id is not None else None
     try:
         propose_deadline(actor=user, case=case, kind=kind, reason=request.POST.get("reason", ""),
                                  deadline=deadline, due_at=_parse_due(request.POST.get("due_at", "")),
@@ -98,6 +99,15 @@ def answer(request: AuthenticatedRequest, reference: str, proposal_id: int) -> H
     return redirect(reverse("cases:detail", args=[case.reference]) + "#deadlines")
 
 
+def _errors_text(form: SLADurationsForm) -> str:
+    """The form's errors in one line, each after the label of its field."""
+    parts: list[str] = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        parts.extend(f"{field.label}: {error}" if field is not None else str(error) for error in errors)
+    return " ".join(parts)
+
+
 @login_required
 def sla_policies(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
@@ -113,18 +123,18 @@ def sla_policies(request: AuthenticatedRequest) -> HttpResponse:
     if request.method == "POST":
         if not editable:
             raise PermissionDenied(_("Only T&S managers edit SLA policies."))
+        checked = [(policy, SLADurationsForm({
+            "acknowledge_minutes": request.POST.get(f"ack-{policy.pk}", policy.acknowledge_minutes),
+            "resolve_minutes": request.POST.get(f"resolve-{policy.pk}", policy.resolve_minutes),
+        })) for policy in policies]
+        invalid = [(policy, form) for policy, form in checked if not form.is_valid()]
+        if invalid:  # nothing is changed until every row is right
+            for policy, form in invalid:
+                messages.error(request, f"{policy}: {_errors_text(form)}")
+            return redirect("cases:sla_policies")
         changed = 0
-        for policy in policies:
-            try:
-                ack = int(request.POST.get(f"ack-{policy.pk}", policy.acknowledge_minutes))
-                resolve = int(request.POST.get(f"resolve-{policy.pk}", policy.resolve_minutes))
-            except ValueError:
-                messages.error(request, _("Durations are whole numbers of minutes."))
-                return redirect("cases:sla_policies")
-            if ack <= 0 or resolve <= 0 or ack > resolve:
-                messages.error(request, _("Each duration must be positive, and acknowledging cannot take longer "
-                                          "than resolving (%(policy)s).") % {"policy": policy})
-                return redirect("cases:sla_policies")
+        for policy, form in checked:
+            ack, resolve = form.cleaned_data["acknowledge_minutes"], form.cleaned_data["resolve_minutes"]
             if (ack, resolve) != (policy.acknowledge_minutes, policy.resolve_minutes):
                 update_sla_policy(actor=user, policy=policy, acknowledge_minutes=ack, resolve_minutes=resolve)
                 changed += 1

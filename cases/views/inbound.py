@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.http import AuthenticatedRequest
 from accounts.models import Membership, Organization, User
 from accounts.roles import OrgKind, Role
+from liaison.input_policy import id_param, page_number
 
 from .. import permissions, queries
 from ..actions.inbound_review import (
@@ -65,11 +66,7 @@ def inbound_list(request: AuthenticatedRequest) -> HttpResponse:
     status = request.GET.get("status", "").strip()
     if status not in InboundEmail.Status.values:
         status = ""
-    try:
-        page_number = max(int(request.GET.get("page", "1")), 1)
-    except ValueError:
-        page_number = 1
-    page = Paginator(_inbound_for_review(status), PER_PAGE).get_page(page_number)
+    page = Paginator(_inbound_for_review(status), PER_PAGE).get_page(page_number(request.GET.get("page")))
     counts = dict(InboundEmail.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     context = {
         "page": page,
@@ -134,18 +131,14 @@ def inbound_raw(request: AuthenticatedRequest, pk: int) -> FileResponse:
     return response
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 @login_required
 @require_POST
 def inbound_release(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     user = request.user
     _ensure_reviewer(user, not_found=True)
     inbound = _get_inbound(pk)
-    organization = Organization.objects.filter(pk=_int(request.POST.get("organization")) or 0).first()
-    owner = User.objects.filter(pk=_int(request.POST.get("owner")) or 0).first()
+    organization = Organization.objects.filter(pk=id_param(request.POST.get("organization")) or 0).first()
+    owner = User.objects.filter(pk=id_param(request.POST.get("owner")) or 0).first()
     if organization is None or owner is None:
         messages.error(request, _("Choose the authority and the person who will own the draft."))
         return redirect("cases:inbound_detail", pk=inbound.pk)
@@ -182,7 +175,7 @@ def inbound_release_reply(request: AuthenticatedRequest, pk: int) -> HttpRespons
     user = request.user
     _ensure_reviewer(user, not_found=True)
     inbound = _get_inbound(pk)
-    case = Case.objects.filter(pk=_int(request.POST.get("case")) or 0).first()
+    case = Case.objects.filter(pk=id_param(request.POST.get("case")) or 0).first()
     if case is None or case.pk != inbound.reply_case_id:
         messages.error(request, _("This e-mail can be released only into the thread of the case it names."))
         return redirect("cases:inbound_detail", pk=inbound.pk)

@@ -15,6 +15,7 @@ from accounts.http import AuthenticatedRequest
 from accounts.middleware import has_second_factor
 from accounts.models import Organization
 from accounts.roles import OrgKind
+from liaison.input_policy import page_number
 
 from .. import permissions, queries
 from ..choices import Priority, Status
@@ -36,10 +37,7 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     if side == OrgKind.PLATFORM and "status" not in request.GET and not filters.q:
         # The platform's work list: closed cases only when asked for ("Any"); a search link finds any case.
         filters.status = "open"
-    try:
-        page = max(int(request.GET.get("page", "1")), 1)
-    except ValueError:
-        page = 1
+    page = page_number(request.GET.get("page"))
     per_page = settings.LIAISON_CASES_PER_PAGE
     visible = permissions.cases_visible_to(user)
     counts = queries.inbox_counts(user, visible=visible)

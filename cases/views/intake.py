@@ -98,14 +98,18 @@ def case_new(request: AuthenticatedRequest) -> HttpResponse:
                 parsed = _parse_items(request, items_form)
                 if parsed is not None:
                     context.update(_preview_context(user, parsed))
-                    context["token"] = _store_intake(request, parsed)
-                    context["evidence_form"] = EvidenceForm(prefix="evidence", side=permissions.side_of(user))
+                    if parsed.accepted:  # a list of rejected rows only has nothing to save
+                        context["token"] = _store_intake(request, parsed)
+                        context["evidence_form"] = EvidenceForm(prefix="evidence", side=permissions.side_of(user))
         elif form.is_valid():
             rows = _take_intake(request, request.POST.get("token", ""))
             if rows is None:
                 messages.error(request, _("This preview was already used or has expired. Nothing was saved twice; "
                                           "check your cases list, or preview the list again."))
                 return redirect("cases:list")
+            if not rows:  # a list whose every row was rejected saves nothing, not even an empty draft
+                messages.error(request, _("No row was accepted. Correct the list and preview again."))
+                return render(request, "cases/new.html", context, status=400)
             data = form.cleaned_data
             try:
                 case = create_case(
@@ -151,7 +155,11 @@ def add_items(request: AuthenticatedRequest, reference: str) -> HttpResponse:
         if rows is None:
             messages.error(request, _("This preview was already used or has expired; nothing was added twice."))
             return redirect(case)
-        created = add_item_rows(actor=user, case=case, rows=rows)
+        try:
+            created = add_item_rows(actor=user, case=case, rows=rows)
+        except ValidationError as exc:
+            messages.error(request, error_text(exc))
+            return redirect(reverse("cases:detail", args=[case.reference]) + "#items")
         messages.success(request, _("%(n)d item(s) added.") % {"n": len(created)})
         return redirect(reverse("cases:detail", args=[case.reference]) + "#items")
     form = ItemListForm(request.POST, request.FILES)
@@ -159,5 +167,6 @@ def add_items(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     if parsed is None:
         return render(request, "cases/detail.html", detail_context(user, case, items_form=form), status=400)
     extra = _preview_context(user, parsed, exclude=case)
-    extra["token"] = _store_intake(request, parsed)
+    if parsed.accepted:
+        extra["token"] = _store_intake(request, parsed)
     return render(request, "cases/add_items_preview.html", {"case": case, **extra})

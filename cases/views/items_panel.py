@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from liaison.input_policy import int_param
 
 from .. import queries
 from ..choices import ItemKind, Outcome
@@ -41,7 +42,7 @@ OUTCOME_LOOK = {
 
 
 def positive_int(raw: str, *, default: int) -> int:
-    return min(max(int(raw), 1), 10**6) if raw.isdigit() and len(raw) < 8 else default
+    return int_param(raw, default=default, minimum=1, maximum=10**6)
 
 
 @dataclass(frozen=True)

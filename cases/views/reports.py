@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.models import User
+from accounts.reauthentication import reauthentication_response
 
 from .. import permissions
 from ..actions.reports import record_report_download
@@ -70,6 +71,9 @@ def request_report(request: AuthenticatedRequest, reference: str) -> HttpRespons
     if not permissions.can_request_report(user, case):
         raise PermissionDenied(_("Only a T&S manager of the platform approves an outcome report, once the case is "
                                  "resolved or closed."))
+    # Signing in the manager's name: a session left open is asked for the password first; the approval then goes on.
+    if (reauthenticate := reauthentication_response(request)) is not None:
+        return reauthenticate
     language = request.POST.get("language", "en")
     include_thread = request.POST.get("include_thread") in ("1", "on", "true")
     error = ""

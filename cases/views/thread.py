@@ -18,13 +18,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.http import AuthenticatedRequest
 from accounts.models import User
+from liaison.input_policy import id_params
 
 from .. import permissions, queries
 from ..actions.notifications import mark_notifications_read
 from ..actions.thread import edit_message, mark_read, post_message
 from ..actions.thread import mark_all_read as mark_all_cases_read
 from ..markdown import render_markdown
-from ..models import Case, Evidence, MessageRevision
+from ..models import Case, Evidence, Message, MessageRevision
 
 
 def thread_context(user: User, case: Case, *, evidence: list[Evidence] | None = None) -> dict[str, Any]:
@@ -42,7 +43,10 @@ def thread_context(user: User, case: Case, *, evidence: list[Evidence] | None = 
     marker = queries.read_marker(user, case)
     case_visible = permissions.can_view_case(user, case)
     for entry in entries:
-        entry.html = mark_safe(render_markdown(entry.body, evidence_urls=urls))  # noqa: S308 (sanitised by nh3)
+        # A system entry is written from its action and parameters by the template (case_labels.system_line).
+        is_system = entry.kind == Message.Kind.SYSTEM
+        entry.html = "" if is_system else mark_safe(  # noqa: S308 (sanitised by nh3)
+            render_markdown(entry.body, evidence_urls=urls))
         entry.revision_html = [(r, mark_safe(render_markdown(r.body, evidence_urls=urls)))  # noqa: S308
                                for r in entry.revisions.all()]
         entry.is_unread = entry.pk > marker and entry.author_id != user.pk
@@ -78,7 +82,7 @@ def post(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     case = permissions.get_case_for_user(user, reference)
     internal = request.POST.get("internal") == "1"
     try:
-        evidence_ids = [int(v) for v in request.POST.getlist("evidence") if v.isdigit()]
+        evidence_ids = id_params(request.POST.getlist("evidence"))
         message = post_message(actor=user, case=case, body=request.POST.get("body", ""), internal=internal,
                                        evidence_ids=evidence_ids)
     except ValidationError as exc:

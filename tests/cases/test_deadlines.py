@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from unittest import mock
 
 import pytest
@@ -34,6 +34,7 @@ from cases.actions.deadline_sweep import sweep_deadlines
 from cases.actions.deadlines import answer_proposal, propose_deadline, update_sla_policy
 from cases.audit import verify_chain
 from cases.choices import Priority, Status
+from cases.event_text import system_line
 from cases.models import (
     AuditEvent,
     Case,
@@ -95,7 +96,10 @@ def deadline_notices(case: Case | None = None) -> Counter[str]:
 
 
 def thread_text(case: Case) -> str:
-    return "\n".join(case.messages.order_by("id").values_list("body", flat=True))
+    """The thread as an English reader in UTC reads it (system entries written from their parameters)."""
+    return "\n".join(system_line(m.system_action, m.system_params, who=m.author.full_name if m.author else "",
+                                  zone=UTC, fallback=m.body) if m.kind == Message.Kind.SYSTEM else m.body
+                      for m in case.messages.select_related("author").order_by("id"))
 
 
 def open_page(client, user, case: Case) -> str:

@@ -345,6 +345,43 @@ def test_relative_links_are_kept() -> None:
     assert render("[the case](/cases/ID-2024-000001/)").hrefs() == ["/cases/ID-2024-000001/"]
 
 
+def leads_to_another_site(href: str) -> bool:
+    """What a browser makes of a scheme-less href on an https page: tabs and newlines dropped, backslashes read
+    as slashes, and "//" starting another host."""
+    return re.sub(r"[\t\n\r]", "", href).lstrip(" ").replace("\\", "/").startswith("//")
+
+
+NETWORK_PATHS = [
+    # What an author types (Markdown reads a doubled backslash as one).
+    "//evil.example", "//evil.example/cases/", "/\\evil.example", "\\\\/evil.example", "/%5Cevil.example",
+    "%2F%2Fevil.example", "/%09/evil.example", "&#47;&#47;evil.example", "/&#92;evil.example",
+    "&amp;#47;/evil.example", "<//evil.example>", "<\\\\\\\\evil.example>", "<%2f%5cevil.example>",
+]
+
+
+@pytest.mark.parametrize("url", NETWORK_PATHS)
+def test_protocol_relative_and_backslash_urls_are_not_links(url: str) -> None:
+    for source in (f"[the case]({url})", f"![screenshot]({url})", f"[the case][r]\n\n[r]: {url}",
+                   f'[the case]({url} "title")'):
+        page = render(source)
+        assert page.hrefs() == [], source
+        assert "the case" in page.text or "screenshot" in page.text
+
+
+def test_paths_that_only_look_alike_stay_links() -> None:
+    page = render("[a](/cases//x/) [b](/evidence/1/) [c](./x//y) [d](?q=//x) [e](#//x)")
+    assert page.hrefs() == ["/cases//x/", "/evidence/1/", "./x//y", "?q=//x", "#//x"]
+    assert not any(leads_to_another_site(href or "") for href in page.hrefs())
+
+
+def test_the_sanitiser_drops_network_path_hrefs_that_reach_it() -> None:
+    """A second layer: nh3 reads "//host" as relative, so its attribute filter drops such an href itself."""
+    from cases.markdown import _cleaner
+
+    cleaned = _cleaner().clean('<a href="//evil.example">x</a> <a href="/\\evil.example">y</a> <a href="/ok/">z</a>')
+    assert Page(cleaned).hrefs() == ["/ok/"]
+
+
 def test_angle_bracket_autolinks_and_addresses_become_links() -> None:
     page = render("<https://example.org/a> and <budi@kominfo.go.id>")
 

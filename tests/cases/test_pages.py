@@ -9,6 +9,7 @@ import re
 import time
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -255,6 +256,52 @@ def test_a_forged_token_saves_nothing(world, mfa_client):
     preview(mfa_client, world, pasted=unique_targets(1)[0])
     mfa_client.post(reverse("cases:new"), {**case_form(world), "step": "submit", "token": "made-up"})
     assert not Case.objects.exists()
+
+
+def test_a_list_whose_every_row_was_rejected_saves_nothing_and_says_why(world, mfa_client):
+    mfa_client.force_login(world.liaison)
+    response = preview(mfa_client, world, pasted="not a link at all\nftp://files.example/x")
+    assert response.status_code == 200
+    assert counts_in_preview(response)["accepted"] == 0 and counts_in_preview(response)["rejected"] == 2
+    page = response.content.decode()
+    assert 'name="token"' not in page and 'value="draft"' not in page and 'value="submit"' not in page
+    assert "No row was accepted. Correct the list and preview again." in section(page, "nothing-accepted")
+    assert "Only web (http, https) and Telegram links" in section(page, "rejected-rows")
+    for step in ("draft", "submit"):
+        mfa_client.post(reverse("cases:new"), {**case_form(world), "step": step, "token": ""})
+    assert not Case.objects.exists()
+
+
+def test_an_empty_preview_kept_in_the_session_saves_no_empty_draft(world, mfa_client):
+    """Previews of rejected rows only were once stored (an empty list); confirming one saves nothing."""
+    mfa_client.force_login(world.liaison)
+    for step in ("draft", "submit"):
+        session = mfa_client.session
+        session["intake:empty-list"] = []
+        session.save()
+        response = mfa_client.post(reverse("cases:new"), {**case_form(world), "step": step, "token": "empty-list"})
+        assert response.status_code == 400
+        assert "No row was accepted. Correct the list and preview again." in page_messages(response)
+    assert not Case.objects.exists()
+    assert not AuditEvent.objects.filter(action="case.created").exists()
+
+
+def test_adding_a_list_whose_every_row_was_rejected_adds_nothing(world, mfa_client):
+    case = make_case(world, targets=unique_targets(1))
+    mfa_client.force_login(world.liaison)
+    url = reverse("cases:add_items", args=[case.reference])
+    page = mfa_client.post(url, {"step": "preview", "pasted": "not a link at all"}).content.decode()
+    assert 'name="token"' not in page and 'value="confirm"' not in page
+    assert "No row was accepted" in section(page, "nothing-accepted")
+    session = mfa_client.session
+    session["intake:empty-list"] = []
+    session.save()
+    events = AuditEvent.objects.count()
+    response = mfa_client.post(url, {"step": "confirm", "token": "empty-list"}, follow=True)
+    assert "No row was accepted. Correct the list and preview again." in page_messages(response)
+    assert case.items.count() == 1 and AuditEvent.objects.count() == events
+    with pytest.raises(ValidationError):
+        add_items(actor=world.liaison, case=case, rows=[])
 
 
 def test_threat_to_life_from_the_form_makes_the_case_urgent(world, mfa_client):
@@ -546,8 +593,9 @@ def test_a_large_cases_items_are_filtered_by_outcome_and_searched_on_the_server(
     second = mfa_client.get(url, {"show": "removed", "items_page": "2"}).content.decode()
     assert second.count('class="lx-target"') == 20  # 120 removed, 100 a page
     assert "show=removed&amp;items_page=1" in second
-    for hostile in ("\x00", "%", "'", "99999999999999999999", "<script>"):
+    for hostile in ("%", "'", "99999999999999999999", "²", "<script>"):
         assert mfa_client.get(url, {"item_q": hostile, "items_page": hostile}).status_code == 200
+    assert mfa_client.get(url, {"item_q": "\x00"}).status_code == 400  # liaison/input_policy.py
 
 
 def test_the_inbox_total_is_capped_and_its_pages_still_lead_on(world, mfa_client, settings, monkeypatch):

@@ -429,7 +429,7 @@ def test_news_reaches_only_the_markers_of_people_who_may_read_it(world, django_c
     assert news() == {world.moderator.email: False, world.manager.email: True, world.liaison.email: False}
     post(django_capture_on_commit_callbacks, actor=world.liaison, case=case, body="Shared update")
     assert news() == {world.moderator.email: True, world.manager.email: True, world.liaison.email: False}
-    add_system_entries([(case, "test", "A system line")])
+    add_system_entries([(case, "deadline.proposal_expired", {"proposal": None})])
     assert news() == {world.moderator.email: True, world.manager.email: True, world.liaison.email: True}
 
     kept = dict(ReadMarker.objects.filter(case=case).values_list("user_id", "news_up_to"))
@@ -445,9 +445,9 @@ def test_the_navigation_badge_says_99_plus_beyond_99_unread(world, mfa_client):
     case = make_case(world, state=Status.IN_PROGRESS)
     mfa_client.force_login(world.moderator)
     case_page(mfa_client, case)
-    add_system_entries([(case, "test", f"Line {n}") for n in range(99)])
+    add_system_entries([(case, "deadline.proposal_expired", {"proposal": n}) for n in range(99)])
     assert nav_unread(mfa_client.get(reverse("cases:list")).content.decode()) == 99
-    add_system_entries([(case, "test", "One more")])
+    add_system_entries([(case, "deadline.proposal_expired", {"proposal": 99})])
     listing = mfa_client.get(reverse("cases:list")).content.decode()
     assert 'data-testid="nav-unread">99+<' in listing
     assert unread_badges(listing) == {case.reference: 100}  # the row itself still says exactly how many
