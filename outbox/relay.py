@@ -115,7 +115,10 @@ def retry_delay(attempts: int) -> timedelta:
 def _offer_new(message: OutboxMessage, claim: str) -> None:
     """The fast path, right after the commit that wrote the row. Never raises (outside eager test runs)."""
     if not _eager() and time.monotonic() < _quiet_until:
-        return  # the broker failed a moment ago: the periodic relay offers it once the hold is over
+        # The broker failed a moment ago: leave the row to the periodic relay, due at once. Kept held, it would
+        # wait out the whole hold (a minute) after the broker is back.
+        OutboxMessage.objects.filter(pk=message.pk, claim=claim).update(claim="", due_at=timezone.now())
+        return
     try:
         _deliver([message], claim)
     except Exception:
