@@ -86,17 +86,30 @@ document.addEventListener("DOMContentLoaded", function () {
   });
 });
 
-// The live thread refreshes only while nobody is editing inside it.
+// The live thread refreshes only while nobody is editing inside it: its poll (data-refresh-when-idle) is called off
+// while a form in it is open or focused. (An event listener, not an hx-trigger filter: filters need eval, which the
+// Content-Security-Policy forbids.)
 window.lxThreadIdle = function () {
   var thread = document.getElementById("thread");
   if (!thread) { return false; }
   if (thread.querySelector("details[open]")) { return false; }
   return !thread.contains(document.activeElement);
 };
+document.addEventListener("htmx:beforeRequest", function (e) {
+  var elt = e.detail && e.detail.elt;
+  if (elt && elt.id === "thread" && elt.hasAttribute("data-refresh-when-idle") && !window.lxThreadIdle()) {
+    e.preventDefault();
+  }
+});
 
 // Live countdowns for deadlines: "2 h 14 min 05 s", "overdue by …"; the server text is the fallback.
 (function () {
   function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // The units in the page's language, from <body data-unit-d="…" …>.
+  function units() {
+    var data = document.body ? document.body.dataset : {};
+    return {d: data.unitD || "d", h: data.unitH || "h", min: data.unitMin || "min", s: data.unitS || "s"};
+  }
   function render(el) {
     var due = Date.parse(el.getAttribute("data-due"));
     if (isNaN(due)) { return; }
@@ -104,7 +117,7 @@ window.lxThreadIdle = function () {
     var late = ms < 0;
     var s = Math.floor(Math.abs(ms) / 1000);
     var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-    var u = window.lxUnits || {d: "d", h: "h", min: "min", s: "s"};
+    var u = units();
     var text = (d ? d + " " + u.d + " " : "") + (d || h ? h + " " + u.h + " " : "") + pad(m) + " " + u.min + " " +
       pad(s % 60) + " " + u.s;
     el.textContent = late ? (el.getAttribute("data-overdue-label") || "overdue by") + " " + text : text;

@@ -3,6 +3,10 @@
 Playwright cannot download browsers here, so the tests launch the system Chromium (`apt-get install
 chromium`, or LIAISON_CHROMIUM=/path/to/chrome). Without it they are skipped with the reason; CI installs
 it and fails on any skipped test.
+
+Every browser context of every test here is watched for Content-Security-Policy violations (and for a
+Permissions-Policy header Chromium cannot read): a test fails when the browser reported one, whatever else it checks
+(`_fail_on_policy_violations`).
 """
 
 from __future__ import annotations
@@ -116,6 +120,60 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     }
 
 
+# What the browser says when a page breaks the Content-Security-Policy (the console line Chromium logs, and the
+# securitypolicyviolation event our init script turns into a console line), or cannot read the Permissions-Policy.
+CSP_VIOLATION_PREFIX = "[csp-violation]"
+_POLICY_CONSOLE_MARKERS = ("Content Security Policy", CSP_VIOLATION_PREFIX, "Permissions-Policy")
+_REPORT_VIOLATIONS = """document.addEventListener('securitypolicyviolation', e => console.error(
+    '[csp-violation] ' + e.effectiveDirective + ' blocked ' + (e.blockedURI || '(inline)') + ' in ' + e.documentURI
+    + ' at ' + (e.sourceFile || '?') + ':' + e.lineNumber + (e.sample ? ' sample: ' + e.sample : '')));"""
+# Reports of the running test, from every context it opened (fixtures' and tests' own browser.new_context()).
+_policy_reports: list[str] = []
+
+
+def watch_for_policy_violations(context: Any, reports: list[str]) -> Any:
+    """Record into `reports` every Content-Security-Policy violation (and Permissions-Policy error) the browser
+    reports in any page of `context`."""
+
+    def record(message: Any) -> None:
+        text = message.text
+        if any(marker in text for marker in _POLICY_CONSOLE_MARKERS):
+            page = message.page
+            reports.append(f"{page.url if page is not None else '?'}: {text}")
+
+    context.add_init_script(script=_REPORT_VIOLATIONS)
+    context.on("console", record)
+    return context
+
+
+class _WatchedBrowser:
+    """pytest-playwright's Browser, whose new contexts are all watched for policy violations."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def new_context(self, *args: Any, **kwargs: Any) -> Any:
+        return watch_for_policy_violations(self._browser.new_context(*args, **kwargs), _policy_reports)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
+@pytest.fixture(scope="session")
+def browser(browser: Any) -> Any:
+    return _WatchedBrowser(browser)
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_policy_violations() -> Iterator[None]:
+    """No browser test passes while a page it opened broke the Content-Security-Policy (issue 14)."""
+    _policy_reports.clear()
+    yield
+    reports = list(dict.fromkeys(_policy_reports))
+    _policy_reports.clear()
+    assert not reports, "the browser reported policy violations:\n" + "\n".join(reports)
+
+
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     # A fixed locale and size: the browser asks for English unless a test switches language.
@@ -166,8 +224,14 @@ def log_in(page: Any, base_url: str, email: str, password: str = DEMO_PASSWORD) 
     page.wait_for_load_state("domcontentloaded")
 
 
+# axe-core is served to the page as a same-origin script (the Content-Security-Policy refuses inline ones).
+AXE_URL_PATH = "/__e2e__/axe.min.js"
+
+
 def axe_violations(page: Any) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE_SCRIPT))
+    page.route(f"**{AXE_URL_PATH}", lambda route: route.fulfill(path=str(AXE_SCRIPT),
+                                                               content_type="text/javascript"))
+    page.add_script_tag(url=AXE_URL_PATH)
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return result["violations"]
 

@@ -29,6 +29,7 @@ from cases.actions.cases import assign_case
 from cases.actions.thread import post_message
 from cases.choices import Status
 from cases.models import Deadline, DeadlineSignal, Message, Notification
+from outbox.models import OutboxMessage
 from liaison.celery import app
 from tests.cases.conftest import make_case
 
@@ -145,7 +146,9 @@ def test_a_shared_message_sends_one_e_mail_per_recipient_after_commit_and_none_o
         message = post_message(actor=world.liaison, case=case,
                                        body="Mohon ditindaklanjuti, @maria@platform.test")
         assert [name for name, _ in sent] == ["cases.tasks.notify_message_task"]
-        assert sent[0][1] == {"message_id": message.pk}
+        # The task goes through the outbox: its row travels with it, so a second delivery is recognised.
+        outbox_row = OutboxMessage.objects.get(task="cases.tasks.notify_message_task", kwargs__message_id=message.pk)
+        assert sent[0][1] == {"message_id": message.pk, "outbox_id": outbox_row.pk}
         # The assignee hears of the shared message; the mentioned manager of the mention.
         wait_for(lambda: len(mail.outbox) >= 2, what="two e-mails from the worker")
         time.sleep(1.5)  # anything sent twice would arrive by now
@@ -155,6 +158,8 @@ def test_a_shared_message_sends_one_e_mail_per_recipient_after_commit_and_none_o
         assert not any("ROLLED BACK" in m.body for m in mail.outbox)
     assert not Message.objects.filter(body__contains="ROLLED BACK").exists()
     assert Notification.objects.filter(case=case, source_key=f"message:{message.pk}").count() == 2
+    outbox_row.refresh_from_db()
+    assert outbox_row.done_at is not None and outbox_row.sends == 1
 
 
 def test_beat_and_worker_mark_a_breach_and_send_its_notice_exactly_once(world):
