@@ -7,12 +7,14 @@ it, and writes the bytes to a temporary file while hashing and counting them. Ou
 (`cases/evidence_upload.py`) feeds it from the request body, so an HTTP upload is read, checked, hashed and
 written once; `stream_to_temp` feeds it from any file-like object (e-mail attachments, the new-case form).
 `save_to_storage` then moves that very file into storage (a rename on the same filesystem), or streams it to
-storages that are not local files: the fingerprint is always of exactly the bytes stored.
+storages that are not local files (an S3-compatible bucket): the fingerprint is always of exactly the bytes stored.
+`open_stored` reads a stored file back as it arrives, from local files and object storage alike.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import mimetypes
 import os
 import queue
@@ -25,7 +27,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import magic
 from django.conf import settings
@@ -325,6 +327,7 @@ class _TemporaryFile(File):
         super().__init__(handle)
         self.streamed = streamed
         self.size = streamed.size
+        self.content_type = streamed.content_type  # object storage keeps it with the object
 
     def temporary_file_path(self) -> str:
         return self.streamed.path
@@ -341,10 +344,65 @@ def save_to_storage(streamed: Streamed, case_id: int) -> str:
     return name
 
 
+class ObjectStream(io.RawIOBase):
+    """An object of S3-compatible storage, read from its start as its bytes come over the network."""
+
+    def __init__(self, body: Any, size: int) -> None:
+        super().__init__()
+        self._body = body
+        self.size = size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        data: bytes = self._body.read(None if size is None or size < 0 else size)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+def open_stored(name: str) -> IO[bytes]:
+    """A stored file open for reading from its start; FileNotFoundError when it is not there.
+
+    A local file opens as it is. From object storage, django-storages' own file object would download the whole
+    object to a temporary file before handing out its first byte (a 512 MiB video: a wait, and a second copy on
+    the web server's disk); this reads the object's body as it arrives instead, and knows its size (`.size`).
+    """
+    handle = storage().open(name, "rb")
+    stored_object = getattr(handle, "obj", None)  # django-storages' S3File: the object, already found (HEAD)
+    if stored_object is None:
+        return handle
+    handle.close()  # nothing of it was read
+    from botocore.exceptions import ClientError
+
+    try:
+        response = stored_object.get()
+    except ClientError as exc:  # removed between the two requests
+        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+            raise FileNotFoundError(name) from exc
+        raise
+    return cast(IO[bytes], ObjectStream(response["Body"], int(response["ContentLength"])))
+
+
+def stored_size(handle: IO[bytes]) -> int | None:
+    """The size of a file `open_stored` opened, when it knows it without reading."""
+    size = getattr(handle, "size", None)
+    return size if isinstance(size, int) else None
+
+
 def hash_stored(name: str) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    with storage().open(name, "rb") as handle:
+    with open_stored(name) as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)

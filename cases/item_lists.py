@@ -168,6 +168,15 @@ def parse_text(text: str) -> Intake:
     return collector.intake
 
 
+def parse_pairs(pairs: Iterable[tuple[str, str]]) -> Intake:
+    """Targets given one by one with their notes (the API's rows), numbered from 1 in the order given."""
+    collector = _Collector()
+    for line_number, (target, note) in enumerate(pairs, start=1):
+        target = (target or "").strip()
+        collector.add(line=line_number, target=target, note=note or "", raw=target)
+    return collector.intake
+
+
 def _decode(data: bytes) -> str:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # Excel's "Unicode text" export.

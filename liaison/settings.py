@@ -75,9 +75,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "outbox",
     "accounts",
     "cases",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -153,8 +155,47 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://liaison")}
 
+
+def object_storage() -> dict[str, object] | None:
+    """Evidence, stored e-mail and reports in an S3-compatible bucket (django-storages) when LIAISON_S3_BUCKET is
+    set, so that every web and worker process reads and writes the same files; None: local files under var/.
+
+    The bucket stays private: no ACL is ever sent (objects are the bucket owner's, readable with its credentials
+    only), and files are served only through the portal's permission-checked views, streamed; `url()` would sign
+    its link for a minute, never give a public one. No credentials: boto3's own chain (instance or task role).
+    """
+    bucket = env.str("LIAISON_S3_BUCKET", default="")
+    if not bucket:
+        return None
+    options: dict[str, object] = {
+        "bucket_name": bucket,
+        "location": env.str("LIAISON_S3_PREFIX", default="").strip("/"),
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+        "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+        "signature_version": "s3v4",
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": 60,
+        "file_overwrite": False,
+        # Files read whole by the code (stored e-mail) are held in memory up to this size, then on disk.
+        "max_memory_size": 2 * 1024 * 1024,
+    }
+    encryption = env.str("LIAISON_S3_SERVER_SIDE_ENCRYPTION", default="")  # "AES256" or "aws:kms"
+    if encryption:
+        parameters = {"ServerSideEncryption": encryption}
+        if kms_key := env.str("LIAISON_S3_KMS_KEY_ID", default=""):
+            parameters["SSEKMSKeyId"] = kms_key
+        options["object_parameters"] = parameters
+    access_key = secret("AWS_ACCESS_KEY_ID", default="")
+    if access_key:
+        options["access_key"] = access_key
+        options["secret_key"] = secret("AWS_SECRET_ACCESS_KEY", default="")
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {
+    "default": object_storage() or {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(VAR_DIR / "files"), "base_url": None},
     },
@@ -355,7 +396,23 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Liaison API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Liaison API",
+    "VERSION": "1",
+    "DESCRIPTION": "Cases, items, evidence, threads, deadlines and outcome reports, under the same rules as the portal's pages. docs/api.md has a worked example.",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files: the docs page loads nothing from the internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Personal API tokens (api/): days until a new token expires; requests per token (N/s, N/m, N/h or N/d, counted in
+# the shared cache); hours an Idempotency-Key's answer is kept for replays.
+LIAISON_API_TOKEN_DAYS = env.int("LIAISON_API_TOKEN_DAYS", default=90)
+LIAISON_API_RATE = env.str("LIAISON_API_RATE", default="1200/m")
+LIAISON_API_IDEMPOTENCY_HOURS = env.int("LIAISON_API_IDEMPOTENCY_HOURS", default=24)
 
 # --- Logging -----------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -31,10 +31,11 @@ from ..actions.evidence import (
     record_evidence_access,
     withdraw_evidence,
 )
-from ..evidence_files import EvidenceRejected, safe_display_name, storage
+from ..evidence_files import EvidenceRejected, open_stored, safe_display_name
 from ..evidence_upload import EvidenceUploadHandler
 from ..forms import EvidenceForm
 from ..models import AuditEvent, Case, Evidence, LegalHold
+from .downloads import stored_file_response
 
 # Room for the multipart envelope and the other fields around the files.
 ENVELOPE_BYTES = 1024 * 1024
@@ -182,13 +183,14 @@ def _serve(request: AuthenticatedRequest, reference: str, evidence_id: int, *, i
     if inline and not evidence.is_previewable:
         raise Http404(_("This file cannot be previewed; download it instead."))
     try:
-        handle = storage().open(evidence.storage_name, "rb")
+        handle = open_stored(evidence.storage_name)
     except FileNotFoundError:
         raise Http404(_("The stored file is missing; the integrity check will report it.")) from None
     record_evidence_access(actor=user, evidence=evidence,
                                    action="evidence.previewed" if inline else "evidence.downloaded")
-    response = FileResponse(handle, as_attachment=not inline, filename=safe_display_name(evidence.original_name),
-                            content_type=evidence.content_type)
+    response = stored_file_response(handle, as_attachment=not inline,
+                                    filename=safe_display_name(evidence.original_name),
+                                    content_type=evidence.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"

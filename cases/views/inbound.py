@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Case as SqlCase
 from django.db.models import Count, IntegerField, QuerySet, Value, When
@@ -29,7 +28,9 @@ from ..actions.inbound_review import (
     release_inbound_reply,
 )
 from ..email_authentication import summary as authentication_summary
+from ..evidence_files import open_stored
 from ..models import Case, InboundEmail
+from .downloads import stored_file_response
 
 PER_PAGE = 50
 
@@ -121,11 +122,11 @@ def inbound_raw(request: AuthenticatedRequest, pk: int) -> FileResponse:
     _ensure_reviewer(user, not_found=True)
     inbound = _get_inbound(pk)
     try:
-        handle = default_storage.open(inbound.raw_storage_name, "rb")
+        handle = open_stored(inbound.raw_storage_name)
     except FileNotFoundError as exc:
         raise Http404(_("The stored message is missing.")) from exc
     record_inbound_email_download(actor=user, inbound=inbound)
-    response = FileResponse(handle, as_attachment=True, filename=f"inbound-{inbound.pk}.eml",
+    response = stored_file_response(handle, as_attachment=True, filename=f"inbound-{inbound.pk}.eml",
                             content_type="application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,8 +22,9 @@ from accounts.reauthentication import reauthentication_response
 from .. import permissions
 from ..actions.reports import record_report_download
 from ..actions.reports import request_report as approve_report
-from ..evidence_files import storage
+from ..evidence_files import open_stored
 from ..models import Case, OutcomeReport
+from .downloads import stored_file_response
 
 
 def reports_context(user: User, case: Case) -> dict[str, Any]:
@@ -100,12 +101,12 @@ def download_report(request: AuthenticatedRequest, reference: str, version: int)
     if report is None:
         raise Http404(_("No such report."))
     try:
-        handle = storage().open(report.storage_name, "rb")
+        handle = open_stored(report.storage_name)
     except FileNotFoundError as exc:
         raise Http404(_("The report file is missing; ask the platform to issue it again.")) from exc
     record_report_download(actor=user, report=report)
     filename = f"{case.reference}-outcome-report-v{report.version}.pdf"
-    response = FileResponse(handle, as_attachment=True, filename=filename, content_type="application/pdf")
+    response = stored_file_response(handle, as_attachment=True, filename=filename, content_type="application/pdf")
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -1,0 +1,99 @@
+"""Personal API tokens: created (the secret returned once, only its hash kept), revoked, checked on each request."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from cases import audit
+
+from . import tokens
+from .models import ApiToken, TokenScope
+
+MAX_NAME_LENGTH = 100
+# last_used_at is written at most this often per token, so a busy script does not write a row per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class TokenRefused(Exception):
+    """The presented token is unknown, malformed, revoked, expired, or its person can no longer act."""
+
+
+def token_lifetime() -> timedelta:
+    return timedelta(days=settings.LIAISON_API_TOKEN_DAYS)
+
+
+def _may_hold_tokens(user: User) -> bool:
+    membership = getattr(user, "membership", None)
+    return user.is_active and membership is not None and membership.deactivated_at is None
+
+
+@transaction.atomic
+def create_api_token(*, actor: User, name: str, read_only: bool = False,
+                     expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token of the actor's; returns the row and the token itself, which is never stored or shown again."""
+    name = name.strip()
+    if not name:
+        raise ValidationError(_("Name the token after the system that will use it."))
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(_("Use at most %(n)d characters for the name.") % {"n": MAX_NAME_LENGTH})
+    if not _may_hold_tokens(actor):
+        raise PermissionDenied(_("Only active members of an organisation hold API tokens."))
+    now = timezone.now()
+    expires_at = expires_at or now + token_lifetime()
+    if expires_at <= now:
+        raise ValidationError(_("The expiry must be in the future."))
+    secret = tokens.new_secret()
+    token = ApiToken.objects.create(
+        user=actor, name=name, scope=TokenScope.READ_ONLY if read_only else TokenScope.READ_WRITE,
+        prefix=secret.prefix, digest=secret.digest, created_at=now, expires_at=expires_at)
+    audit.record(actor=actor, action="api.token_created", obj=token,
+                 data={"name": name, "scope": token.scope, "prefix": token.prefix,
+                       "expires_at": expires_at.isoformat()})
+    return token, secret.token
+
+
+@transaction.atomic
+def revoke_api_token(*, actor: User, token: ApiToken) -> ApiToken:
+    """The owner revokes one of their tokens; it fails from the next request on."""
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.user_id != actor.pk:
+        raise PermissionDenied(_("You may revoke only your own tokens."))
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(actor=actor, action="api.token_revoked", obj=token,
+                     data={"name": token.name, "prefix": token.prefix})
+    return token
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at", "-id")[:100])
+
+
+def authenticate_token(raw: str) -> tuple[User, ApiToken]:
+    """The person a presented token acts for, and the token; TokenRefused when it may not act (one answer for
+    every reason, so a caller learns nothing about which tokens exist)."""
+    prefix = tokens.prefix_of(raw)
+    if prefix is None:
+        raise TokenRefused
+    token = (ApiToken.objects.select_related("user", "user__membership", "user__membership__organization")
+             .filter(prefix=prefix).first())
+    now = timezone.now()
+    if token is None or not tokens.matches(raw, token.digest) or not token.is_usable(now):
+        raise TokenRefused
+    if not _may_hold_tokens(token.user):
+        raise TokenRefused
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_RESOLUTION)
+        ).update(last_used_at=now)
+        token.last_used_at = now
+    return token.user, token

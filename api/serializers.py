@@ -1,0 +1,190 @@
+"""The API's shapes: what a case, an item, a message looks like on the wire (times in UTC, ISO 8601), and what a
+request may send. Rules are not here: input is checked by the web path's forms and by the actions."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from cases.choices import DECIDED_OUTCOMES, TLP, Outcome, Priority, RequestType, Status
+from cases.item_lists import MAX_ROWS
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", UTC)
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+
+class OrganizationRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class PersonRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="full_name")
+
+
+class CaseSummarySerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    request_type = serializers.ChoiceField(choices=RequestType.choices)
+    category = serializers.CharField(source="category.slug")
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    threat_to_life = serializers.BooleanField()
+    tlp = serializers.ChoiceField(choices=TLP.choices)
+    language = serializers.CharField()
+    requesting_org = OrganizationRefSerializer()
+    responding_org = OrganizationRefSerializer()
+    queue = serializers.CharField(source="queue.name", allow_null=True, default=None)
+    assignee = PersonRefSerializer(allow_null=True)
+    item_count = serializers.IntegerField()
+    pending_count = serializers.IntegerField()
+    unread_count = serializers.IntegerField(source="unread", default=0)
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+    submitted_at = UtcDateTimeField(allow_null=True)
+    next_due_at = UtcDateTimeField(allow_null=True)
+
+
+class CaseDetailSerializer(CaseSummarySerializer):
+    legal_basis = serializers.CharField()
+    legal_article = serializers.CharField()
+    description = serializers.CharField()
+    territorial_scope = serializers.ListField(child=serializers.CharField())
+    outcome_summary = serializers.CharField()
+    acknowledged_at = UtcDateTimeField(allow_null=True)
+    resolved_at = UtcDateTimeField(allow_null=True)
+    closed_at = UtcDateTimeField(allow_null=True)
+    withdrawn_at = UtcDateTimeField(allow_null=True)
+    has_breached_deadline = serializers.BooleanField()
+    available_transitions = serializers.ListField(child=serializers.CharField())
+
+
+class CaseListSerializer(serializers.Serializer):
+    results = CaseSummarySerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    total = serializers.IntegerField()
+    total_is_capped = serializers.BooleanField()
+
+
+class ItemRowSerializer(serializers.Serializer):
+    target = serializers.CharField(max_length=4096, allow_blank=True)
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class ItemsInputSerializer(serializers.Serializer):
+    """Rows as objects, or a pasted list (one target per line, a note after a tab or a comma)."""
+
+    items = ItemRowSerializer(many=True, required=False, max_length=MAX_ROWS)
+    text = serializers.CharField(required=False, allow_blank=True, max_length=settings.LIAISON_INTAKE_MAX_UPLOAD_BYTES,
+                                 trim_whitespace=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "items" in attrs and attrs.get("text"):
+            raise serializers.ValidationError("Send items or text, not both.")
+        return attrs
+
+
+class CaseCreateSerializer(ItemsInputSerializer):
+    title = serializers.CharField(max_length=200)
+    category = serializers.SlugField(help_text="A category's slug.")
+    responding_org = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The platform's id.")
+    request_type = serializers.ChoiceField(choices=RequestType.choices, default=RequestType.REMOVAL)
+    priority = serializers.ChoiceField(choices=[("", "Category default"), *Priority.choices], default="",
+                                       allow_blank=True)
+    threat_to_life = serializers.BooleanField(default=False)
+    tlp = serializers.ChoiceField(choices=TLP.choices, default=TLP.AMBER)
+    legal_basis = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    legal_article = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, allow_blank=True, default="")
+    territorial_scope = serializers.ListField(child=serializers.CharField(max_length=8), required=False,
+                                              default=list, max_length=300)
+
+
+class RejectedRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    target = serializers.CharField(source="raw")
+    code = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class DuplicateRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    target = serializers.CharField()
+    first_line = serializers.IntegerField()
+
+
+class ItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    target = serializers.CharField()
+    key = serializers.CharField()
+    kind = serializers.CharField()
+    note = serializers.CharField()
+    warning = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    outcome_reason = serializers.CharField()
+    decided_at = UtcDateTimeField(allow_null=True)
+
+
+class IntakeResultSerializer(serializers.Serializer):
+    added = serializers.IntegerField(help_text="Items added to the case.")
+    already_in_case = serializers.IntegerField(help_text="Accepted rows whose target the case already lists.")
+    rejected = RejectedRowSerializer(many=True, help_text="Rows refused, by line and reason.")
+    duplicates = DuplicateRowSerializer(many=True, help_text="Rows repeating an earlier row of the list.")
+
+
+class CaseCreatedSerializer(serializers.Serializer):
+    case = CaseDetailSerializer()
+    intake = IntakeResultSerializer()
+
+
+class ItemListSerializer(serializers.Serializer):
+    results = ItemSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class OutcomesInputSerializer(serializers.Serializer):
+    items = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), min_length=1,
+                                  max_length=20000, help_text="Ids of the case's items.")
+    outcome = serializers.ChoiceField(choices=[(o.value, o.label) for o in DECIDED_OUTCOMES])
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class OutcomesResultSerializer(serializers.Serializer):
+    decided = serializers.IntegerField()
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    outcome_summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000,
+                                            help_text="Resolve only.")
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    author = PersonRefSerializer(allow_null=True)
+    body = serializers.CharField()
+    system_action = serializers.CharField()
+    created_at = UtcDateTimeField()
+    edited_at = UtcDateTimeField(allow_null=True)
+
+
+class MessageListSerializer(serializers.Serializer):
+    results = MessageSerializer(many=True)
+    next_since = serializers.IntegerField(help_text="Pass as `since` to read what is newer.")
+    has_more = serializers.BooleanField()
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=20000)
+    internal = serializers.BooleanField(default=False, help_text="An internal note, seen by your side only.")

@@ -1,0 +1,55 @@
+"""What every API view shares: who may call (token or session), rate limits, problem details, and the audit
+chain's attribution of every change to the token it came through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from accounts.models import User
+from cases import audit
+
+from ..authentication import (
+    ActiveSessionAuthentication,
+    ApiTokenAuthentication,
+    TokenScopePermission,
+    attribution,
+)
+from ..problems import exception_handler
+from ..throttling import PerTokenRateThrottle
+
+
+class ApiView(APIView):
+    authentication_classes = [ApiTokenAuthentication, ActiveSessionAuthentication]
+    permission_classes = [TokenScopePermission]
+    throttle_classes = [PerTokenRateThrottle]
+
+    def get_exception_handler(self) -> Callable[..., Any]:
+        return exception_handler
+
+    _attribution: AbstractContextManager[None] | None = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Entered once the caller is known, left in dispatch's finally: everything recorded answers to it.
+        self._attribution = audit.acting_via(attribution(request))
+        self._attribution.__enter__()
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        self._attribution = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self._attribution is not None:
+                self._attribution.__exit__(None, None, None)
+
+    @property
+    def actor(self) -> User:
+        user = self.request.user
+        assert isinstance(user, User)
+        return user
