@@ -31,6 +31,8 @@ from kombu import pools
 from liaison.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+WORKER_READY = " ready."
+BEAT_READY = "beat: Starting"
 
 
 def free_port() -> int:
@@ -186,35 +188,37 @@ class Processes:
         environment.update(extra)
         return environment
 
-    def start(self, name: str, command: list[str], *, ready: str | None = None, timeout: float = 45,
+    def start(self, name: str, command: list[str], *, ready: str | None = None, wait: bool = True,
               **env: str) -> subprocess.Popen[bytes]:
-        """Start `command` in the project's directory, its output in <directory>/<name>.log; with `ready`, wait
-        until that text appears in the log."""
-        log_path = self.directory / f"{name}.log"
-        with open(log_path, "ab") as log:
+        """Start `command` in the project's directory, its output in <directory>/<name>.log; with `ready` (and
+        `wait`), wait until that text appears in the log."""
+        with open(self.directory / f"{name}.log", "ab") as log:
             process = subprocess.Popen(command, cwd=ROOT, env=self.env(**env), stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         self.started.append(process)
-        if ready is not None:
-            def is_ready() -> bool:
-                if process.poll() is not None:
-                    raise AssertionError(f"{name} exited with {process.returncode}:\n{self.log(name)[-3000:]}")
-                return ready in self.log(name)
-
-            wait_for(is_ready, timeout=timeout, what=f"{name} to start", every=0.2)
+        if ready is not None and wait:
+            self.wait_ready(name, process, ready)
         return process
 
-    def worker(self, name: str = "worker", **env: str) -> subprocess.Popen[bytes]:
+    def wait_ready(self, name: str, process: subprocess.Popen[bytes], ready: str, timeout: float = 45) -> None:
+        def is_ready() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited with {process.returncode}:\n{self.log(name)[-3000:]}")
+            return ready in self.log(name)
+
+        wait_for(is_ready, timeout=timeout, what=f"{name} to start", every=0.2)
+
+    def worker(self, name: str = "worker", *, wait: bool = True, **env: str) -> subprocess.Popen[bytes]:
         """A Celery worker (one process: the solo pool, so the process killed is the one at work)."""
         return self.start(name, [sys.executable, "-m", "celery", "-A", "liaison", "worker", "--pool", "solo",
                                  "--queues", self.queue, "--hostname", f"{name}-{self.queue}@%h",
                                  "--without-mingle", "--without-gossip", "--without-heartbeat",
-                                 "--loglevel", "INFO"], ready=" ready.", **env)
+                                 "--loglevel", "INFO"], ready=WORKER_READY, wait=wait, **env)
 
-    def beat(self, name: str = "beat", **env: str) -> subprocess.Popen[bytes]:
+    def beat(self, name: str = "beat", *, wait: bool = True, **env: str) -> subprocess.Popen[bytes]:
         return self.start(name, [sys.executable, "-m", "celery", "-A", "liaison", "beat", "--loglevel", "INFO",
                                  "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
-                                 "--max-interval", "1"], ready="beat: Starting", **env)
+                                 "--max-interval", "1"], ready=BEAT_READY, wait=wait, **env)
 
     def manage(self, *args: str, **env: str) -> str:
         """Run a management command to its end; its output."""
