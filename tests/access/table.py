@@ -1,0 +1,299 @@
+"""The access matrix (issue 14): every URL pattern of the project, and what each persona gets from it.
+
+`test_matrix.py` walks `get_resolver()` and fails while a pattern is named by no row (or group) here, then sends
+every row's request as every persona (Django's test client, signed in with a second factor, against the data set
+of `conftest.py`) and compares each status with the table.
+
+A row is::
+
+    Row(pattern, method, path, expect, data=..., content_type=..., headers=..., note=...)
+
+- `pattern`: the route exactly as the resolver spells it, includes joined (`cases/<str:reference>/assign/`,
+  `api/v1/^cases/$` for a DRF router); the coverage test prints the unnamed ones in this spelling.
+- `method`: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
+- `path`: the path to request; `{name}` is filled from the data set (`Matrix.values` in conftest.py):
+  `{case}` (authority A's case in queue ID, in progress: items, evidence of both sides, a shared message, both
+  sides' internal notes, deadlines, a pending proposal of the platform, a legal hold), `{resolved}` (A's resolved
+  case with an issued report `{report}`), `{draft}` (A's draft, item `{draft_item}`), `{red}` (A's TLP:RED case, Dewi and Maria named on it),
+  `{other_case}` (B's case in queue MY, awaiting information),
+  `{item}`, `{evidence}` (shared), `{platform_evidence}` (the platform's internal file), `{message}` (Dewi's
+  shared message), `{authority_note}`, `{platform_note}`, `{deadline}`, `{proposal}`, `{hold}`, `{inbound}`
+  (quarantined e-mail), `{checkpoint}`, `{notification}` (Dewi's), `{invitation}` / `{invitation_token}` (to A),
+  `{member}` (Eko, an active liaison of A), `{deactivated_member}` (Dina's), `{outsider}` (Sam's user id).
+- `expect`: one token per persona, in the order of PERSONAS (the header comment above the rows): a status code
+  (`200`, `400`, `403`, `404`, `405`, `410`, ...), `L` for a 302 to the sign-in page, `R` for a 302 anywhere
+  else (a form post that was taken: done, or sent back with a message, or to re-authenticate first).
+- `data`: the body, as a dict or a function of the values (`lambda v: {...}`); strings in it are filled like
+  the path. A POST that changes state may run for real: every persona's request is rolled back afterwards.
+- `content_type`: "application/json" sends `data` as JSON (API rows); `headers`: extra request headers.
+
+Adding the API (`/api/v1/`): one row per endpoint and method, e.g.
+`Row("api/v1/cases/", "GET", "/api/v1/cases/", "401 200 200 200 200 200 403 ...")`. Signed-in personas come with
+their session; for token authentication give the row `auth="token"` and teach `credentials()` in test_matrix.py
+to mint a token for the persona through the API's own action (never a fake). Routes of a third-party app that
+the project does not change can be covered as a group (GROUPS) with a few sample rows.
+
+Every response to a persona is also searched for what that persona must never read (the other side's internal
+notes and internal files, and for outsiders the case's shared thread): see `Matrix.secrets` in conftest.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PERSONAS = (
+    "anon",           # not signed in
+    "liaison",        # Dewi, liaison of authority A (the case's)
+    "lead",           # Budi, lead of authority A
+    "auditor_a",      # Ika, auditor of authority A
+    "other_liaison",  # Aisyah, liaison of authority B
+    "moderator",      # Rizky, moderator of queue ID (the case's queue)
+    "moderator_out",  # Sam, moderator of queue MY
+    "manager",        # Maria, T&S manager
+    "legal",          # Jon, the platform's legal
+    "auditor",        # Priya, the platform's auditor
+    "deactivated",    # Dina, a liaison of A whose account was deactivated while she was signed in
+)
+
+LOGIN = "L"
+REDIRECT = "R"
+
+
+@dataclass(frozen=True)
+class Row:
+    pattern: str
+    method: str
+    path: str
+    expect: str
+    data: Mapping[str, Any] | Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    content_type: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    auth: str = "session"
+    note: str = ""
+
+    def expected(self) -> dict[str, str]:
+        tokens = self.expect.split()
+        if len(tokens) != len(PERSONAS):
+            raise ValueError(f"{self.method} {self.path}: {len(tokens)} statuses for {len(PERSONAS)} personas")
+        return dict(zip(PERSONAS, tokens, strict=True))
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}" + (f" ({self.note})" if self.note else "")
+
+
+# Groups of routes that belong to a third-party app: a pattern under a prefix here needs no row of its own; the
+# group's sample rows below stand for it.
+GROUPS = {
+    "admin/": "Django's admin: nobody of the portal is staff, every page sends to the admin's own sign-in",
+    "accounts/": "allauth's sign-in, sign-out, password, e-mail and second-factor pages",
+}
+
+# A POST-only route asked with GET: 405 for everyone signed in (after login_required sends the others away).
+NO_GET = "L 405 405 405 405 405 405 405 405 405 L"
+EVERYONE_SIGNED_IN = "L 200 200 200 200 200 200 200 200 200 L"
+EVERYONE = "200 200 200 200 200 200 200 200 200 200 200"
+
+C = "/cases/{case}"
+
+
+def _preferences(values: Mapping[str, Any]) -> dict[str, str]:
+    from cases.models import NotificationKind
+
+    return {kind: "in_app" for kind in NotificationKind.values}
+
+
+ROWS: list[Row] = [
+    #                                                        anon liA ldA auA liB modQ modX mgr legal audP deact
+    # --- Public and project-wide -------------------------------------------------------------------------------
+    Row("", "GET", "/", EVERYONE_SIGNED_IN),
+    Row("health/", "GET", "/health/", EVERYONE),
+    Row("health/", "POST", "/health/", "405 405 405 405 405 405 405 405 405 405 405"),
+    Row("favicon.ico", "GET", "/favicon.ico", "301 301 301 301 301 301 301 301 301 301 301"),
+    Row("reports/verify/", "GET", "/reports/verify/", EVERYONE),
+    Row("reports/verify/", "POST", "/reports/verify/", "400 400 400 400 400 400 400 400 400 400 400",
+        note="no file"),
+    Row("reports/ca.pem", "GET", "/reports/ca.pem", EVERYONE),
+    Row("i18n/setlang/", "POST", "/i18n/setlang/", "R R R R R R R R R R R", data={"language": "en", "next": "/"}),
+    Row("invitations/<str:token>/", "GET", "/invitations/{invitation_token}/", EVERYONE),
+    # --- Lists, notifications, policies -------------------------------------------------------------------------
+    Row("cases/", "GET", "/cases/", EVERYONE_SIGNED_IN),
+    Row("cases/new/", "GET", "/cases/new/", "L 200 200 403 200 403 403 403 403 403 L"),
+    Row("cases/new/", "POST", "/cases/new/", "L 200 200 403 200 403 403 403 403 403 L", note="empty form"),
+    Row("cases/notifications/", "GET", "/cases/notifications/", EVERYONE_SIGNED_IN),
+    Row("cases/notifications/bell/", "GET", "/cases/notifications/bell/", EVERYONE_SIGNED_IN),
+    Row("cases/notifications/preferences/", "GET", "/cases/notifications/preferences/", EVERYONE_SIGNED_IN),
+    Row("cases/notifications/preferences/", "POST", "/cases/notifications/preferences/",
+        "L R R R R R R R R R L", data=_preferences),
+    Row("cases/notifications/<id:pk>/open/", "GET", "/cases/notifications/{notification}/open/", NO_GET),
+    Row("cases/notifications/<id:pk>/open/", "POST", "/cases/notifications/{notification}/open/",
+        "L R 404 404 404 404 404 404 404 404 L"),
+    Row("cases/mark-all-read/", "GET", "/cases/mark-all-read/", NO_GET),
+    Row("cases/mark-all-read/", "POST", "/cases/mark-all-read/", "L R R R R R R R R R L"),
+    Row("cases/sla-policies/", "GET", "/cases/sla-policies/", EVERYONE_SIGNED_IN),
+    Row("cases/sla-policies/", "POST", "/cases/sla-policies/", "L 403 403 403 403 403 403 R 403 403 L"),
+    Row("cases/audit/checkpoints/", "GET", "/cases/audit/checkpoints/", "L 403 200 200 403 403 403 200 200 200 L"),
+    Row("cases/audit/checkpoints/latest/", "GET", "/cases/audit/checkpoints/latest/",
+        "L 403 200 200 403 403 403 200 200 200 L"),
+    Row("cases/audit/checkpoints/<id:sequence>/", "GET", "/cases/audit/checkpoints/{checkpoint}/",
+        "L 403 200 200 403 403 403 200 200 200 L"),
+    Row("cases/audit/checkpoints/new/", "GET", "/cases/audit/checkpoints/new/", NO_GET),
+    Row("cases/audit/checkpoints/new/", "POST", "/cases/audit/checkpoints/new/",
+        "L 403 403 403 403 403 403 R 403 403 L"),
+    # --- Inbound e-mail: the T&S managers' quarantine -------------------------------------------------------------
+    Row("cases/inbound/", "GET", "/cases/inbound/", "L 403 403 403 403 403 403 200 403 403 L"),
+    Row("cases/inbound/<id:pk>/", "GET", "/cases/inbound/{inbound}/", "L 404 404 404 404 404 404 200 404 404 L"),
+    Row("cases/inbound/<id:pk>/raw/", "GET", "/cases/inbound/{inbound}/raw/",
+        "L 404 404 404 404 404 404 200 404 404 L"),
+    Row("cases/inbound/<id:pk>/release/", "GET", "/cases/inbound/{inbound}/release/", NO_GET),
+    Row("cases/inbound/<id:pk>/release/", "POST", "/cases/inbound/{inbound}/release/",
+        "L 404 404 404 404 404 404 R 404 404 L", note="no owner chosen"),
+    Row("cases/inbound/<id:pk>/reject/", "GET", "/cases/inbound/{inbound}/reject/", NO_GET),
+    Row("cases/inbound/<id:pk>/reject/", "POST", "/cases/inbound/{inbound}/reject/",
+        "L 404 404 404 404 404 404 R 404 404 L", data={"reason": "Spam"}),
+    Row("cases/inbound/<id:pk>/release-reply/", "GET", "/cases/inbound/{inbound}/release-reply/", NO_GET),
+    Row("cases/inbound/<id:pk>/release-reply/", "POST", "/cases/inbound/{inbound}/release-reply/",
+        "L 404 404 404 404 404 404 R 404 404 L", note="names no case"),
+    # --- The case page and its workflow ---------------------------------------------------------------------------
+    #                                                        anon liA ldA auA liB modQ modX mgr legal audP deact
+    Row("cases/<str:reference>/", "GET", C + "/", "L 200 200 200 404 200 404 200 200 200 L"),
+    Row("cases/<str:reference>/", "GET", "/cases/{draft}/", "L 200 200 200 404 404 404 404 404 404 L",
+        note="a draft"),
+    Row("cases/<str:reference>/", "GET", "/cases/{other_case}/", "L 404 404 404 200 404 200 200 200 200 L",
+        note="authority B's case in queue MY"),
+    Row("cases/<str:reference>/", "GET", "/cases/{red}/", "L 200 404 404 404 404 404 200 404 404 L",
+        note="TLP:RED, Dewi and Maria named"),
+    Row("cases/<str:reference>/", "GET", "/cases/ID-2026-999999/", "L 404 404 404 404 404 404 404 404 404 L",
+        note="no such case"),
+    Row("cases/<str:reference>/do/<str:transition>/", "GET", C + "/do/withdraw/", NO_GET),
+    Row("cases/<str:reference>/do/<str:transition>/", "POST", C + "/do/request_information/",
+        "L 403 403 403 404 R 404 R 403 403 L", data={"note": "Which accounts?"}),
+    Row("cases/<str:reference>/do/<str:transition>/", "POST", C + "/do/withdraw/",
+        "L R R 403 404 403 404 403 403 403 L", data={"note": "Withdrawn"}),
+    Row("cases/<str:reference>/do/<str:transition>/", "POST", "/cases/{resolved}/do/close/",
+        "L R R 403 404 R 404 R 403 403 L"),
+    Row("cases/<str:reference>/do/<str:transition>/", "POST", "/cases/{other_case}/do/provide_information/",
+        "L 404 404 404 R 404 403 403 403 403 L", data={"note": "These posts"}, note="B's case awaits information"),
+    Row("cases/<str:reference>/do/<str:transition>/", "POST", "/cases/{red}/do/withdraw/",
+        "L R 404 404 404 404 404 403 404 404 L", note="TLP:RED"),
+    Row("cases/<str:reference>/items/decide/", "GET", C + "/items/decide/", NO_GET),
+    Row("cases/<str:reference>/items/decide/", "POST", C + "/items/decide/",
+        "L 403 403 403 404 R 404 R 403 403 L",
+        data=lambda v: {"scope": "ticked", "items": v["items"], "outcome": "removed"}),
+    Row("cases/<str:reference>/items/add/", "GET", C + "/items/add/", NO_GET),
+    Row("cases/<str:reference>/items/add/", "POST", C + "/items/add/", "L 200 200 403 404 403 404 403 403 403 L",
+        data={"pasted": "https://t.me/another_channel_x1"}, note="the preview"),
+    Row("cases/<str:reference>/items/<id:item_id>/remove/", "GET", "/cases/{draft}/items/{draft_item}/remove/",
+        NO_GET),
+    Row("cases/<str:reference>/items/<id:item_id>/remove/", "POST", "/cases/{draft}/items/{draft_item}/remove/",
+        "L R R 403 404 404 404 404 404 404 L"),
+    Row("cases/<str:reference>/items/<id:item_id>/remove/", "POST", C + "/items/{item}/remove/",
+        "L 403 403 403 404 403 404 403 403 403 L", note="a submitted case's item"),
+    Row("cases/<str:reference>/assign/", "GET", C + "/assign/", NO_GET),
+    Row("cases/<str:reference>/assign/", "POST", C + "/assign/", "L 403 403 403 404 R 404 R 403 403 L",
+        data={"take": "1"}),
+    Row("cases/<str:reference>/access/grant/", "GET", C + "/access/grant/", NO_GET),
+    Row("cases/<str:reference>/access/grant/", "POST", C + "/access/grant/", "L R R 403 404 403 404 R 403 403 L",
+        note="no person chosen"),
+    Row("cases/<str:reference>/access/<id:user_id>/revoke/", "GET", C + "/access/{outsider}/revoke/", NO_GET),
+    Row("cases/<str:reference>/access/<id:user_id>/revoke/", "POST", C + "/access/{outsider}/revoke/",
+        "L R R 403 404 403 404 R 403 403 L"),
+    # --- Evidence and legal holds -----------------------------------------------------------------------------------
+    #                                                        anon liA ldA auA liB modQ modX mgr legal audP deact
+    Row("cases/<str:reference>/evidence/upload/", "GET", C + "/evidence/upload/", NO_GET),
+    Row("cases/<str:reference>/evidence/upload/", "POST", C + "/evidence/upload/",
+        "L R R 403 404 R 404 R 403 403 L", note="no file"),
+    Row("cases/<str:reference>/evidence/<id:evidence_id>/", "GET", C + "/evidence/{evidence}/",
+        "L 200 200 200 404 200 404 200 200 200 L"),
+    Row("cases/<str:reference>/evidence/<id:evidence_id>/", "GET", C + "/evidence/{platform_evidence}/",
+        "L 404 404 404 404 200 404 200 200 200 L", note="the platform's internal file"),
+    Row("cases/<str:reference>/evidence/<id:evidence_id>/", "GET", "/cases/{other_case}/evidence/{evidence}/",
+        "L 404 404 404 404 404 404 404 404 404 L", note="under another case's reference"),
+    Row("cases/<str:reference>/evidence/<id:evidence_id>/download/", "GET", C + "/evidence/{evidence}/download/",
+        "L 200 200 200 404 200 404 200 200 200 L"),
+    Row("cases/<str:reference>/evidence/<id:evidence_id>/download/", "GET",
+        C + "/evidence/{platform_evidence}/download/", "L 404 404 404 404 200 404 200 200 200 L",
+        note="the platform's internal file"),
+    Row("cases/<str:reference>/evidence/<id:evidence_id>/preview/", "GET", C + "/evidence/{evidence}/preview/",
+        "L 200 200 200 404 200 404 200 200 200 L"),
+    Row("cases/<str:reference>/evidence/<id:evidence_id>/preview/", "GET",
+        C + "/evidence/{platform_evidence}/preview/", "L 404 404 404 404 200 404 200 200 200 L",
+        note="the platform's internal file"),
+    Row("cases/<str:reference>/evidence/<id:evidence_id>/withdraw/", "GET", C + "/evidence/{evidence}/withdraw/",
+        NO_GET),
+    Row("cases/<str:reference>/evidence/<id:evidence_id>/withdraw/", "POST", C + "/evidence/{evidence}/withdraw/",
+        "L R R 403 404 403 404 403 403 403 L", data={"reason": "Wrong file"}),
+    Row("cases/<str:reference>/holds/", "GET", C + "/holds/", NO_GET),
+    Row("cases/<str:reference>/holds/", "POST", C + "/holds/", "L 403 403 403 404 403 404 403 R 403 L",
+        data={"reason": "Court order"}),
+    Row("cases/<str:reference>/holds/<id:hold_id>/lift/", "GET", C + "/holds/{hold}/lift/", NO_GET),
+    Row("cases/<str:reference>/holds/<id:hold_id>/lift/", "POST", C + "/holds/{hold}/lift/",
+        "L 403 403 403 404 403 404 403 R 403 L"),
+    # --- Deadlines ------------------------------------------------------------------------------------------------
+    Row("cases/<str:reference>/deadlines/propose/", "GET", C + "/deadlines/propose/", NO_GET),
+    Row("cases/<str:reference>/deadlines/propose/", "POST", C + "/deadlines/propose/",
+        "L R R 403 404 R 404 R 403 403 L",
+        data={"kind": "change_due", "deadline": "{deadline}", "due_at": "{due_at}", "reason": "More time"}),
+    Row("cases/<str:reference>/deadlines/proposals/<id:proposal_id>/answer/", "GET",
+        C + "/deadlines/proposals/{proposal}/answer/", NO_GET),
+    Row("cases/<str:reference>/deadlines/proposals/<id:proposal_id>/answer/", "POST",
+        C + "/deadlines/proposals/{proposal}/answer/", "L R R 403 404 403 404 403 403 403 L",
+        data={"answer": "reject", "note": "No"}, note="the platform's proposal"),
+    # --- Thread ---------------------------------------------------------------------------------------------------
+    #                                                        anon liA ldA auA liB modQ modX mgr legal audP deact
+    Row("cases/<str:reference>/thread/", "GET", C + "/thread/", "L 200 200 200 404 200 404 200 200 200 L"),
+    Row("cases/<str:reference>/messages/", "GET", C + "/messages/", NO_GET),
+    Row("cases/<str:reference>/messages/", "POST", C + "/messages/", "L R R 403 404 R 404 R 403 403 L",
+        data={"body": "A shared message"}),
+    Row("cases/<str:reference>/messages/", "POST", C + "/messages/", "L R R 403 404 R 404 R R 403 L",
+        data={"body": "An internal note", "internal": "1"}, note="internal note"),
+    Row("cases/<str:reference>/messages/<id:message_id>/edit/", "GET", C + "/messages/{message}/edit/", NO_GET),
+    Row("cases/<str:reference>/messages/<id:message_id>/edit/", "POST", C + "/messages/{message}/edit/",
+        "L R 403 403 404 403 404 403 403 403 L", data={"body": "Corrected"}, note="Dewi's message"),
+    Row("cases/<str:reference>/messages/<id:message_id>/edit/", "POST", C + "/messages/{authority_note}/edit/",
+        "L R 403 403 404 404 404 404 404 404 L", data={"body": "Corrected"}, note="Dewi's internal note"),
+    Row("cases/<str:reference>/messages/<id:message_id>/edit/", "POST", C + "/messages/{platform_note}/edit/",
+        "L 404 404 404 404 R 404 403 403 403 L", data={"body": "Corrected"}, note="Rizky's internal note"),
+    # --- Outcome reports ------------------------------------------------------------------------------------------
+    Row("cases/<str:reference>/reports/", "GET", "/cases/{resolved}/reports/",
+        "L 200 200 200 404 403 404 200 200 200 L"),
+    Row("cases/<str:reference>/reports/request/", "GET", "/cases/{resolved}/reports/request/", NO_GET),
+    Row("cases/<str:reference>/reports/request/", "POST", "/cases/{resolved}/reports/request/",
+        "L 403 403 403 404 403 404 R 403 403 L", data={"language": "en"}),
+    Row("cases/<str:reference>/reports/<id:version>/download/", "GET", "/cases/{resolved}/reports/{report}/download/",
+        "L 200 200 200 404 403 404 200 200 200 L"),
+    Row("cases/<str:reference>/reports/<id:version>/download/", "GET", C + "/reports/{report}/download/",
+        "L 404 404 404 404 403 404 404 404 404 L", note="a version of another case"),
+    # --- The organisation and one's own preferences ---------------------------------------------------------------
+    #                                                        anon liA ldA auA liB modQ modX mgr legal audP deact
+    Row("organisation/", "GET", "/organisation/", EVERYONE_SIGNED_IN),
+    Row("organisation/invite/", "GET", "/organisation/invite/", NO_GET),
+    Row("organisation/invite/", "POST", "/organisation/invite/", "L 403 R 403 403 403 403 R 403 403 L",
+        data={"email": "someone-new@ministry.test", "role": "liaison", "full_name": "Someone New"}),
+    Row("organisation/invitations/<id:pk>/revoke/", "GET", "/organisation/invitations/{invitation}/revoke/",
+        NO_GET),
+    Row("organisation/invitations/<id:pk>/revoke/", "POST", "/organisation/invitations/{invitation}/revoke/",
+        "L 403 R 403 404 404 404 404 404 404 L"),
+    Row("organisation/members/<id:pk>/deactivate/", "GET", "/organisation/members/{member}/deactivate/", NO_GET),
+    Row("organisation/members/<id:pk>/deactivate/", "POST", "/organisation/members/{member}/deactivate/",
+        "L 403 R 403 404 404 404 404 404 404 L"),
+    Row("organisation/members/<id:pk>/reactivate/", "GET", "/organisation/members/{deactivated_member}/reactivate/",
+        NO_GET),
+    Row("organisation/members/<id:pk>/reactivate/", "POST",
+        "/organisation/members/{deactivated_member}/reactivate/", "L 403 R 403 404 404 404 404 404 404 L"),
+    Row("preferences/", "GET", "/preferences/", EVERYONE_SIGNED_IN),
+    # --- Group samples: Django's admin ------------------------------------------------------------------------------
+    Row("admin/", "GET", "/admin/", "R R R R R R R R R R R"),
+    Row("admin/accounts/user/", "GET", "/admin/accounts/user/", "R R R R R R R R R R R"),
+    Row("admin/accounts/user/<path:object_id>/change/", "GET", "/admin/accounts/user/1/change/",
+        "R R R R R R R R R R R"),
+    # --- Group samples: allauth -----------------------------------------------------------------------------------
+    Row("accounts/login/", "GET", "/accounts/login/", "200 R R R R R R R R R 200"),
+    Row("accounts/logout/", "POST", "/accounts/logout/", "L L L L L L L L L L L"),
+    Row("accounts/signup/", "GET", "/accounts/signup/", "200 R R R R R R R R R 200", note="closed: explains invitations"),
+    Row("accounts/email/", "GET", "/accounts/email/", EVERYONE_SIGNED_IN),
+    Row("accounts/password/change/", "GET", "/accounts/password/change/", EVERYONE_SIGNED_IN),
+    Row("accounts/2fa/", "GET", "/accounts/2fa/", EVERYONE_SIGNED_IN),
+]
