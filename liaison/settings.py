@@ -481,6 +481,9 @@ CELERY_BEAT_SCHEDULE = {
                                        "schedule": crontab(hour=3, minute=0)},
     "notification-digest-daily": {"task": "cases.tasks.send_digests_task", "schedule": crontab(hour=1, minute=0)},
     "sweep-deadlines": {"task": "cases.tasks.sweep_deadlines_task", "schedule": 60.0},
+    # The figures' summary follows the audit chain (stats/summary.py).
+    "refresh-figures": {"task": "stats.tasks.refresh_case_figures_task", "schedule": 60.0,
+                        "options": {"expire_seconds": 60}},
     "poll-inbound-maildir": {"task": "cases.tasks.poll_inbound_maildir_task", "schedule": 60.0},
     "audit-checkpoint": {"task": "cases.tasks.make_audit_checkpoint_task",
                          "schedule": 60.0 * LIAISON_CHECKPOINT_MINUTES},
@@ -514,6 +517,8 @@ LIAISON_REMINDER_BEFORE_MINUTES = env.int("LIAISON_REMINDER_BEFORE_MINUTES", def
 LIAISON_SHORT_DEADLINE_MINUTES = env.int("LIAISON_SHORT_DEADLINE_MINUTES", default=120)
 LIAISON_SHORT_REMINDER_MINUTES = env.int("LIAISON_SHORT_REMINDER_MINUTES", default=15)
 LIAISON_DUE_SOON_MINUTES = env.int("LIAISON_DUE_SOON_MINUTES", default=120)
+# The public transparency page and files show a count below this as "<N" (stats/transparency.py).
+LIAISON_TRANSPARENCY_MIN_COUNT = env.int("LIAISON_TRANSPARENCY_MIN_COUNT", default=10)
 
 # --- Outcome reports ---------------------------------------------------------------------------------
 # The platform's signing identity (PKCS#12). `manage.py create_signing_identity` makes a development one under
