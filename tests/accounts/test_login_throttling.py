@@ -2,7 +2,7 @@
 and per account, with growing pauses; the owner's right password from an address that has not failed always works.
 
 Addresses are given as REMOTE_ADDR (no trusted proxy in these tests); tests/accounts/test_client_address.py covers
-X-Forwarded-For, and tests/accounts/test_login_throttling_processes.py two real server processes sharing Redis."""
+X-Forwarded-For, and tests/integration/test_login_throttling_processes.py two real server processes sharing Redis."""
 
 from __future__ import annotations
 
