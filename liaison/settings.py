@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "outbox",
+    "exports",
     "accounts",
     "cases",
     "api",
@@ -278,7 +279,7 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("LIAISON_REAUTHENTICATION_SECONDS", d
 # A session unused for this many minutes is signed out (0: never); the session's overall age is SESSION_COOKIE_AGE.
 LIAISON_SESSION_IDLE_MINUTES = env.int("LIAISON_SESSION_IDLE_MINUTES", default=30)
 # Views that open pages poll in the background; they neither count as activity nor keep a session alive.
-LIAISON_SESSION_BACKGROUND_VIEWS = ["cases:bell", "cases:thread", "cases:reports"]
+LIAISON_SESSION_BACKGROUND_VIEWS = ["cases:bell", "cases:thread", "cases:reports", "exports:progress"]
 
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
@@ -490,10 +491,18 @@ CELERY_BEAT_SCHEDULE = {
     # The outbox's relay (outbox/relay.py); a relay message nobody ran within a minute is dropped, not piled up.
     "relay-outbox": {"task": "outbox.tasks.relay_outbox_task", "schedule": float(LIAISON_OUTBOX_RELAY_SECONDS),
                      "options": {"expire_seconds": 60}},
+    "purge-expired-exports": {"task": "exports.tasks.purge_expired_exports_task", "schedule": crontab(minute=20)},
     "prune-outbox-daily": {"task": "outbox.tasks.prune_outbox_task", "schedule": crontab(hour=3, minute=30)},
     "requeue-stale-reports": {"task": "cases.tasks.requeue_stale_reports_task",
                               "schedule": float(LIAISON_REPORT_SWEEP_SECONDS), "options": {"expire_seconds": 60}},
 }
+
+# --- Exports ---------------------------------------------------------------------------------------------
+# Up to this many rows an export is sent as it is read, a longer one is written by a worker (its file kept this many
+# hours, for its requester only; a worker silent this many seconds is taken for dead).
+LIAISON_EXPORT_STREAM_MAX_ROWS = env.int("LIAISON_EXPORT_STREAM_MAX_ROWS", default=5000)
+LIAISON_EXPORT_KEEP_HOURS = env.int("LIAISON_EXPORT_KEEP_HOURS", default=24)
+LIAISON_EXPORT_STALE_SECONDS = env.int("LIAISON_EXPORT_STALE_SECONDS", default=1800)
 
 # --- Threads and e-mail ------------------------------------------------------------------------
 # Replies to notifications go to <prefix>+<reference>.<user>.<issued>.<signature>@<domain>; route that

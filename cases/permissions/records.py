@@ -186,3 +186,24 @@ def can_make_audit_checkpoint(user: User) -> bool:
     """Besides the schedule, a T&S manager may sign the head now (before an audit, say)."""
     membership = _membership(user)
     return is_platform(membership) and membership is not None and membership.role == Role.TS_MANAGER
+
+
+# --- Exports ------------------------------------------------------------------------------------------
+# What an export holds is always the person's own inbox (cases_visible_to through the inbox's filters): these say
+# only who may take the list away as a file.
+
+
+def can_export_cases(user: User) -> bool:
+    """Every member exports the cases and items of their inbox: the rows are those their list shows."""
+    return _membership(user) is not None
+
+
+def can_export_decisions(user: User) -> bool:
+    """Statements of reasons are the record of each decision: the requesting authorities' members (for their own
+    cases) and those of the platform who answer for the record (T&S managers, legal, auditors), as for reports."""
+    membership = _membership(user)
+    if membership is None:
+        return False
+    if membership.organization.kind == OrgKind.AUTHORITY:
+        return True
+    return membership.role in REPORT_READERS_OF_THE_PLATFORM

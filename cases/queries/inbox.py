@@ -4,6 +4,7 @@ counts of open work. Their joins and indexes are chosen so a page costs the same
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -54,6 +55,23 @@ COUNT_CAP = 10_000
 SEARCH_COUNT_CAP = 1_000
 REFERENCE_SHAPE = re.compile(r"[A-Za-z]{2}-\d{4}-\d{1,6}")
 PARTIAL_REFERENCE_SHAPE = re.compile(r"[A-Za-z]{2}-[\d-]*|[A-Za-z]{0,2}-?\d[\d-]*")
+
+
+# The inbox's filter parameters, as the list page and the exports read them from a query string.
+FILTER_PARAMETERS = ("status", "priority", "category", "authority", "assignee", "q", "sort", "deadline")
+
+
+def filters_from_query(user: User, params: Mapping[str, str]) -> CaseFilters:
+    """The inbox's filters from its query string, with the defaults of the person's side: the platform's list is
+    open work by priority unless a status or a search is asked for, an authority's list newest first."""
+    filters = CaseFilters(**{k: str(params.get(k, "") or "").strip()[:200] for k in FILTER_PARAMETERS})
+    side = permissions.side_of(user)
+    if not filters.sort:
+        filters.sort = "priority" if side == OrgKind.PLATFORM else "newest"
+    if side == OrgKind.PLATFORM and "status" not in params and not filters.q:
+        # The platform's work list: closed cases only when asked for ("Any"); a search link finds any case.
+        filters.status = "open"
+    return filters
 
 
 def filtered_cases(user: User, filters: CaseFilters, *, visible: QuerySet[Case] | None = None) -> QuerySet[Case]:

@@ -28,15 +28,8 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     if permissions.membership_of(user) is None:
         raise PermissionDenied(_("Your account has no active organisation."))
-    filters = queries.CaseFilters(**{k: request.GET.get(k, "").strip()[:200] for k in
-                                     ("status", "priority", "category", "authority", "assignee", "q", "sort",
-                                      "deadline")})
+    filters = queries.filters_from_query(user, request.GET)
     side = permissions.side_of(user)
-    if not filters.sort:
-        filters.sort = "priority" if side == OrgKind.PLATFORM else "newest"
-    if side == OrgKind.PLATFORM and "status" not in request.GET and not filters.q:
-        # The platform's work list: closed cases only when asked for ("Any"); a search link finds any case.
-        filters.status = "open"
     page = page_number(request.GET.get("page"))
     per_page = settings.LIAISON_CASES_PER_PAGE
     visible = permissions.cases_visible_to(user)
@@ -59,6 +52,8 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
         if side == OrgKind.PLATFORM else [],
         "counts": counts,
         "can_create": permissions.can_create_case(user),
+        "can_export_cases": permissions.can_export_cases(user),
+        "can_export_decisions": permissions.can_export_decisions(user),
         "sorts": [("priority", _("Priority, then oldest")), ("due", _("Next deadline first")),
                   ("newest", _("Newest first")),
                   ("oldest", _("Oldest first")), ("updated", _("Recently updated")), ("reference", _("Reference"))],
