@@ -12,6 +12,7 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("cases/", include("cases.urls")),
     path("reports/", include("cases.report_urls")),
+    path("", include("stats.urls")),
     path("exports/", include("exports.urls")),
     path("api/", include("api.urls")),
     path("accounts/", include("allauth.urls")),
