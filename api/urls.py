@@ -1,14 +1,28 @@
 """/api/: the versioned API under v1/, its schema and documentation, and the token pages of the preferences."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from liaison.input_policy import register_path_converters
 
 from . import token_pages
-from .views import cases, items, thread
+from .views import base, cases, items, thread
+
+
+class CaseReference:
+    """`ID-2026-000123`: anything else matches no route (a problem-details 404), and the schema says so."""
+
+    regex = r"[A-Z]{2}-[0-9]{4}-[0-9]{1,6}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
 
 register_path_converters()
+register_converter(CaseReference, "case_reference")
 
 app_name = "api"
 
@@ -16,12 +30,13 @@ v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("cases/", cases.CaseListView.as_view(), name="cases"),
-    path("cases/<str:reference>/", cases.CaseDetailView.as_view(), name="case"),
-    *[path(f"cases/<str:reference>/{transition.replace('_', '-')}/", view.as_view(), name=f"case_{transition}")
+    path("cases/<case_reference:reference>/", cases.CaseDetailView.as_view(), name="case"),
+    *[path(f"cases/<case_reference:reference>/{transition.replace('_', '-')}/", view.as_view(), name=f"case_{transition}")
       for transition, view in cases.TRANSITION_VIEWS.items()],
-    path("cases/<str:reference>/items/", items.ItemsView.as_view(), name="items"),
-    path("cases/<str:reference>/items/outcomes/", items.OutcomesView.as_view(), name="outcomes"),
-    path("cases/<str:reference>/messages/", thread.MessagesView.as_view(), name="messages"),
+    path("cases/<case_reference:reference>/items/", items.ItemsView.as_view(), name="items"),
+    path("cases/<case_reference:reference>/items/outcomes/", items.OutcomesView.as_view(), name="outcomes"),
+    path("cases/<case_reference:reference>/messages/", thread.MessagesView.as_view(), name="messages"),
+    re_path(r"^.*$", base.not_found, name="not_found"),
 ]
 
 urlpatterns = [

@@ -21,7 +21,7 @@ from django import forms
 from django.core.exceptions import BadRequest
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import register_converter
 from django.urls.converters import get_converters
 from django.utils import translation
@@ -68,12 +68,24 @@ class UnstorableInputMiddleware:
         for name in [name for name, value in request.COOKIES.items() if has_unstorable(name + value)]:
             del request.COOKIES[name]
         if has_unstorable(request.path) or _has_unstorable_field(request.GET):
+            if request.path.startswith(API_PREFIX):
+                return _api_bad_request()
             # The locale middleware has not run yet: the page speaks the language the browser asks for.
             with translation.override(translation.get_language_from_request(request)):
                 return bad_request(request, BadRequest("unstorable characters in the address"))
         if request.method == "POST":
             _check_fields_when_read(request)
         return self.get_response(request)
+
+
+# The API answers in problem details (RFC 9457), never with a page.
+API_PREFIX = "/api/"
+
+
+def _api_bad_request() -> HttpResponse:
+    return JsonResponse({"type": "https://liaison.example/problems/400", "title": "Invalid request", "status": 400,
+                         "detail": "The address holds characters that cannot be stored (NUL or lone surrogates)."},
+                        status=400, content_type="application/problem+json")
 
 
 def _check_fields_when_read(request: HttpRequest) -> None:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -20,6 +21,8 @@ from ..authentication import (
     TokenScopePermission,
     attribution,
 )
+from ..parsers import StorableJSONParser
+from ..problems import TYPE_BASE as PROBLEM_TYPE_BASE
 from ..problems import exception_handler
 from ..throttling import PerTokenRateThrottle
 
@@ -28,6 +31,8 @@ class ApiView(APIView):
     authentication_classes = [ApiTokenAuthentication, ActiveSessionAuthentication]
     permission_classes = [TokenScopePermission]
     throttle_classes = [PerTokenRateThrottle]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [StorableJSONParser]
 
     def get_exception_handler(self) -> Callable[..., Any]:
         return exception_handler
@@ -53,3 +58,9 @@ class ApiView(APIView):
         user = self.request.user
         assert isinstance(user, User)
         return user
+
+
+def not_found(request: HttpRequest) -> JsonResponse:
+    """Any other address under /api/v1/: a problem document, like every answer of the API."""
+    return JsonResponse({"type": PROBLEM_TYPE_BASE + "404", "title": "Not found", "status": 404},
+                        status=404, content_type="application/problem+json")

@@ -10,7 +10,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
@@ -35,12 +34,16 @@ from ..serializers import (
     CaseListSerializer,
     CaseSummarySerializer,
     ItemsInputSerializer,
+    ProblemSerializer,
     TransitionInputSerializer,
 )
 from .base import ApiView
 
-PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="A problem document (RFC 9457).")
-ERRORS: dict[int, Any] = {400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 429: PROBLEM}
+PROBLEM = OpenApiResponse(ProblemSerializer, description="A problem document (RFC 9457).")
+PROBLEM_JSON = "application/problem+json"
+ERRORS: dict[Any, Any] = {(code, PROBLEM_JSON): PROBLEM for code in (400, 401, 403, 404, 429)}
+CONFLICT: dict[Any, Any] = {(409, PROBLEM_JSON): PROBLEM}
+UNPROCESSABLE: dict[Any, Any] = {(422, PROBLEM_JSON): PROBLEM}
 IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
                                    description="Retrying with the same key and body replays the first answer.")
 
@@ -128,7 +131,7 @@ class CaseListView(ApiView):
                          "total": page.total, "total_is_capped": page.total_is_capped})
 
     @extend_schema(operation_id="cases_create", request=CaseCreateSerializer, parameters=[IDEMPOTENCY_KEY],
-                   responses={201: CaseCreatedSerializer, 422: PROBLEM, **ERRORS})
+                   responses={201: CaseCreatedSerializer, **UNPROCESSABLE, **ERRORS})
     @idempotent
     def post(self, request: Request) -> Response:
         user = self.actor
@@ -196,7 +199,7 @@ class CaseTransitionView(ApiView):
     transition = ""
 
     @extend_schema(request=TransitionInputSerializer,
-                   responses={200: CaseDetailSerializer, 409: PROBLEM, **ERRORS})
+                   responses={200: CaseDetailSerializer, **CONFLICT, **UNPROCESSABLE, **ERRORS})
     def post(self, request: Request, reference: str) -> Response:
         user = self.actor
         case = case_for(user, reference)

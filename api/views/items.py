@@ -23,7 +23,15 @@ from ..serializers import (
     OutcomesResultSerializer,
 )
 from .base import ApiView
-from .cases import ERRORS, IDEMPOTENCY_KEY, PROBLEM, case_for, intake_from, intake_payload, nothing_accepted
+from .cases import (
+    ERRORS,
+    IDEMPOTENCY_KEY,
+    UNPROCESSABLE,
+    case_for,
+    intake_from,
+    intake_payload,
+    nothing_accepted,
+)
 
 
 class ItemsView(ApiView):
@@ -45,7 +53,7 @@ class ItemsView(ApiView):
         return Response({"results": ItemSerializer(rows[:limit], many=True).data, "next": next_url})
 
     @extend_schema(operation_id="items_add", request=ItemsInputSerializer, parameters=[IDEMPOTENCY_KEY],
-                   responses={201: IntakeResultSerializer, 422: PROBLEM, **ERRORS})
+                   responses={201: IntakeResultSerializer, **UNPROCESSABLE, **ERRORS})
     @idempotent
     def post(self, request: Request, reference: str) -> Response:
         user = self.actor
@@ -64,7 +72,7 @@ class ItemsView(ApiView):
 
 class OutcomesView(ApiView):
     @extend_schema(operation_id="items_set_outcomes", request=OutcomesInputSerializer,
-                   responses={200: OutcomesResultSerializer, 422: PROBLEM, **ERRORS})
+                   responses={200: OutcomesResultSerializer, **UNPROCESSABLE, **ERRORS})
     def post(self, request: Request, reference: str) -> Response:
         user = self.actor
         case = case_for(user, reference)

@@ -14,7 +14,7 @@ from .. import pagination
 from ..idempotency import idempotent
 from ..serializers import MessageCreateSerializer, MessageListSerializer, MessageSerializer
 from .base import ApiView
-from .cases import ERRORS, IDEMPOTENCY_KEY, PROBLEM, case_for
+from .cases import ERRORS, IDEMPOTENCY_KEY, UNPROCESSABLE, case_for
 
 
 class MessagesView(ApiView):
@@ -36,7 +36,7 @@ class MessagesView(ApiView):
                          "next_since": shown[-1].pk if shown else since, "has_more": len(rows) > limit})
 
     @extend_schema(operation_id="messages_create", request=MessageCreateSerializer, parameters=[IDEMPOTENCY_KEY],
-                   responses={201: MessageSerializer, 422: PROBLEM, **ERRORS})
+                   responses={201: MessageSerializer, **UNPROCESSABLE, **ERRORS})
     @idempotent
     def post(self, request: Request, reference: str) -> Response:
         user = self.actor

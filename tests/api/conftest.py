@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.db import connections
+from django.test import Client, override_settings
 
 from accounts.models import User
 from api.actions import create_api_token
@@ -37,3 +40,31 @@ def api_as() -> Any:
         return Api(token_for(user, read_only=read_only))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def _media_url_for_live_server() -> Iterator[None]:
+    """Django's live server parses MEDIA_URL, which Liaison leaves unset (nothing is served from a public URL)."""
+    with override_settings(MEDIA_URL="/__no-public-media__/"):
+        yield
+
+
+@pytest.fixture(scope="session")
+def live_server(_media_url_for_live_server: None, live_server: Any) -> Any:
+    """One request at a time on an in-memory SQLite test database, whose one connection the server's threads share
+    (as tests/e2e/conftest.py does); PostgreSQL runs keep the threads concurrent."""
+    if connections["default"].vendor == "sqlite" and connections["default"].is_in_memory_db():
+        server = live_server.thread.httpd
+        app, lock = server.get_app(), threading.Lock()
+
+        def serialized(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+            with lock:
+                result = app(environ, start_response)
+                try:
+                    return list(result)
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+
+        server.set_app(serialized)
+    return live_server
