@@ -266,6 +266,19 @@ ROWS: list[Row] = [
         "L 200 200 200 404 403 404 200 200 200 L"),
     Row("cases/<str:reference>/reports/<id:version>/download/", "GET", C + "/reports/{report}/download/",
         "L 404 404 404 404 403 404 404 404 404 L", note="a version of another case"),
+    # --- Exports of the inbox (issue 16): the file of the person's own list; a long export's pages, its requester's only
+    #                                                        anon liA ldA auA liB modQ modX mgr legal audP deact
+    Row("exports/", "GET", "/exports/", NO_GET),
+    Row("exports/", "POST", "/exports/", "L 200 200 200 200 200 200 200 200 200 L",
+        data={"export": "items.csv", "query": "status="}),
+    Row("exports/", "POST", "/exports/", "L 200 200 200 200 403 403 200 200 200 L",
+        data={"export": "decisions.json", "query": "status="}, note="statements of reasons"),
+    Row("exports/<uuid:token>/", "GET", "/exports/6f1c2a9e-0000-4000-8000-000000000016/",
+        "L 404 404 404 404 404 404 404 404 404 L", note="nobody's export"),
+    Row("exports/<uuid:token>/progress/", "GET", "/exports/6f1c2a9e-0000-4000-8000-000000000016/progress/",
+        "L 404 404 404 404 404 404 404 404 404 L", note="nobody's export"),
+    Row("exports/<uuid:token>/download/", "GET", "/exports/6f1c2a9e-0000-4000-8000-000000000016/download/",
+        "L 404 404 404 404 404 404 404 404 404 L", note="nobody's export"),
     # --- The organisation and one's own preferences ---------------------------------------------------------------
     #                                                        anon liA ldA auA liB modQ modX mgr legal audP deact
     Row("organisation/", "GET", "/organisation/", EVERYONE_SIGNED_IN),
