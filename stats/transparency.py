@@ -157,6 +157,9 @@ def public_figures(year: int, month: int | None = None) -> PublicFigures:
         items = items_by_month.get(key, {name: 0 for name in OUTCOMES})
         months.append(Month(key, monthly.get(key) or _empty(), suppress(items, total_published=False),
                             handling.get(key)))
+    # The months add up to the year's published total: one suppressed month would be given away by the others.
+    for key, suppressed in suppress({m.month: m.breakdown.requests.value for m in months}).items():
+        next(m for m in months if m.month == key).breakdown.requests = suppressed
     daily = _breakdowns(rows, "received_on")
     days, day = [], first
     while day <= last:
