@@ -39,11 +39,12 @@ DEPLOY = ROOT / "deploy"
 # --- Helpers ----------------------------------------------------------------------------------------------------
 
 
-def server_url(database: str) -> str:
-    """A libpq URL for `database` on the test database's server, as the test's own connection reaches it."""
+def server_url(database: str, *, role: str | None = None) -> str:
+    """A libpq URL for `database` on the test database's server, as the test's own connection reaches it (or as
+    another role of that server, which the server's trust authentication lets in without a password)."""
     params = connection.settings_dict
-    user = params.get("USER") or "postgres"
-    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    user = role or params.get("USER") or "postgres"
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") and not role else ""
     host = params.get("HOST") or "127.0.0.1"
     port = params.get("PORT") or 5432
     return f"postgres://{user}{password}@{host}:{port}/{database}"
@@ -71,6 +72,16 @@ def scratch_databases() -> Iterator[list[str]]:
     yield names
     for name in names:
         psql(admin_url(), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def backup_role() -> Iterator[str]:
+    """The role backups read the database with, as docs/deploy.md creates it: it may read everything (the built-in
+    pg_read_all_data) and owns, writes and administers nothing."""
+    name = f"liaison_backup_{uuid.uuid4().hex[:12]}"
+    psql(admin_url(), f"CREATE ROLE {name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE IN ROLE pg_read_all_data")
+    yield name
+    psql(admin_url(), f"DROP ROLE IF EXISTS {name}")
 
 
 def new_database(scratch: list[str]) -> str:
@@ -125,9 +136,11 @@ def a_working_record(world: World) -> None:
     post_message(actor=world.liaison, case=case, body="Thank you.")
 
 
-def backup(env: dict[str, str], tmp_path: Path) -> Path:
+def backup(env: dict[str, str], tmp_path: Path, role: str) -> Path:
+    """deploy/backup.sh as liaison-backup.service runs it: the application's environment, the dump read by the
+    backup role."""
     result = run([str(DEPLOY / "backup.sh")], env, BACKUP_DIR=str(tmp_path / "backups"),
-                 BACKUP_DATABASE_URL=dumped_database_url())
+                 BACKUP_DATABASE_URL=server_url(connection.settings_dict["NAME"], role=role))
     assert result.returncode == 0, result.stdout + result.stderr
     [directory] = (tmp_path / "backups").iterdir()
     return directory
@@ -137,11 +150,11 @@ def backup(env: dict[str, str], tmp_path: Path) -> Path:
 
 
 def test_a_backup_restores_into_a_fresh_database_whose_audit_chain_verifies(world, environment, tmp_path,
-                                                                            scratch_databases):
+                                                                            scratch_databases, backup_role):
     a_working_record(world)
     events = AuditEvent.objects.count()
 
-    directory = backup(environment, tmp_path)
+    directory = backup(environment, tmp_path, backup_role)
 
     assert {p.name for p in directory.iterdir()} >= {"liaison.dump", "audit-checkpoint.p7m", "SHA256SUMS"}
     assert (directory / "liaison.dump").read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
@@ -180,10 +193,10 @@ def test_pg_dump_and_pg_restore_by_hand_then_verify_audit(world, environment, tm
     assert f"Audit chain intact: {AuditEvent.objects.count()} events verified." in result.stdout
 
 
-def tampered_restore(world: World, environment: dict[str, str], tmp_path: Path, scratch: list[str]) -> tuple[
-        Path, str]:
+def tampered_restore(world: World, environment: dict[str, str], tmp_path: Path, scratch: list[str],
+                     backup_role: str) -> tuple[Path, str]:
     a_working_record(world)
-    directory = backup(environment, tmp_path)
+    directory = backup(environment, tmp_path, backup_role)
     database = new_database(scratch)
     psql(admin_url(), f"CREATE DATABASE {database}")
     subprocess.run(["pg_restore", "--exit-on-error", "--no-owner", f"--dbname={server_url(database)}",
@@ -200,8 +213,9 @@ def as_superuser_with_the_triggers_off(database: str, sql: str) -> None:
                                "ALTER TABLE cases_auditcheckpoint ENABLE TRIGGER USER; COMMIT")
 
 
-def test_a_restore_with_one_audit_row_changed_fails_verification(world, environment, tmp_path, scratch_databases):
-    directory, database = tampered_restore(world, environment, tmp_path, scratch_databases)
+def test_a_restore_with_one_audit_row_changed_fails_verification(world, environment, tmp_path, scratch_databases,
+                                                                 backup_role):
+    directory, database = tampered_restore(world, environment, tmp_path, scratch_databases, backup_role)
     target = AuditEvent.objects.filter(action="evidence.viewed").order_by("id")[2]
 
     as_superuser_with_the_triggers_off(
@@ -217,10 +231,11 @@ def test_a_restore_with_one_audit_row_changed_fails_verification(world, environm
 
 def test_a_restore_missing_its_newest_events_and_checkpoints_fails_against_the_kept_file(world, environment,
                                                                                         tmp_path,
-                                                                                        scratch_databases):
+                                                                                        scratch_databases,
+                                                                                        backup_role):
     """Removing the tail together with every checkpoint that covered it leaves a chain that is whole in itself;
     the signed checkpoint file kept beside the dump is what catches it."""
-    directory, database = tampered_restore(world, environment, tmp_path, scratch_databases)
+    directory, database = tampered_restore(world, environment, tmp_path, scratch_databases, backup_role)
     first_checkpoint = AuditCheckpoint.objects.order_by("sequence").first()
     assert first_checkpoint is not None
     cut = first_checkpoint.head_event_id
@@ -235,9 +250,9 @@ def test_a_restore_missing_its_newest_events_and_checkpoints_fails_against_the_k
 
 
 def test_the_drill_refuses_a_backup_whose_files_do_not_match_their_sums(world, environment, tmp_path,
-                                                                       scratch_databases):
+                                                                       scratch_databases, backup_role):
     a_working_record(world)
-    directory = backup(environment, tmp_path)
+    directory = backup(environment, tmp_path, backup_role)
     with (directory / "liaison.dump").open("ab") as dump:
         dump.write(b"\0")
 
