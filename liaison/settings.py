@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "accounts",
     "cases",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -476,6 +477,18 @@ LIAISON_REPORT_CLAIM_STALE_SECONDS = env.int("LIAISON_REPORT_CLAIM_STALE_SECONDS
 LIAISON_REPORT_SWEEP_SECONDS = env.int("LIAISON_REPORT_SWEEP_SECONDS", default=60)
 LIAISON_REPORT_MAX_ATTEMPTS = env.int("LIAISON_REPORT_MAX_ATTEMPTS", default=3)
 
+# Webhooks (webhooks/, docs/webhooks.md): a POST's timeout; the pause after the first failed attempt, doubled after
+# each further one up to the cap; attempts before a delivery is marked failed; seconds between retry sweeps; hours
+# the previous secret still signs after a rotation. Plain http:// to 127.0.0.1/localhost only when allowed (tests,
+# the demo's own receiver); everything else must be https:// to a public address.
+LIAISON_WEBHOOKS_TIMEOUT_SECONDS = env.float("LIAISON_WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+LIAISON_WEBHOOKS_RETRY_BASE_SECONDS = env.float("LIAISON_WEBHOOKS_RETRY_BASE_SECONDS", default=30.0)
+LIAISON_WEBHOOKS_RETRY_MAX_SECONDS = env.float("LIAISON_WEBHOOKS_RETRY_MAX_SECONDS", default=6 * 3600.0)
+LIAISON_WEBHOOKS_MAX_ATTEMPTS = env.int("LIAISON_WEBHOOKS_MAX_ATTEMPTS", default=10)
+LIAISON_WEBHOOKS_RETRY_SWEEP_SECONDS = env.int("LIAISON_WEBHOOKS_RETRY_SWEEP_SECONDS", default=15)
+LIAISON_WEBHOOKS_ROTATION_HOURS = env.float("LIAISON_WEBHOOKS_ROTATION_HOURS", default=24.0)
+LIAISON_WEBHOOKS_ALLOW_LOCAL_HTTP = env.bool("LIAISON_WEBHOOKS_ALLOW_LOCAL_HTTP", default=False)
+
 CELERY_BEAT_SCHEDULE = {
     "verify-evidence-nightly": {"task": "cases.tasks.verify_evidence_task", "schedule": crontab(hour=2, minute=15)},
     "purge-expired-evidence-nightly": {"task": "cases.tasks.purge_expired_evidence_task",
@@ -495,6 +508,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune-outbox-daily": {"task": "outbox.tasks.prune_outbox_task", "schedule": crontab(hour=3, minute=30)},
     "requeue-stale-reports": {"task": "cases.tasks.requeue_stale_reports_task",
                               "schedule": float(LIAISON_REPORT_SWEEP_SECONDS), "options": {"expire_seconds": 60}},
+    "webhook-retries": {"task": "webhooks.tasks.send_due_deliveries_task",
+                        "schedule": float(LIAISON_WEBHOOKS_RETRY_SWEEP_SECONDS), "options": {"expire_seconds": 60}},
 }
 
 # --- Exports ---------------------------------------------------------------------------------------------

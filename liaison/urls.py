@@ -16,6 +16,7 @@ urlpatterns = [
     path("exports/", include("exports.urls")),
     path("api/", include("api.urls")),
     path("accounts/", include("allauth.urls")),
+    path("organisation/webhooks/", include("webhooks.urls")),
     path("", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -9,7 +9,7 @@ import pytest
 from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "cases", "liaison", "outbox")
+PACKAGES = ("accounts", "cases", "liaison", "outbox", "webhooks")
 MAX_MODULE_LINES = 500
 
 

@@ -14,8 +14,9 @@ from guardian.shortcuts import assign_perm, remove_perm
 from accounts.models import Membership, Organization, Queue, User
 from accounts.roles import OrgKind, Role
 
-from .. import audit, jobs, permissions
+from .. import audit, case_events, jobs, permissions
 from ..choices import TLP, Outcome, Priority, Side, Status, Transition, priority_rank
+from ..instants import as_iso
 from ..item_lists import AcceptedRow
 from ..models import Case, CaseSequence, Category
 from .deadline_clocks import run_clocks
@@ -192,6 +193,9 @@ def transition_case(*, case: Case, transition: str, actor: User, note: str = "",
     audit.record(actor=actor, action=f"case.{transition}", case=case, obj=case,
                  data={"from": previous, "to": target, "note": note.strip(), "at": now.isoformat()})
     _announce_transition(case=case, actor=actor, previous=previous, note=note)
+    if transition in case_events.TRANSITION_EVENTS:
+        case_events.announce(case=case, event=case_events.TRANSITION_EVENTS[transition],
+                             data={"from": previous, "to": target, "note": note.strip(), "at": as_iso(now)})
     if taken:
         _record_assignment(actor=actor, case=case, previous=None, assignee=actor, on=transition)
     return case
@@ -310,6 +314,8 @@ def grant_access(*, actor: User, case: Case, user: User, reason: str) -> None:
         raise ValidationError(_("This person has no active account."))
     if target_membership.organization_id not in (case.requesting_org_id, case.responding_org_id):
         raise ValidationError(_("Only people of the two organisations of the case can be named."))
+    if not permissions.can_name_person(actor, case, user):
+        raise PermissionDenied(_("Only the requesting authority names its own people on a case."))
     assign_perm(permissions.VIEW_PERMISSION, user, case)
     audit.record(actor=actor, action="access.granted", case=case, obj=user,
                  data={"user": user.email, "reason": reason.strip()})
@@ -321,5 +327,7 @@ def revoke_access(*, actor: User, case: Case, user: User) -> None:
     permissions.ensure_can_view(actor, case)
     if not permissions.can_manage_access(actor, case):
         raise PermissionDenied(_("You may not change who sees this case."))
+    if not permissions.can_name_person(actor, case, user):
+        raise PermissionDenied(_("Only the requesting authority names its own people on a case."))
     remove_perm(permissions.VIEW_PERMISSION, user, case)
     audit.record(actor=actor, action="access.revoked", case=case, obj=user, data={"user": user.email})

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, User
 from accounts.roles import Role
 
-from .. import audit, deadline_clock, permissions
+from .. import audit, case_events, deadline_clock, permissions
 from ..instants import as_iso
 from ..models import Case, Deadline, DeadlineSignal
 from .deadline_clocks import refresh_case_clocks
@@ -145,6 +145,11 @@ def _sweep_batch(deadlines: list[Deadline], now: datetime, counts: dict[str, int
                                        data={"point": point}))
     add_system_entries(thread)
     audit.record_many(entries)
+    case_events.announce_many([case_events.Announcement(
+        case=deadline.case,
+        event=(case_events.CaseEvent.DEADLINE_BREACHED if point == deadline_clock.BREACH
+               else case_events.CaseEvent.DEADLINE_AT_RISK),
+        data={"deadline": deadline.pk, "point": point, "at": as_iso(now)}) for deadline, point in announced])
     audiences = _audiences(list({d.case_id: d.case for d, _point in announced}.values()))
     notices = [Notice(users=audiences[deadline.case_id], kind="deadline", source_key=f"deadline:{deadline.pk}:{point}",
                       case=deadline.case, title=_notice(deadline, point)[0], body=_notice(deadline, point)[1],

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .. import audit, permissions, queries
+from .. import audit, case_events, permissions, queries
 from ..choices import Outcome, Status
 from ..item_lists import AcceptedRow
 from ..link_identity import MAX_WARNING_LENGTH, TargetError, normalise_target
@@ -115,6 +115,8 @@ def _decide(*, actor: User, case: Case, item_ids: list[int], outcome: str, reaso
     if matching is not None:
         data["matching"] = matching
     audit.record(actor=actor, action="items.decided", case=case, data=data)
+    case_events.announce(case=case, event=case_events.CaseEvent.ITEM_OUTCOME_SET,
+                         data={"outcome": outcome, "count": len(item_ids), "items": item_ids[:200]})
     return len(item_ids)
 
 

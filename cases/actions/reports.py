@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import Membership, User
 
-from .. import audit, evidence_files, jobs, permissions
+from .. import audit, case_events, evidence_files, jobs, permissions
 from ..choices import Side
 from ..models import AuditCheckpoint, Case, OutcomeReport
 from ..report_rendering import render_outcome_report
@@ -230,6 +230,8 @@ def _issue_report(report: OutcomeReport, claimed_at: datetime, signed: bytes,
                              params={"report": locked.pk, "version": locked.version, "sha256": locked.sha256,
                                      "supersedes": [o.version for o in previous]})
             jobs.enqueue("cases.tasks.notify_report_issued_task", report_id=locked.pk)
+            case_events.announce(case=case, event=case_events.CaseEvent.REPORT_ISSUED,
+                                 data={"report": locked.pk, "version": locked.version})
     except BaseException:
         storage.delete(name)
         raise
