@@ -125,6 +125,9 @@ def celery_on(broker_url: str, queue: str) -> Iterator[None]:
     """This process's Celery app sends to `broker_url` and `queue`, not eagerly; restored afterwards."""
     keys = ("broker_url", "task_always_eager", "task_default_queue", "broker_transport_options")
     saved = {key: celery_app.conf[key] for key in keys}
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets it).
+    saved_environment = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = broker_url
     celery_app.conf.broker_url = broker_url
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_default_queue = queue
@@ -133,6 +136,10 @@ def celery_on(broker_url: str, queue: str) -> Iterator[None]:
     try:
         yield
     finally:
+        if saved_environment is None:
+            del os.environ["CELERY_BROKER_URL"]
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_environment
         for key, value in saved.items():
             celery_app.conf[key] = value
         _forget_connections()
@@ -153,6 +160,8 @@ class Processes:
     directory: Path
     broker_url: str
     queue: str = field(default_factory=lambda: f"liaison-fault-{uuid.uuid4().hex[:12]}")
+    # Settings of every process started here (environment variables), beside those of each start.
+    extra: dict[str, str] = field(default_factory=dict)
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -185,6 +194,7 @@ class Processes:
             "LIAISON_REQUIRE_MFA": "false",
             "LOG_LEVEL": "INFO",
         })
+        environment.update(self.extra)
         environment.update(extra)
         return environment
 
@@ -255,8 +265,8 @@ class Processes:
 
 
 @contextmanager
-def processes(directory: Path, broker_url: str) -> Iterator[Processes]:
-    running = Processes(directory=directory, broker_url=broker_url)
+def processes(directory: Path, broker_url: str, **extra: str) -> Iterator[Processes]:
+    running = Processes(directory=directory, broker_url=broker_url, extra=extra)
     try:
         yield running
     finally:
