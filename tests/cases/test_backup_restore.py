@@ -93,9 +93,11 @@ def new_database(scratch: list[str]) -> str:
 @pytest.fixture
 def environment(tmp_path: Path, signing_identity_files: dict[str, str]) -> dict[str, str]:
     """The environment of a production process on this server: production settings, the test's signing identity
-    (checkpoints are signed and verified with it), and nothing under the checkout's var/."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "DJANGO_SETTINGS"))}
+    (checkpoints are signed and verified with it), and nothing under the checkout's var/ or on the shared broker."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("PYTEST", "DJANGO_SETTINGS", "CELERY_", "REDIS_URL", "CACHE_URL"))}
     env.update({
+        "CELERY_BROKER_URL": "filesystem://",  # nothing reaches the broker the rest of the run uses
         "DEBUG": "false",
         "SECRET_KEY": "backup-drill-secret-key-not-used-for-the-chain",
         "ALLOWED_HOSTS": "localhost",
