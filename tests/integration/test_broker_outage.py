@@ -146,3 +146,54 @@ def test_while_the_broker_is_down_every_page_answers_and_each_task_runs_once_whe
         assert "sent 0, failed 0" in running.manage("relay_outbox")
         time.sleep(2)
         assert outcome() == first
+
+
+def test_messages_the_broker_lost_and_messages_sent_twice_are_each_done_once(
+        world: World, settings: Any, tmp_path: Path) -> None:
+    """A broker that crashes forgets what it held: the relay sends again what was sent but never done (after
+    LIAISON_OUTBOX_REDELIVER_SECONDS), and a message that was only slow is then in the queue twice."""
+    require_shared_database()
+    settings.LIAISON_REQUIRE_MFA = False
+    settings.LIAISON_OUTBOX_REDELIVER_SECONDS = 3
+    lost = make_case(world, state=Status.IN_PROGRESS)
+    assign_case(actor=world.manager, case=lost, assignee=world.moderator)
+    slow = make_case(world, state=Status.IN_PROGRESS)
+    assign_case(actor=world.manager, case=slow, assignee=world.moderator)
+    new = make_case(world)
+    before = set(OutboxMessage.objects.values_list("pk", flat=True))
+    notified_before = set(Notification.objects.values_list("pk", flat=True))
+    liaison, moderator = signed_in(world.liaison), signed_in(world.moderator)
+
+    with redis_server(tmp_path) as broker, processes(tmp_path, broker.url) as running, \
+            celery_on(broker.url, running.queue):
+        # Sent while the broker is up, with no worker yet; then the broker crashes and comes back empty.
+        assert liaison.post(reverse("cases:post_message", args=[lost.reference]),
+                            {"body": "Lost with the broker"}).status_code == 302
+        assert moderator.post(reverse("cases:transition", args=[new.reference, "acknowledge"])).status_code == 302
+        assert all(row.sends == 1 for row in pending())
+        broker.stop()
+        broker.start()
+        # Sent to the new broker, and still waiting for a worker when the relay sends everything again.
+        assert liaison.post(reverse("cases:post_message", args=[slow.reference]),
+                            {"body": "Only slow"}).status_code == 302
+        assert len(pending()) == 3
+        time.sleep(settings.LIAISON_OUTBOX_REDELIVER_SECONDS)
+        assert "sent 3, failed 0" in running.manage("relay_outbox")
+        assert all(row.sends == 2 for row in pending())
+
+        running.worker()
+        wait_for(lambda: not pending(), timeout=30, what="the worker to finish every task")
+        time.sleep(2)  # the duplicate of the slow message runs after its first: skipped
+        assert "sent 0, failed 0" in running.manage("relay_outbox")
+
+        notes = Counter(Notification.objects.exclude(pk__in=notified_before).values_list("user_id", "source_key"))
+        mails = Counter((m["To"], subject(m)) for m in running.sent_mail())
+        assert notes and set(notes.values()) == {1}
+        assert mails and set(mails.values()) == {1}, mails
+        lost_message = lost.messages.get(body="Lost with the broker")
+        assert (world.moderator.pk, f"message:{lost_message.pk}") in notes
+        for case in (lost, slow, new):
+            assert any(case.reference in title for _to, title in mails), case.reference
+        assert "skipped" in running.log("worker")  # the second copy found its row done
+        rows = OutboxMessage.objects.exclude(pk__in=before)
+        assert [(row.sends, row.done_at is not None) for row in rows] == [(2, True)] * 3
