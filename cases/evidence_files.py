@@ -382,12 +382,10 @@ def open_stored(name: str) -> IO[bytes]:
     if stored_object is None:
         return handle
     handle.close()  # nothing of it was read
-    from botocore.exceptions import ClientError
-
     try:
         response = stored_object.get()
-    except ClientError as exc:  # removed between the two requests
-        if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+    except Exception as exc:  # botocore's ClientError: the object was removed between the two requests
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
             raise FileNotFoundError(name) from exc
         raise
     return cast(IO[bytes], ObjectStream(response["Body"], int(response["ContentLength"])))
