@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.http import AuthenticatedRequest
 from accounts.reauthentication import reauthentication_response
@@ -43,6 +43,7 @@ def _list(request: AuthenticatedRequest, form: EndpointForm, status: int = 200) 
 
 
 @login_required
+@require_safe
 def endpoints(request: AuthenticatedRequest) -> HttpResponse:
     return _list(request, EndpointForm())
 
@@ -75,6 +76,7 @@ def add_endpoint(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def endpoint_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     endpoint = queries.get_endpoint_for_admin(request.user, pk)
     page = Paginator(queries.deliveries_of(endpoint), DELIVERIES_PER_PAGE).get_page(page_number(request.GET.get("page")))

@@ -33,6 +33,7 @@ from cases.actions.inbound import ingest
 from cases.actions.notifications import notify
 from cases.actions.reports import generate_report, request_report
 from cases.actions.thread import post_message
+from cases.case_events import Announcement, CaseEvent
 from cases.choices import TLP, Status
 from cases.models import AuditCheckpoint, Case, Deadline, DeadlineProposal, InboundEmail
 from liaison.celery import app as celery_app
@@ -41,6 +42,7 @@ from tests.cases.test_ingest_email import build
 from tests.cases.test_reports import full_case, png
 from tests.conftest import enrol_totp
 from tests.factories import World, build_world, make_member
+from webhooks.actions import record_events, register_endpoint, set_endpoint_active
 
 from .table import PERSONAS
 
@@ -133,6 +135,14 @@ def build_matrix(files: Path) -> Matrix:
     invitation, token = account_actions.invite_member(actor=world.lead, organization=world.ministry,
                                                       email="new-liaison@ministry.test", role=Role.LIAISON)
 
+    # A's webhook endpoint with one delivery of the case's submission, disabled before the delivery's send task
+    # runs (on commit), so nothing leaves the test: the pages list it, and posts to it are refused or taken.
+    webhook = register_endpoint(actor=world.lead, url="https://hooks.ministry.example/liaison",
+                                events=[CaseEvent.SUBMITTED])
+    [webhook_delivery] = record_events([Announcement(case=case, event=CaseEvent.SUBMITTED,
+                                                     data={"from": "draft", "to": "submitted", "note": ""})])
+    set_endpoint_active(actor=world.lead, endpoint=webhook, active=False)
+
     # Every persona signed in with a second factor, as production requires; Dina's session outlives her account.
     clients: dict[str, Client] = {}
     for name, user in users.items():
@@ -169,6 +179,8 @@ def build_matrix(files: Path) -> Matrix:
         "member": Membership.objects.get(user=eko).pk,
         "deactivated_member": Membership.objects.get(user=dina).pk,
         "outsider": world.moderator_my.pk,
+        "webhook": webhook.pk,
+        "webhook_delivery": webhook_delivery.pk,
         "due_at": (timezone.localtime() + timedelta(days=6)).strftime("%Y-%m-%dT%H:%M"),
         "png": png((1, 2, 3)),
     }
