@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck perf bench messages clean-var
+.PHONY: run test install lint typecheck perf bench messages clean-var backup restore-drill
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,3 +66,11 @@ messages: $(STAMP)
 
 clean-var:
 	rm -rf var
+
+# Production (docs/deploy.md, with the application's environment loaded): a backup run into BACKUP_DIR, and the
+# restore drill of one, e.g. make restore-drill BACKUP=/var/backups/liaison/20261203T013000Z.
+backup:
+	deploy/backup.sh
+
+restore-drill:
+	deploy/restore-drill.sh $(BACKUP)
