@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck perf bench messages clean-var backup restore-drill
+.PHONY: run test install lint typecheck perf bench loadtest messages clean-var backup restore-drill
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,13 @@ perf: $(STAMP)
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/liaison_bench
 bench: $(STAMP)
 	BENCH_DATABASE_URL="$(BENCH_DATABASE_URL)" tests/perf/bench.sh $(ARGS) -- $(PYTEST_ARGS)
+
+# The bounded load test (tests/load/): 50 simulated liaisons and moderators for three minutes against gunicorn with
+# production settings on loopback, a fresh PostgreSQL database (LOADTEST_DATABASE_URL, default liaison_load) and a
+# Celery worker on Redis (CELERY_BROKER_URL); no failed request, nothing lost or doubled, verify_audit intact.
+# ARGS="--users 100 --duration 10m" changes the run; logs in var/loadtest/run/.
+loadtest: $(STAMP)
+	$(PY) tests/load/run.py $(ARGS)
 
 # Management commands need settings; outside production, development defaults do.
 messages: export DEBUG ?= true

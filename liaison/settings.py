@@ -276,6 +276,9 @@ LIAISON_TRUSTED_PROXIES = env.list("LIAISON_TRUSTED_PROXIES", default=[])
 # someone holding the password reaches it); passwords are limited above.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LIAISON_LOGIN_FAILED_LIMIT", default="10/m/ip,5/5m/key"),
+    # Sign-in attempts per client address, right or wrong (allauth's own default); a load test from one address
+    # raises it rather than going around it.
+    "login": env.str("LIAISON_LOGIN_LIMIT", default="30/m/ip"),
 }
 # Approving a report or changing a member's access asks for the password again unless the person signed in or
 # re-authenticated within this many seconds (accounts/reauthentication.py); allauth's second-factor pages use the
