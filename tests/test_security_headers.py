@@ -22,10 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # Templates the browser never gets as a page: PDF reports (WeasyPrint) and e-mails.
 NOT_PAGES = ("reports/outcome_report", "reports/signature_stamp", "/email/")
 # What the policy refuses in a page: inline scripts (a <script> with neither src nor a data type), <style> blocks,
-# style attributes, htmx's hx-on handlers and hx-trigger filters ([…], evaluated), javascript: URLs, on* handlers.
+# style attributes, javascript: URLs and on* handlers; and what htmx would evaluate (eval is off): hx-on handlers,
+# hx-trigger filters ([…]), hx-vars and js: values.
 INLINE = re.compile(
     r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/(?:json|ld\+json)\")[^>]*>"
-    r"|<style\b|\sstyle=|\shx-on[:-]|hx-trigger=\"[^\"]*\[|javascript:|\son[a-z]+=\"",
+    r"|<style\b|\sstyle=|javascript:|\son[a-z]+=\""
+    r"|\shx-on[:-]|hx-trigger=\"[^\"]*\[|\shx-vars=|\shx-(?:vals|headers)=[\"']\s*js:",
     re.IGNORECASE,
 )
 
