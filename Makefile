@@ -23,6 +23,7 @@ run: export LIAISON_LOCAL_HTTP ?= true
 run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 run: export SECRET_KEY_FILE ?= var/secret_key
 run: export LIAISON_REQUIRE_MFA ?= false
+run: export LIAISON_WEBHOOKS_ALLOW_LOCAL_HTTP ?= true
 run: $(STAMP)
 	mkdir -p var/celery/queue var/celery/control var/files var/mail
 	test -s var/secret_key || (umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from cases import audit
 from cases.case_events import Announcement, CaseEvent
-from cases.permissions.subscriptions import can_manage_webhooks
+from cases.permissions import can_manage_webhooks
 from outbox import relay
 
 from . import destinations, payloads, sending, signing

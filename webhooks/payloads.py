@@ -19,7 +19,7 @@ from accounts.models import Organization
 from cases.case_events import CaseEvent
 from cases.instants import as_iso
 from cases.models import Case, Deadline, OutcomeReport, ReportedItem
-from cases.permissions.subscriptions import organization_can_view_case
+from cases.permissions import organization_can_view_case
 
 API_CASE_PATH = "/api/v1/cases/{reference}/"
 # An item-outcome event lists at most this many items; `count` says how many were decided.

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from cases.permissions.subscriptions import can_manage_webhooks
+from cases.permissions import can_manage_webhooks
 
 from .models import Delivery, Endpoint
 

@@ -32,6 +32,12 @@ from .records import (
     evidence_visible_to,
     get_evidence_for_user,
 )
+from .subscriptions import (
+    WEBHOOK_ADMINS,
+    can_manage_webhooks,
+    cases_visible_to_organization,
+    organization_can_view_case,
+)
 from .visibility import (
     AUTHORITY_WORKERS,
     INLINE_GRANTS,
@@ -132,4 +138,8 @@ __all__ = [
     "evidence_visible_to",
     "get_evidence_for_user",
     "membership_of",
+    "WEBHOOK_ADMINS",
+    "can_manage_webhooks",
+    "cases_visible_to_organization",
+    "organization_can_view_case",
 ]
