@@ -117,7 +117,7 @@ def _aggregates() -> dict[str, Any]:
 
 
 def _group(key: Any, label: str, values: dict[str, Any], durations: dict[str, float | None] | None) -> Group:
-    found = durations if durations is not None else values
+    found = durations if durations is not None else percentiles.unpack(values, DURATIONS)
     # Seconds to a tenth: the databases' interpolation differs in the last bits of a float.
     durations = {name: (round(value, 1) if (value := found.get(name)) is not None else None) for name in DURATIONS}
     return Group(key=key, label=label, cases=values["cases"], items=values["items_total"],
@@ -146,22 +146,30 @@ def period_rows(condition: Q, period: Period) -> Any:
     return CaseFigures.objects.filter(condition, received_on__gte=period.first, received_on__lte=period.last)
 
 
-def figures(scope: Q, period: Period, *, authority_id: int | None = None, now: datetime | None = None) -> Figures:
-    """Every figure of the dashboard for the cases of `scope` (narrowed to one authority when given)."""
+def figures(scope: Q, period: Period, *, authority_id: int | None = None, now: datetime | None = None,
+            dimensions: tuple[str, ...] = tuple(DIMENSIONS)) -> Figures:
+    """Every figure of the dashboard for the cases of `scope` (narrowed to one authority when given), broken down by
+    the `dimensions` asked for (a page asks only for those it shows)."""
     condition = scope & Q(requesting_org_id=authority_id) if authority_id is not None else scope
+    with percentiles.roomy_sorts():
+        return _figures(condition, period, now, dimensions)
+
+
+def _figures(condition: Q, period: Period, now: datetime | None, dimensions: tuple[str, ...]) -> Figures:
     rows = period_rows(condition, period)
     native = percentiles.native()
     extra = percentiles.percentile_annotations(DURATIONS) if native else {}
     total_values = rows.aggregate(**_aggregates(), **extra)
     total = _group(None, _("All"), total_values, None if native else _durations(rows, None).get(None, {}))
-    by: dict[str, list[Group]] = {}
-    for dimension, column in DIMENSIONS.items():
+    by: dict[str, list[Group]] = {dimension: [] for dimension in DIMENSIONS}
+    for dimension in dimensions:
+        column = DIMENSIONS[dimension]
         grouped = rows.order_by().values(column).annotate(**_aggregates(), **extra).order_by(column)
         durations = None if native else _durations(rows, column)
         by[dimension] = [_group(values[column], "", values,
                                 None if durations is None else durations.get(values[column], {}))
                          for values in grouped]
-    _label(by, period)
+    _label(by, period, dimensions)
     return Figures(period=period, open_work=open_work(condition, now), total=total, by=by)
 
 
@@ -175,7 +183,7 @@ def _durations(rows: Any, column: str | None) -> dict[Any, dict[str, float | Non
     return {key: {name: values.get(name) for name in DURATIONS} for key, values in found.items()}
 
 
-def _label(by: dict[str, list[Group]], period: Period) -> None:
+def _label(by: dict[str, list[Group]], period: Period, dimensions: tuple[str, ...]) -> None:
     """Names for the groups' keys (one query per kind of name), and every month of the period, empty ones too."""
     organizations = Organization.objects.in_bulk([g.key for g in by["authority"] if g.key is not None])
     categories = Category.objects.in_bulk([g.key for g in by["category"] if g.key is not None])
@@ -186,6 +194,8 @@ def _label(by: dict[str, list[Group]], period: Period) -> None:
         group.label = str(categories[group.key]) if group.key in categories else "?"
     for group in by["queue"]:
         group.label = str(queues[group.key]) if group.key in queues else _("No queue")
+    if "month" not in dimensions:
+        return
     months = {group.key: group for group in by["month"]}
     by["month"] = [months.get(month) or Group(key=month, label="") for month in period.months()]
     for group in by["month"]:

@@ -4,9 +4,12 @@ way (percentile_cont: the value at fraction × (n − 1) between the two nearest
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection, transaction
 from django.db.models import Aggregate, F, FloatField, QuerySet, Value
 
 
@@ -24,14 +27,60 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=repr(float(fraction)), **extra)
 
 
+class PercentilesCont(Aggregate):
+    """PERCENTILE_CONT(ARRAY[fractions]) WITHIN GROUP (ORDER BY expression): several percentiles of a column from
+    one sort of its values (PostgreSQL only)."""
+
+    function = "PERCENTILE_CONT"
+    name = "PercentilesCont"
+    template = "%(function)s(ARRAY[%(fractions)s]::float8[]) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, fractions: list[float], expression: Any, **extra: Any) -> None:
+        if not fractions or not all(0 <= f <= 1 for f in fractions):
+            raise ValueError("fractions between 0 and 1")
+        super().__init__(expression, fractions=", ".join(repr(float(f)) for f in fractions),
+                         output_field=ArrayField(FloatField()), **extra)
+
+
 def native() -> bool:
     """Whether the database computes percentiles as an aggregate (PostgreSQL)."""
     return connection.vendor == "postgresql"
 
 
+def _by_column(columns: dict[str, tuple[str, float]]) -> dict[str, list[float]]:
+    fractions: dict[str, list[float]] = {}
+    for column, fraction in columns.values():
+        fractions.setdefault(column, []).append(fraction)
+    return fractions
+
+
 def percentile_annotations(columns: dict[str, tuple[str, float]]) -> dict[str, Any]:
-    """{name: PercentileCont} for a grouped query (only where native())."""
-    return {name: PercentileCont(fraction, column) for name, (column, fraction) in columns.items()}
+    """Annotations for a grouped query (only where native()): one sort per column, whatever the fractions;
+    `unpack` reads them back as {name: value}."""
+    return {f"percentiles_{column}": PercentilesCont(fractions, column)
+            for column, fractions in _by_column(columns).items()}
+
+
+def unpack(values: dict[str, Any], columns: dict[str, tuple[str, float]]) -> dict[str, float | None]:
+    fractions = _by_column(columns)
+    found: dict[str, float | None] = {}
+    for name, (column, fraction) in columns.items():
+        computed = values.get(f"percentiles_{column}")
+        found[name] = computed[fractions[column].index(fraction)] if computed else None
+    return found
+
+
+@contextmanager
+def roomy_sorts() -> Iterator[None]:
+    """Room for the percentiles' sorts in memory (PostgreSQL's default work_mem sends a year of a national scope
+    to disk), for this transaction only."""
+    if not native():
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '32MB'")
+        yield
 
 
 def _interpolated(fraction: float) -> str:

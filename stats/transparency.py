@@ -116,11 +116,11 @@ def _medians(rows: Any, group: str | None, column: str) -> dict[Any, float | Non
     counted = {row[group] if group else None: row["n"] for row in (
         rows.order_by().values(group).annotate(n=Count(column)) if group else [rows.aggregate(n=Count(column))])}
     if percentiles.native():
-        grouped = rows.order_by().values(group) if group else rows
+        median = percentiles.PercentileCont(0.5, column)
         if group:
-            found = {row[group]: row["m"] for row in grouped.annotate(m=percentiles.PercentileCont(0.5, column))}
+            found = {row[group]: row["m"] for row in rows.order_by().values(group).annotate(m=median)}
         else:
-            found = {None: grouped.aggregate(m=percentiles.PercentileCont(0.5, column))["m"]}
+            found = {None: rows.aggregate(m=median)["m"]}
     else:
         found = {key: values["m"] for key, values in percentiles.percentiles_by(rows, group, column, {"m": 0.5}).items()}
     return {key: (round(value, 1) if value is not None and counted.get(key, 0) >= threshold() else None)
@@ -145,6 +145,11 @@ def _empty() -> Breakdown:
 
 
 def public_figures(year: int, month: int | None = None) -> PublicFigures:
+    with percentiles.roomy_sorts():
+        return _public_figures(year, month)
+
+
+def _public_figures(year: int, month: int | None) -> PublicFigures:
     first, last = date(year, 1, 1), date(year, 12, 31)
     rows = _rows(first, last)
     monthly = _breakdowns(rows, "received_month")

@@ -81,13 +81,14 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     authorities = list(Organization.objects.filter(kind=OrgKind.AUTHORITY).order_by("name")) if platform else []
     chosen = request.GET.get("authority", "")
     authority = next((org for org in authorities if str(org.pk) == chosen), None)
-    result = figures(scope, period, authority_id=authority.pk if authority else None)
     membership = membership_of(user)
     dimensions = [("month", _("By month"), _("Cases received by month")),
                   ("category", _("By category"), _("Cases received by category"))]
     if platform:
         dimensions.insert(0, ("authority", _("By authority"), _("Cases received by authority")))
         dimensions.append(("queue", _("By queue"), _("Cases received by queue")))
+    result = figures(scope, period, authority_id=authority.pk if authority else None,
+                     dimensions=tuple(key for key, _heading, _title in dimensions))
     outcomes = [(str(Outcome(outcome).label), value, presentation.count(value))
                 for outcome, value in result.total.outcomes.items()]
     context = {

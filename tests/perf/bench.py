@@ -104,6 +104,16 @@ SCENARIOS = [
              (_le("seconds", 1.5),)),
     Scenario("report", "outcome report, 1,000 items, render + sign", "≤ 1.5 s, peak ≤ 300 MiB",
              (_le("seconds", 1.5), _le("peak_mib", 300))),
+    Scenario("figures.manager", "dashboard figures, last 12 months, T&S manager (every case)", "≤ 300 ms",
+             (_le("median_ms", 300),)),
+    Scenario("figures.lead", "dashboard figures, last 12 months, authority lead (a quarter of the cases)", "≤ 300 ms",
+             (_le("median_ms", 300),)),
+    Scenario("figures.transparency", "transparency figures, this year (months, days, countries, categories)",
+             "≤ 300 ms", (_le("median_ms", 300),)),
+    Scenario("figures.dashboard_page", "dashboard `/dashboard/` page, T&S manager", "≤ 300 ms",
+             (_le("median_ms", 300),)),
+    Scenario("figures.transparency_page", "transparency `/transparency/` page, no login", "≤ 300 ms",
+             (_le("median_ms", 300),)),
 ]
 BY_KEY = {s.key: s for s in SCENARIOS}
 PAGES_WITH_RATIO = ("inbox.liaison", "inbox.moderator", "inbox.manager", "inbox.page1000", "search.reference",

@@ -57,6 +57,13 @@ if [ "${BENCH_REGENERATE:-0}" = 1 ] || [ "$filled" != 1 ]; then
   manage generate_load_data --flush ${BENCH_SCALE:+--scale "$BENCH_SCALE"} ${BENCH_SEED:+--seed "$BENCH_SEED"}
 else
   manage migrate --noinput
+fi
+# The figures' summary (stats/summary.py): every row after generating, what changed since otherwise.
+if [ "${BENCH_REGENERATE:-0}" = 1 ] || [ "$filled" != 1 ]; then
+  manage refresh_figures --full
+  psql -q -h "$host" -p "$port" -U "$user" -d "$name" -c "VACUUM (ANALYZE) stats_casefigures"
+else
+  manage refresh_figures
   # What autovacuum does in production between deploys (it may be off on a test server): migrations that rewrite
   # rows leave the visibility map stale, and index-only scans would then read the heap.
   psql -q -h "$host" -p "$port" -U "$user" -d "$name" -c "VACUUM (ANALYZE)"

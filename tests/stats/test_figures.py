@@ -173,5 +173,6 @@ def test_the_figures_cost_the_same_queries_for_few_or_many_cases(world, built: B
     refresh_case_figures()
     with CaptureQueriesContext(connection) as many:
         figures(scope, Period(date(2026, 3, 1), date(2026, 4, 30)))
-    # 9 on PostgreSQL (percentiles inside the grouped queries), 19 elsewhere (a ranked query per duration).
-    assert len(many) == len(few) <= (9 if native() else 19)
+    # 12 on PostgreSQL (percentiles inside the grouped queries; the transaction setting work_mem: 3), 19 elsewhere
+    # (a ranked query per duration).
+    assert len(many) == len(few) <= (12 if native() else 19)
