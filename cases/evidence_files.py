@@ -29,6 +29,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
+# libmagic and its rules come from the pylibmagic wheel, imported first so python-magic loads them: every host reads
+# types with the same library and database, and a host without libmagic needs nothing installed.
+import pylibmagic  # noqa: F401
+
+# isort: split
 import magic
 from django.conf import settings
 from django.core.files import File
@@ -94,8 +99,20 @@ def _same_kind(a: str, b: str) -> bool:
     return any(a in group and b in group for group in EQUIVALENT)
 
 
+# Programs, by the names libmagic releases give them: refused with words a person recognises, not just the type.
+PROGRAM_TYPES = frozenset({
+    "application/x-dosexec", "application/vnd.microsoft.portable-executable", "application/x-msdownload",
+    "application/x-executable", "application/x-pie-executable", "application/x-sharedlib", "application/x-mach-binary",
+})
+
+
 def check_type(real: str, original_name: str) -> None:
     allowed = settings.LIAISON_EVIDENCE_ALLOWED_TYPES
+    if real in PROGRAM_TYPES:
+        raise EvidenceRejected(
+            _("This file is an executable program (%(type)s); programs are not accepted as evidence. Accepted: "
+              "images, PDF, video, text and CSV, e-mail (.eml), ZIP and Office documents.") % {"type": real}
+        )
     if real not in allowed and not any(_same_kind(real, a) for a in allowed):
         raise EvidenceRejected(
             _("Files of type %(type)s are not accepted as evidence. Accepted: images, PDF, video, text and CSV, "
