@@ -191,7 +191,7 @@ def test_a_failing_receiver_is_retried_with_growing_pauses_until_it_gives_up(
     assert scheduled == pytest.approx([0.2, 0.4, 0.8])
     attempts = list(delivery.attempt_log.order_by("number"))
     gaps = [(b.attempted_at - a.attempted_at).total_seconds() for a, b in zip(attempts, attempts[1:], strict=False)]
-    assert gaps[0] < gaps[1] < gaps[2]
+    assert all(gap >= delay for gap, delay in zip(gaps, scheduled, strict=True))  # never before its time
     assert delivery.response_status == 500
     assert delivery.response_body.startswith("upstream exploded") and len(delivery.response_body) <= 2000
     # Every attempt is the same message: one webhook-id and body, signed afresh.
@@ -280,3 +280,25 @@ def test_acknowledging_is_announced_to_the_authority_without_who_took_the_case(
     assert payload["data"]["case"]["status"] == Status.IN_PROGRESS
     assert world.moderator.full_name not in request.body and world.moderator.email not in request.body
     assert json.loads(request.body) == payload
+
+
+def test_an_issued_report_is_announced_with_its_version_and_fingerprint(
+        world: World, receiver: Receiver, django_capture_on_commit_callbacks: Any) -> None:
+    from cases.actions.reports import generate_report, request_report
+
+    ministry = subscribe(world.lead, f"{receiver.url}?org=ministry", [CaseEvent.REPORT_ISSUED])
+    platform = subscribe(world.manager, f"{receiver.url}?org=platform", [CaseEvent.REPORT_ISSUED])
+    case = make_case(world, state=Status.RESOLVED)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = request_report(actor=world.manager, case=case, language="en", include_thread=False,
+                                enqueue=False)
+        generate_report(report_id=report.pk)
+    report.refresh_from_db()
+    seen = by_org(receiver)
+    for name, endpoint in (("ministry", ministry), ("platform", platform)):
+        [request] = seen[name]
+        payload = verified(endpoint.secret, request)
+        assert payload["type"] == "report.issued"
+        assert payload["data"]["report"]["version"] == report.version == 1
+        assert payload["data"]["report"]["sha256"] == report.sha256
+        assert ISO_UTC.match(payload["data"]["report"]["issued_at"])
