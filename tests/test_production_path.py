@@ -79,9 +79,10 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 def production_environment(tmp_path: Path, database_url: str) -> dict[str, str]:
-    """The environment of a production process: this machine's, less anything a test or a developer set."""
+    """The environment of a production process: this machine's, less anything a test or a developer set. The
+    broker and cache are the embedded ones under tmp_path, so the tasks the set-up queues reach no shared broker."""
     dropped = ("DJANGO", "DEBUG", "SECRET", "ALLOWED", "LIAISON_", "STATIC_ROOT", "SECURE_", "SESSION_", "CSRF_",
-               "BEHIND_", "CELERY_TASK_ALWAYS", "PYTEST", "DATABASE_URL")
+               "BEHIND_", "CELERY_", "REDIS_URL", "CACHE_URL", "PYTEST", "DATABASE_URL")
     env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     return {
         **env,
