@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 WIDTH = 640
-LABEL_WIDTH = 190
+LABEL_WIDTH = 230
 VALUE_WIDTH = 70
 ROW_HEIGHT = 26
 BAR_HEIGHT = 16
 PADDING = 6
-LABEL_CHARACTERS = 28
+LABEL_CHARACTERS = 30
 
 
 @dataclass(frozen=True)
