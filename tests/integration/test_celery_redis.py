@@ -29,8 +29,8 @@ from cases.actions.cases import assign_case
 from cases.actions.thread import post_message
 from cases.choices import Status
 from cases.models import Deadline, DeadlineSignal, Message, Notification
-from outbox.models import OutboxMessage
 from liaison.celery import app
+from outbox.models import OutboxMessage
 from tests.cases.conftest import make_case
 
 
