@@ -365,8 +365,9 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not LOCAL_HTTP and n
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=int(timedelta(hours=12).total_seconds()))
 # Sessions live in the database and are read through the cache (written through on every change, so the cache
-# is never ahead of or behind the table): a page costs no session query once the session is cached.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# is never ahead of or behind the table): a page costs no session query once the session is cached. Django's
+# cached_db, made to go on from the database alone while the cache server is down (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if LOCAL_HTTP or TESTING else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)

@@ -23,7 +23,7 @@ from cases.choices import Status
 from cases.models import AuditEvent, Case, Notification, OutcomeReport
 from outbox.models import OutboxMessage
 from tests.cases.conftest import make_case
-from tests.factories import World
+from tests.factories import PASSWORD, World
 
 from .processes import Processes, celery_on, processes, redis_server, require_shared_database, wait_for
 
@@ -34,6 +34,10 @@ def signed_in(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def cache_of(broker: Any) -> str:
+    return broker.url.rsplit("/", 1)[0] + "/1"
 
 
 def subject(message: Any) -> str:
@@ -66,24 +70,31 @@ def test_while_the_broker_is_down_every_page_answers_and_each_task_runs_once_whe
     before = set(OutboxMessage.objects.values_list("pk", flat=True))
     notified_before = set(Notification.objects.values_list("pk", flat=True))
 
-    with redis_server(tmp_path) as broker, processes(tmp_path, broker.url) as running, \
+    with redis_server(tmp_path) as broker, processes(tmp_path, broker.url, CACHE_URL=cache_of(broker)) as running, \
             celery_on(broker.url, running.queue):
+        # As deployed (docs/deploy.md): one Redis is the broker (db 0) and the cache (db 1) of sessions and sign-in
+        # counts. People signed in before it went down.
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                       "LOCATION": cache_of(broker)}}
+        liaison, moderator, manager, lead = (signed_in(person) for person in (
+            world.liaison, world.moderator, world.manager, world.lead))
+        assert liaison.get(talk.get_absolute_url()).status_code == 200  # its session is in the cache now
         broker.stop()
 
-        # --- The broker is down: each page answers as usual. ---------------------------------------------------
+        # --- Redis is down: each page answers as usual. ---------------------------------------------------------
         started = time.monotonic()
-        answer = signed_in(world.liaison).post(reverse("cases:post_message", args=[talk.reference]),
-                                               {"body": "Mohon segera ditindaklanjuti."})
+        answer = liaison.post(reverse("cases:post_message", args=[talk.reference]),
+                              {"body": "Mohon segera ditindaklanjuti."})
         assert answer.status_code == 302
-        answer = signed_in(world.moderator).post(reverse("cases:transition", args=[new.reference, "acknowledge"]))
+        answer = moderator.post(reverse("cases:transition", args=[new.reference, "acknowledge"]))
         assert answer.status_code == 302
-        answer = signed_in(world.manager).post(reverse("cases:request_report", args=[resolved.reference]),
-                                               {"language": "en"})
+        answer = manager.post(reverse("cases:request_report", args=[resolved.reference]), {"language": "en"})
         assert answer.status_code == 302
-        answer = signed_in(world.lead).post(reverse("accounts:invite"), {
+        answer = lead.post(reverse("accounts:invite"), {
             "email": "new-liaison@ministry.test", "full_name": "New Liaison", "organization": world.ministry.pk,
             "role": Role.LIAISON}, follow=True)
         assert answer.status_code == 200 and b"Invitation sent to new-liaison@ministry.test" in answer.content
+        assert liaison.get(talk.get_absolute_url()).status_code == 200
         # A refused connection costs a request little, and only the first one pays it.
         assert time.monotonic() - started < 15
 
@@ -104,6 +115,10 @@ def test_while_the_broker_is_down_every_page_answers_and_each_task_runs_once_whe
 
         # --- The broker is back (empty): a worker starts and the relay hands over what waited. -----------------
         broker.start()
+        assert liaison.get(talk.get_absolute_url()).status_code == 200
+        signing_in = Client()
+        assert signing_in.post(reverse("account_login"), {"login": world.legal.email, "password": PASSWORD}
+                               ).status_code == 302 and "_auth_user_id" in signing_in.session
         running.worker()
         relay_until_sent(running)
         wait_for(lambda: not pending(), timeout=45, what="the worker to finish every task")
