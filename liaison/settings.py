@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "accounts",
     "cases",
     "api",
+    "stats",
     "webhooks",
 ]
 
