@@ -16,9 +16,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, IntegerField, Q, Sum, Value
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -111,33 +111,40 @@ def _item_sums() -> dict[str, Any]:
     return {name: Coalesce(Sum(ITEM_FIELDS[outcome]), 0) for name, outcome in OUTCOMES.items()}
 
 
-def _medians(rows: Any, group: str | None, column: str) -> dict[Any, float | None]:
-    """Medians per group (or one, keyed None), unpublished where fewer cases than the threshold stand behind them."""
-    counted = {row[group] if group else None: row["n"] for row in (
-        rows.order_by().values(group).annotate(n=Count(column)) if group else [rows.aggregate(n=Count(column))])}
-    if percentiles.native():
-        median = percentiles.PercentileCont(0.5, column)
-        if group:
-            found = {row[group]: row["m"] for row in rows.order_by().values(group).annotate(m=median)}
-        else:
-            found = {None: rows.aggregate(m=median)["m"]}
+def _medians(rows: Any, group: str | None, columns: tuple[str, ...]) -> dict[Any, dict[str, float | None]]:
+    """Medians of each column per group (or one group, keyed None), in one grouped query on PostgreSQL; unpublished
+    where fewer cases than the threshold stand behind them."""
+    counts = {f"n_{column}": Count(column) for column in columns}
+    native = {f"m_{column}": percentiles.PercentileCont(0.5, column) for column in columns} \
+        if percentiles.native() else {}
+    if group:
+        found = {row.pop(group): row for row in rows.order_by().values(group).annotate(**counts, **native)}
     else:
-        found = {key: values["m"] for key, values in percentiles.percentiles_by(rows, group, column, {"m": 0.5}).items()}
-    return {key: (round(value, 1) if value is not None and counted.get(key, 0) >= threshold() else None)
-            for key, value in found.items()}
+        found = {None: rows.aggregate(**counts, **native)}
+    if not native:
+        for column in columns:
+            for key, values in percentiles.percentiles_by(rows, group, column, {"m": 0.5}).items():
+                found.setdefault(key, {})[f"m_{column}"] = values["m"]
+    return {key: {column: (round(value, 1) if (value := values.get(f"m_{column}")) is not None
+                           and values.get(f"n_{column}", 0) >= threshold() else None) for column in columns}
+            for key, values in found.items()}
 
 
-def _breakdowns(rows: Any, period: str) -> dict[Any, Breakdown]:
-    """Per period value (a month or a day): requests, by country, by category, each suppressed."""
-    totals = dict(rows.order_by().values_list(period).annotate(n=Count("pk")))
-    countries: dict[Any, dict[str, int]] = {}
-    for key, country, n in rows.order_by().values_list(period, "country").annotate(n=Count("pk")):
-        countries.setdefault(key, {})[country] = n
-    categories: dict[Any, dict[str, int]] = {}
-    for key, slug, n in rows.order_by().values_list(period, "category__slug").annotate(n=Count("pk")):
-        categories.setdefault(key, {})[slug] = n
-    return {key: Breakdown(shown(total), suppress(countries.get(key, {})), suppress(categories.get(key, {})))
-            for key, total in totals.items()}
+def _daily(rows: Any, categories: dict[int, str]) -> dict[date, tuple[dict[str, int], dict[str, int]]]:
+    """Requests per day by country and by category: two grouped queries (a few thousand groups a year)."""
+    days: dict[date, tuple[dict[str, int], dict[str, int]]] = {}
+    for day, country, n in rows.order_by().values_list("received_on", "country").annotate(n=Count("pk")):
+        days.setdefault(day, ({}, {}))[0][country] = n
+    for day, category_id, n in rows.order_by().values_list("received_on", "category_id").annotate(n=Count("pk")):
+        slug = categories.get(category_id, str(category_id))
+        by_category = days.setdefault(day, ({}, {}))[1]
+        by_category[slug] = by_category.get(slug, 0) + n
+    return days
+
+
+def _add(into: dict[str, int], counts: dict[str, int]) -> None:
+    for key, n in counts.items():
+        into[key] = into.get(key, 0) + n
 
 
 def _empty() -> Breakdown:
@@ -150,42 +157,60 @@ def public_figures(year: int, month: int | None = None) -> PublicFigures:
 
 
 def _public_figures(year: int, month: int | None) -> PublicFigures:
+    """Five grouped queries: requests per day by country and by category (months and the year are their sums),
+    items per month, the median handling time per month, and the year's medians."""
     first, last = date(year, 1, 1), date(year, 12, 31)
     rows = _rows(first, last)
-    monthly = _breakdowns(rows, "received_month")
+    category_rows = list(Category.objects.values_list("pk", "slug", "name", "name_id"))
+    slugs = {pk: slug for pk, slug, _name, _name_id in category_rows}
+    daily = _daily(rows, slugs)
     items_by_month = {row.pop("received_month"): row for row in
                       rows.order_by().values("received_month").annotate(**_item_sums())}
-    handling = _medians(rows, "received_month", "resolve_seconds")
+    handling = _medians(rows, "received_month", ("resolve_seconds",))
+    year_medians = _medians(rows, None, ("acknowledge_seconds", "resolve_seconds")).get(None, {})
+    month_counts: dict[date, tuple[dict[str, int], dict[str, int]]] = {}
+    year_countries: dict[str, int] = {}
+    year_categories: dict[str, int] = {}
+    days = []
+    day = first
+    while day <= last:
+        countries, categories = daily.get(day, ({}, {}))
+        total = sum(countries.values())
+        days.append((day, Breakdown(shown(total), suppress(countries), suppress(categories))))
+        monthly = month_counts.setdefault(day.replace(day=1), ({}, {}))
+        _add(monthly[0], countries)
+        _add(monthly[1], categories)
+        _add(year_countries, countries)
+        _add(year_categories, categories)
+        day += timedelta(days=1)
     months = []
     for number in range(1, 13):
         key = date(year, number, 1)
+        countries, categories = month_counts.get(key, ({}, {}))
         items = items_by_month.get(key, {name: 0 for name in OUTCOMES})
-        months.append(Month(key, monthly.get(key) or _empty(), suppress(items, total_published=False),
-                            handling.get(key)))
+        months.append(Month(key, Breakdown(shown(sum(countries.values())), suppress(countries), suppress(categories)),
+                            suppress(items, total_published=False),
+                            handling.get(key, {}).get("resolve_seconds")))
     # The months add up to the year's published total: one suppressed month would be given away by the others.
     for key, suppressed in suppress({m.month: m.breakdown.requests.value for m in months}).items():
         next(m for m in months if m.month == key).breakdown.requests = suppressed
-    daily = _breakdowns(rows, "received_on")
-    days, day = [], first
-    while day <= last:
-        days.append((day, daily.get(day) or _empty()))
-        day += timedelta(days=1)
     # Days within a month whose total is published: one suppressed day would be given away by the others.
     by_day = dict(days)
     for number in range(1, 13):
         in_month = {d: b.requests.value for d, b in days if d.month == number}
         for d, suppressed in suppress(in_month).items():
             by_day[d].requests = suppressed
-    year_breakdown = _breakdowns(rows.annotate(year=Value(year, output_field=IntegerField())), "year").get(year) \
-        or _empty()
-    year_items = rows.aggregate(**_item_sums())
-    categories = {c.slug: str(c) for c in Category.objects.all()}
+    year_breakdown = Breakdown(shown(sum(year_countries.values())), suppress(year_countries),
+                               suppress(year_categories))
+    year_items = {name: sum(items.get(name, 0) for items in items_by_month.values()) for name in OUTCOMES}
+    names = {slug: (name_id if translation.get_language() == "id" and name_id else name)
+             for _pk, slug, name, name_id in category_rows}
     return PublicFigures(
         year=year, month=month, months=months, days=days, year_breakdown=year_breakdown,
         year_items=suppress(year_items, total_published=False),
-        median_acknowledge_seconds=_medians(rows, None, "acknowledge_seconds").get(None),
-        median_handling_seconds=_medians(rows, None, "resolve_seconds").get(None),
-        category_names=categories)
+        median_acknowledge_seconds=year_medians.get("acknowledge_seconds"),
+        median_handling_seconds=year_medians.get("resolve_seconds"),
+        category_names=names)
 
 
 def years_with_figures(current: int) -> list[int]:
@@ -314,6 +339,7 @@ def yearly_report(year: int) -> dict[str, Any]:
     not_recorded = _("Not recorded in Liaison: to be completed by the provider.")
 
     def orders(selected: Any) -> dict[str, Any]:
+        medians = _medians(selected, None, ("acknowledge_seconds", "resolve_seconds")).get(None, {})
         pairs: dict[str, int] = {}
         for country, slug, n in selected.order_by().values_list("country", "category__slug").annotate(n=Count("pk")):
             pairs[f"{country}/{slug}"] = n
@@ -321,9 +347,8 @@ def yearly_report(year: int) -> dict[str, Any]:
                 "by_member_state": _public(_counts_by(selected, "country")),
                 "by_type_of_illegal_content": _public(_counts_by(selected, "category__slug")),
                 "by_member_state_and_type_of_illegal_content": _public(suppress(pairs)),
-                "median_time_to_inform_of_receipt_hours": _hours(_medians(selected, None, "acknowledge_seconds")
-                                                                 .get(None)),
-                "median_time_to_give_effect_hours": _hours(_medians(selected, None, "resolve_seconds").get(None))}
+                "median_time_to_inform_of_receipt_hours": _hours(medians.get("acknowledge_seconds")),
+                "median_time_to_give_effect_hours": _hours(medians.get("resolve_seconds"))}
 
     return {
         "year": year,

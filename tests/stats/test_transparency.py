@@ -10,10 +10,14 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Organization, User
+from stats.summary import refresh_case_figures
 from stats.transparency import Shown, public_figures, suppress, yearly_report
+from tests.cases.conftest import make_case
 
 from .conftest import Built
 
@@ -142,3 +146,15 @@ def test_the_yearly_report_suppresses_small_counts(tmp_path, built: Built):
         "items_removed"] == "<10"
     assert report["dsa_article_15_1_a"]["orders_to_act_against_illegal_content_article_9"][
         "median_time_to_give_effect_hours"] is None
+
+
+def test_the_public_figures_cost_the_same_queries_for_few_or_many_cases(world, built: Built, clock):
+    with CaptureQueriesContext(connection) as few:
+        public_figures(2026)
+    for _ in range(5):
+        make_case(world, state="resolved", category="fraud")
+    refresh_case_figures()
+    with CaptureQueriesContext(connection) as many:
+        report = public_figures(2026)
+    assert report.year_breakdown.requests.value == 11
+    assert len(many) == len(few) <= 11
