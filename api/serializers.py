@@ -7,6 +7,7 @@ from datetime import UTC
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from rest_framework import serializers
 
 from cases.choices import DECIDED_OUTCOMES, TLP, Outcome, Priority, RequestType, Status
@@ -80,15 +81,18 @@ class ItemRowSerializer(serializers.Serializer):
 
 
 class ItemsInputSerializer(serializers.Serializer):
-    """Rows as objects, or a pasted list (one target per line, a note after a tab or a comma)."""
+    """The rows: as objects, as a pasted list (one target per line, a note after a tab or a comma), or as the text
+    of a CSV file (a header row such as `url,note` is recognised, as in a web upload)."""
 
     items = ItemRowSerializer(many=True, required=False, max_length=MAX_ROWS)
     text = serializers.CharField(required=False, allow_blank=True, max_length=settings.LIAISON_INTAKE_MAX_UPLOAD_BYTES,
                                  trim_whitespace=False)
+    csv = serializers.CharField(required=False, allow_blank=True, max_length=settings.LIAISON_INTAKE_MAX_UPLOAD_BYTES,
+                                trim_whitespace=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "items" in attrs and attrs.get("text"):
-            raise serializers.ValidationError("Send items or text, not both.")
+        if sum(1 for name in ("items", "text", "csv") if attrs.get(name)) > 1:
+            raise serializers.ValidationError("Send one of items, text or csv.")
         return attrs
 
 
@@ -204,3 +208,177 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField(required=False)
     errors = FieldErrorSerializer(many=True, required=False)
+
+
+class EvidenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    item = serializers.IntegerField(source="item.position", allow_null=True, default=None,
+                                    help_text="The number of the item it documents, if any.")
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+    original_name = serializers.CharField()
+    description = serializers.CharField()
+    documents_url = serializers.CharField()
+    captured_at = UtcDateTimeField(allow_null=True)
+    uploaded_at = UtcDateTimeField()
+    uploaded_by = PersonRefSerializer()
+    side = serializers.CharField()
+    internal = serializers.BooleanField()
+    withdrawn_at = UtcDateTimeField(allow_null=True)
+    purged_at = UtcDateTimeField(allow_null=True)
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    """multipart/form-data: one or more `file` parts and the fields of the web form."""
+
+    file = serializers.ListField(child=serializers.FileField(), help_text="One or more files.")
+    item = serializers.IntegerField(required=False, min_value=1, max_value=10**6)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    documents_url = serializers.URLField(required=False, allow_blank=True, max_length=2048)
+    captured_at = serializers.DateTimeField(required=False)
+    internal = serializers.BooleanField(required=False, help_text="Platform only: hidden from the authority.")
+
+
+class EvidenceFileResultSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    ok = serializers.BooleanField()
+    created = serializers.BooleanField(required=False, help_text="False: the same bytes were already attached.")
+    evidence = EvidenceSerializer(required=False)
+    detail = serializers.CharField(required=False)
+
+
+class EvidenceUploadResultSerializer(serializers.Serializer):
+    files = EvidenceFileResultSerializer(many=True)
+
+
+class DeadlineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    owner_side = serializers.CharField()
+    started_at = UtcDateTimeField()
+    due_at = UtcDateTimeField()
+    status = serializers.CharField()
+    origin = serializers.CharField()
+    met_at = UtcDateTimeField(allow_null=True)
+    breached_at = UtcDateTimeField(allow_null=True)
+    paused_at = UtcDateTimeField(allow_null=True)
+
+
+class ProposalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    deadline = serializers.IntegerField(source="deadline_id", allow_null=True)
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    owner_side = serializers.CharField()
+    proposed_due_at = UtcDateTimeField(allow_null=True)
+    reason = serializers.CharField()
+    proposed_by = PersonRefSerializer()
+    proposed_side = serializers.CharField()
+    proposed_at = UtcDateTimeField()
+    status = serializers.CharField()
+    answered_at = UtcDateTimeField(allow_null=True)
+    answer_note = serializers.CharField()
+
+
+class DeadlineListSerializer(serializers.Serializer):
+    deadlines = DeadlineSerializer(many=True)
+    proposals = ProposalSerializer(many=True)
+
+
+class ProposalInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["change_due", "waive", "new_custom"])
+    reason = serializers.CharField(max_length=4000)
+    deadline = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1,
+                                        help_text="The deadline to change or waive.")
+    due_at = serializers.DateTimeField(required=False, help_text="ISO 8601 with its offset (UTC: Z).")
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    owner_side = serializers.ChoiceField(choices=["authority", "platform"], required=False)
+
+
+class AnswerInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class ReportSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    language = serializers.CharField()
+    include_thread = serializers.BooleanField()
+    status = serializers.CharField()
+    requested_at = UtcDateTimeField()
+    issued_at = UtcDateTimeField(allow_null=True)
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    superseded_at = UtcDateTimeField(allow_null=True)
+    download = serializers.SerializerMethodField(help_text="Where to download it, once issued.")
+
+    def get_download(self, report: Any) -> str | None:
+        if report.status != "ready":
+            return None
+        return reverse("api:report_download", args=[report.case.reference, report.version])
+
+
+class ReportRequestSerializer(serializers.Serializer):
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, default="en")
+    include_thread = serializers.BooleanField(default=False)
+
+
+class VerifyInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The PDF to check.")
+
+
+class IssuedReportSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    version = serializers.IntegerField()
+    issued_at = UtcDateTimeField(allow_null=True)
+    superseded = serializers.BooleanField()
+    latest_version = serializers.IntegerField()
+    latest_issued_at = UtcDateTimeField(allow_null=True)
+
+
+class VerificationSerializer(serializers.Serializer):
+    verdict = serializers.CharField(help_text="As on the verification page: genuine, superseded, tampered, untrusted, unsigned, unknown, damaged or unreadable.")
+    ok = serializers.BooleanField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    signed = serializers.BooleanField()
+    intact = serializers.BooleanField()
+    valid = serializers.BooleanField()
+    trusted = serializers.BooleanField()
+    whole_file = serializers.BooleanField()
+    signer = serializers.CharField()
+    signed_at = UtcDateTimeField(allow_null=True)
+    timestamped_at = UtcDateTimeField(allow_null=True)
+    problems = serializers.ListField(child=serializers.CharField())
+    report = IssuedReportSerializer(allow_null=True)
+
+
+class CheckpointSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    made_at = UtcDateTimeField()
+    head_event_id = serializers.IntegerField()
+    head_hash = serializers.CharField()
+    event_count = serializers.IntegerField()
+    reason = serializers.CharField()
+    signer = serializers.CharField()
+    timestamped_at = UtcDateTimeField(allow_null=True)
+    download = serializers.SerializerMethodField()
+
+    def get_download(self, checkpoint: Any) -> str:
+        return reverse("api:checkpoint", args=[checkpoint.sequence])
+
+
+class NotificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    case = serializers.CharField(source="case.reference", allow_null=True, default=None)
+    title = serializers.CharField()
+    body = serializers.CharField()
+    created_at = UtcDateTimeField()
+    read_at = UtcDateTimeField(allow_null=True)
+
+
+class NotificationListSerializer(serializers.Serializer):
+    results = NotificationSerializer(many=True)
+    next = serializers.URLField(allow_null=True)

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from liaison.input_policy import register_path_converters
 
 from . import token_pages
-from .views import base, cases, items, thread
+from .views import base, cases, deadlines, evidence, items, records, reference, reports, thread
 
 
 class CaseReference:
@@ -29,6 +29,8 @@ app_name = "api"
 v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("categories/", reference.CategoriesView.as_view(), name="categories"),
+    path("platforms/", reference.PlatformsView.as_view(), name="platforms"),
     path("cases/", cases.CaseListView.as_view(), name="cases"),
     path("cases/<case_reference:reference>/", cases.CaseDetailView.as_view(), name="case"),
     *[path(f"cases/<case_reference:reference>/{transition.replace('_', '-')}/", view.as_view(), name=f"case_{transition}")
@@ -36,6 +38,23 @@ v1 = [
     path("cases/<case_reference:reference>/items/", items.ItemsView.as_view(), name="items"),
     path("cases/<case_reference:reference>/items/outcomes/", items.OutcomesView.as_view(), name="outcomes"),
     path("cases/<case_reference:reference>/messages/", thread.MessagesView.as_view(), name="messages"),
+    path("cases/<case_reference:reference>/evidence/", evidence.EvidenceListView.as_view(), name="evidence"),
+    path("cases/<case_reference:reference>/evidence/<id:evidence_id>/download/",
+         evidence.EvidenceDownloadView.as_view(), name="evidence_download"),
+    path("cases/<case_reference:reference>/deadlines/", deadlines.DeadlinesView.as_view(), name="deadlines"),
+    path("cases/<case_reference:reference>/deadlines/proposals/", deadlines.ProposalsView.as_view(),
+         name="proposals"),
+    path("cases/<case_reference:reference>/deadlines/proposals/<id:proposal_id>/accept/",
+         deadlines.AcceptView.as_view(), name="proposal_accept"),
+    path("cases/<case_reference:reference>/deadlines/proposals/<id:proposal_id>/reject/",
+         deadlines.RejectView.as_view(), name="proposal_reject"),
+    path("cases/<case_reference:reference>/reports/", reports.ReportsView.as_view(), name="reports"),
+    path("cases/<case_reference:reference>/reports/<id:version>/download/", reports.ReportDownloadView.as_view(),
+         name="report_download"),
+    path("reports/verify/", reports.VerifyView.as_view(), name="verify"),
+    path("audit/checkpoints/", records.CheckpointsView.as_view(), name="checkpoints"),
+    path("audit/checkpoints/<id:sequence>/", records.CheckpointDownloadView.as_view(), name="checkpoint"),
+    path("notifications/", records.NotificationsView.as_view(), name="notifications"),
     re_path(r"^.*$", base.not_found, name="not_found"),
 ]
 

@@ -3,11 +3,13 @@ chain's attribution of every change to the token it came through."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -58,6 +60,22 @@ class ApiView(APIView):
         user = self.request.user
         assert isinstance(user, User)
         return user
+
+
+class AnyAcceptNegotiation(DefaultContentNegotiation):
+    """Downloads answer with the file's own type, whatever the client's Accept says; errors stay JSON."""
+
+    def select_renderer(self, request: Request, renderers: list[Any], format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
+
+
+class FileView(ApiView):
+    content_negotiation_class = AnyAcceptNegotiation
+
+
+def sha256_digest_header(hex_digest: str) -> str:
+    """RFC 9530's Repr-Digest for a SHA-256 kept in hex."""
+    return "sha-256=:" + base64.b64encode(bytes.fromhex(hex_digest)).decode() + ":"
 
 
 def not_found(request: HttpRequest) -> JsonResponse:

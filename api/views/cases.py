@@ -92,6 +92,8 @@ def filters_from(request: Request) -> CaseFilters:
 
 def intake_from(data: dict[str, Any]) -> item_lists.Intake:
     """The rows of a request, read by the same rules as a pasted or uploaded list on the web."""
+    if data.get("csv"):
+        return item_lists.parse_csv(data["csv"].encode("utf-8"))
     if data.get("text"):
         return item_lists.parse_text(data["text"])
     return item_lists.parse_pairs((row["target"], row.get("note", "")) for row in data.get("items") or [])

@@ -247,3 +247,19 @@ def test_too_many_requests_are_refused_with_retry_after(world: World, api_as: An
     assert 0 < int(refused["Retry-After"]) <= 60
     assert other.get("/api/v1/cases/").status_code == 200  # per token
     cache.clear()
+
+
+def test_a_csv_file_with_its_header_makes_the_items_and_the_names_come_from_the_api(world: World, api_as: Any) -> None:
+    api = api_as(world.liaison)
+    categories = {row["slug"] for row in api.get("/api/v1/categories/").json()}
+    assert "hate-speech" in categories
+    platforms = api.get("/api/v1/platforms/").json()
+    assert platforms == [{"id": world.platform.pk, "name": world.platform.name, "country": "AE"}]
+    csv = "url,note\nhttps://t.me/csv_channel_one,first\nhttps://t.me/csv_channel_two,\"second, with a comma\"\n"
+    response = api.post("/api/v1/cases/", new_case(world, csv=csv))
+    assert response.status_code == 201, response.json()
+    case = Case.objects.get(reference=response.json()["case"]["reference"])
+    assert list(case.items.order_by("position").values_list("note", flat=True)) == ["first", "second, with a comma"]
+    assert response.json()["intake"]["rejected"] == []
+    both = api.post("/api/v1/cases/", new_case(world, csv=csv, text="https://t.me/csv_channel_one"))
+    assert both.status_code == 400
