@@ -159,7 +159,7 @@ def run_load(directory: Path, env: dict[str, str], *, users: int, spawn_rate: fl
         locust = subprocess.run([
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--users", str(users),
             "--spawn-rate", str(spawn_rate), "--run-time", duration, "--host", host, "--csv", str(directory / "locust"),
-            "--only-summary", "--stop-timeout", "30", "--exit-code-on-error", "1", "--loglevel", "WARNING"],
+            "--only-summary", "--stop-timeout", "10", "--exit-code-on-error", "1", "--loglevel", "WARNING"],
             cwd=ROOT, env=locust_env, capture_output=True, text=True, timeout=_seconds(duration) + 180)
         (directory / "locust.log").write_text(locust.stdout + locust.stderr)
     finally:

@@ -165,7 +165,9 @@ class Liaison(Person):
         self.mine: list[str] = []
         self.form: dict[str, str] = {}
         super().on_start()
+        # Work for the platform from the start: a case opened and submitted before anything else.
         self.open_a_case()
+        self.submit()
 
     @task(4)
     def inbox(self) -> None:
@@ -233,6 +235,7 @@ class Moderator(Person):
     def on_start(self) -> None:
         self.taken: list[str] = []
         super().on_start()
+        self.acknowledge()
 
     @task(4)
     def inbox(self) -> None:
