@@ -24,7 +24,7 @@ from .actions.thread import post_message
 from .choices import TLP, Outcome, Priority, RequestType, Transition
 from .item_lists import parse_text
 from .models import Case, Category, Evidence
-from .report_rendering import html_to_pdf
+from .report_rendering import html_to_pdf, renderer_unavailable
 
 ID_CHANNELS = [
     "https://t.me/s/seruan_jihad_nusantara", "t.me/kabar_daulah_id", "https://telegram.me/Ansharul_Media",
@@ -238,7 +238,9 @@ def seed_evidence(people: dict[str, User]) -> int:
     if propaganda is not None:
         plan += [(propaganda, SCREENSHOT_PROPAGANDA, _screenshot((200, 40, 40)),
                   "Pesan yang disematkan di saluran, berisi ajakan bergabung."),
-                 (propaganda, LETTER, _letter(propaganda), "Surat permohonan resmi (contoh).")]
+                 ]
+        if renderer_unavailable() is None:  # the letter is a PDF: a host without Pango gets the other files
+            plan.append((propaganda, LETTER, _letter(propaganda), "Surat permohonan resmi (contoh)."))
     if attack is not None:
         plan.append((attack, CHAT_EXPORT, CHAT_LINES.encode(), "Ekspor obrolan grup yang memuat ajakan aksi."))
     if gambling is not None:
@@ -317,6 +319,8 @@ def seed_reports(people: dict[str, User]) -> int:
     from .models import OutcomeReport
     from .signing_identity import create_signing_identity
 
+    if renderer_unavailable() is not None:
+        return 0  # no PDFs on this host (seed_demo says why); the rest of the demo works
     if not Path(settings.LIAISON_SIGNING_P12).exists():
         create_signing_identity()
     manager = people["manager@platform.example"]

@@ -431,8 +431,30 @@ def _renderer() -> _Renderer:
     return renderer
 
 
+class RendererUnavailable(RuntimeError):
+    """WeasyPrint cannot load the system libraries it lays text out with (Pango, HarfBuzz, fontconfig)."""
+
+
+# Said wherever a PDF could not be made for this reason (logs, a failed report, the demo's seeding).
+RENDERER_MISSING = ("PDF rendering is unavailable on this host: WeasyPrint needs Pango "
+                    "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)")
+
+
+def renderer_unavailable() -> str | None:
+    """None when PDFs can be made here; otherwise why not (RENDERER_MISSING and the loader's own words)."""
+    try:
+        import weasyprint  # noqa: F401
+    except OSError as exc:
+        return f"{RENDERER_MISSING}. {exc}".strip()
+    return None
+
+
 def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
-    """A PDF from report HTML: set in the report fonts (embedded), fetching nothing from outside."""
+    """A PDF from report HTML: set in the report fonts (embedded), fetching nothing from outside. Raises
+    RendererUnavailable on a host without the libraries WeasyPrint needs."""
+    missing = renderer_unavailable()
+    if missing:
+        raise RendererUnavailable(missing)
     from weasyprint import HTML
 
     renderer = _renderer()

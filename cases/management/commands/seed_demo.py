@@ -16,6 +16,7 @@ from django.db import transaction
 from accounts.models import Membership, Organization, Queue, User
 from accounts.roles import OrgKind, Role
 from cases.demo import seed_cases, seed_evidence, seed_inbound, seed_reports, seed_threads
+from cases.report_rendering import renderer_unavailable
 
 MINISTRY_ID = "Ministry of Communications (Demo)"
 COMMISSION_MY = "Communications Commission (Demo)"
@@ -67,6 +68,10 @@ class Command(BaseCommand):
         seed_inbound(people)
         seed_threads(people)
         reports = seed_reports(people)
+        missing = renderer_unavailable()
+        if missing:
+            self.stdout.write(self.style.WARNING(f"{missing}. The demo has no PDF letter and no signed outcome "
+                                                 "reports until it is installed; everything else works."))
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {len(PEOPLE)} accounts (password from DEMO_PASSWORD, default liaison-demo-2026), "
             f"{cases} new demo cases, {evidence} new evidence files, {reports} new signed outcome reports."
