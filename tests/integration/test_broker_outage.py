@@ -95,8 +95,8 @@ def test_while_the_broker_is_down_every_page_answers_and_each_task_runs_once_whe
             "role": Role.LIAISON}, follow=True)
         assert answer.status_code == 200 and b"Invitation sent to new-liaison@ministry.test" in answer.content
         assert liaison.get(talk.get_absolute_url()).status_code == 200
-        # A refused connection costs a request little, and only the first one pays it.
-        assert time.monotonic() - started < 15
+        # A refused connection costs a request little (no request waits out a timeout).
+        assert time.monotonic() - started < 20
 
         waiting = pending()
         assert Counter(row.task for row in waiting) == {

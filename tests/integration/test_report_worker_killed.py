@@ -53,7 +53,6 @@ def test_a_report_whose_worker_is_killed_while_rendering_is_issued_once_by_the_n
         wait_for(rendering, timeout=30, what="the first worker to start rendering", every=0.02)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
-        killed_at = time.monotonic()
         report.refresh_from_db()
         assert report.status in (OutcomeReport.Status.RENDERING, OutcomeReport.Status.SIGNING), \
             "the worker was not killed mid-report"
@@ -73,9 +72,8 @@ def test_a_report_whose_worker_is_killed_while_rendering_is_issued_once_by_the_n
             report.refresh_from_db()
             return report.status == OutcomeReport.Status.READY
 
-        wait_for(issued, timeout=40, what="the report to be issued by the second worker")
-        # Issued within the stale-claim interval plus one sweep and one render (a cold worker's, a few seconds).
-        assert time.monotonic() - killed_at < STALE_SECONDS + 30
+        # Within the stale-claim interval, a sweep and one render (a cold worker's, a few seconds).
+        wait_for(issued, timeout=STALE_SECONDS + 35, what="the report to be issued by the second worker")
         time.sleep(3)  # three more sweeps: nothing is issued again
 
         reports = list(OutcomeReport.objects.filter(case=case))
