@@ -314,6 +314,8 @@ def grant_access(*, actor: User, case: Case, user: User, reason: str) -> None:
         raise ValidationError(_("This person has no active account."))
     if target_membership.organization_id not in (case.requesting_org_id, case.responding_org_id):
         raise ValidationError(_("Only people of the two organisations of the case can be named."))
+    if not permissions.can_name_person(actor, case, user):
+        raise PermissionDenied(_("Only the requesting authority names its own people on a case."))
     assign_perm(permissions.VIEW_PERMISSION, user, case)
     audit.record(actor=actor, action="access.granted", case=case, obj=user,
                  data={"user": user.email, "reason": reason.strip()})
@@ -325,5 +327,7 @@ def revoke_access(*, actor: User, case: Case, user: User) -> None:
     permissions.ensure_can_view(actor, case)
     if not permissions.can_manage_access(actor, case):
         raise PermissionDenied(_("You may not change who sees this case."))
+    if not permissions.can_name_person(actor, case, user):
+        raise PermissionDenied(_("Only the requesting authority names its own people on a case."))
     remove_perm(permissions.VIEW_PERMISSION, user, case)
     audit.record(actor=actor, action="access.revoked", case=case, obj=user, data={"user": user.email})

@@ -73,9 +73,11 @@ from .work import (
     can_decide_items,
     can_edit_items,
     can_manage_access,
+    can_name_person,
     can_view_audit_log,
     ensure_can_transition,
     may_perform,
+    people_nameable_by,
 )
 
 __all__ = [
@@ -110,9 +112,11 @@ __all__ = [
     "can_decide_items",
     "can_edit_items",
     "can_manage_access",
+    "can_name_person",
     "can_view_audit_log",
     "ensure_can_transition",
     "may_perform",
+    "people_nameable_by",
     "CHECKPOINT_READERS",
     "EDIT_WINDOW",
     "MESSAGE_POSTERS",

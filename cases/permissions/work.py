@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,6 +144,28 @@ def can_manage_access(user: User, case: Case) -> bool:
         return True
     return membership is not None and membership.role == Role.TS_MANAGER and \
         membership.organization_id == case.responding_org_id
+
+
+def can_name_person(user: User, case: Case, person: User) -> bool:
+    """Whether this person may name `person` on the case, or take the name back. The requesting authority's workers
+    name people of either organisation: the case and its confidentiality are theirs. A T&S manager names the
+    platform's own people only: who of an authority reads its TLP:RED case is the authority's decision, never the
+    platform's (a manager could otherwise lock the liaison who opened it out of it)."""
+    if not can_manage_access(user, case):
+        return False
+    if _is_requesting_worker(_membership(user), case):
+        return True
+    named = getattr(person, "membership", None)
+    return named is not None and named.organization_id == case.responding_org_id
+
+
+def people_nameable_by(user: User, case: Case, people: QuerySet[User]) -> QuerySet[User]:
+    """`people` narrowed to those this person may name on the case (the set form of can_name_person)."""
+    if not can_manage_access(user, case):
+        return people.none()
+    if _is_requesting_worker(_membership(user), case):
+        return people
+    return people.filter(membership__organization_id=case.responding_org_id)
 
 
 def can_view_audit_log(user: User, case: Case) -> bool:

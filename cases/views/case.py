@@ -114,8 +114,8 @@ def detail_context(user: User, case: Case, *, item_filter: ItemFilter | None = N
     if context["can_manage_access"]:
         # The people to name, grouped by organisation, read as values (the form validates the choice on posting).
         groups: dict[str, list[tuple[int, str]]] = {}
-        for pk, name, organisation in queries.grantable_people(case).values_list(
-                "pk", "full_name", "membership__organization__name"):
+        for pk, name, organisation in permissions.people_nameable_by(user, case, queries.grantable_people(case)) \
+                .values_list("pk", "full_name", "membership__organization__name"):
             groups.setdefault(organisation, []).append((pk, name))
         context["grantable"] = list(groups.items())
     context.update(extra)
@@ -220,7 +220,7 @@ def grant(request: AuthenticatedRequest, reference: str) -> HttpResponse:
     case = permissions.get_case_for_user(user, reference)
     if not permissions.can_manage_access(user, case):
         raise PermissionDenied(_("You may not change who sees this case."))
-    form = GrantForm(request.POST, candidates=queries.grantable_people(case))
+    form = GrantForm(request.POST, candidates=permissions.people_nameable_by(user, case, queries.grantable_people(case)))
     if not form.is_valid():
         messages.error(request, _("Choose a person and say why they need access."))
         return redirect(case)

@@ -25,6 +25,8 @@ from django.utils import timezone
 from accounts import actions as account_actions
 from accounts.models import Membership, User
 from accounts.roles import Role
+from api.actions import create_api_token
+from api.models import ApiToken
 from cases.actions.cases import request_information
 from cases.actions.checkpoints import make_checkpoint
 from cases.actions.deadlines import propose_deadline
@@ -60,6 +62,9 @@ class Matrix:
     world: World
     users: dict[str, User | None]
     clients: dict[str, Client]
+    # Each persona's API token (minted through the API's own action; Dina's before her deactivation), for the
+    # rows with auth="token"; anonymous has none.
+    tokens: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
     # What each persona must never read in any response (the other side's internal notes and files).
     secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -145,12 +150,15 @@ def build_matrix(files: Path) -> Matrix:
 
     # Every persona signed in with a second factor, as production requires; Dina's session outlives her account.
     clients: dict[str, Client] = {}
+    tokens: dict[str, str] = {}
     for name, user in users.items():
         client = Client()
         if user is not None:
             enrol_totp(user)
             client.force_login(user)
+            tokens[name] = create_api_token(actor=user, name="Access matrix")[1]
         clients[name] = client
+    own_token = ApiToken.objects.filter(user=world.liaison).get()
     account_actions.deactivate_member(actor=world.lead, membership=dina.membership)
 
     values = {
@@ -181,6 +189,9 @@ def build_matrix(files: Path) -> Matrix:
         "outsider": world.moderator_my.pk,
         "webhook": webhook.pk,
         "webhook_delivery": webhook_delivery.pk,
+        "dewi": world.liaison.pk,
+        "maria": world.manager.pk,
+        "api_token": own_token.pk,
         "due_at": (timezone.localtime() + timedelta(days=6)).strftime("%Y-%m-%dT%H:%M"),
         "png": png((1, 2, 3)),
     }
@@ -195,7 +206,7 @@ def build_matrix(files: Path) -> Matrix:
     secrets["moderator_out"] = platform_secrets + (SHARED_MESSAGE,)
     assert AuditCheckpoint.objects.filter(sequence=checkpoint.sequence).exists()
     assert Case.objects.filter(pk=case.pk, status=Status.IN_PROGRESS).exists()
-    return Matrix(world=world, users=users, clients=clients, values=values, secrets=secrets)
+    return Matrix(world=world, users=users, clients=clients, tokens=tokens, values=values, secrets=secrets)
 
 
 @pytest.fixture(scope="module")

@@ -19,19 +19,27 @@ A row is::
   `{item}`, `{evidence}` (shared), `{platform_evidence}` (the platform's internal file), `{message}` (Dewi's
   shared message), `{authority_note}`, `{platform_note}`, `{deadline}`, `{proposal}`, `{hold}`, `{inbound}`
   (quarantined e-mail), `{checkpoint}`, `{notification}` (Dewi's), `{invitation}` / `{invitation_token}` (to A),
-  `{member}` (Eko, an active liaison of A), `{deactivated_member}` (Dina's), `{outsider}` (Sam's user id).
+  `{member}` (Eko, an active liaison of A), `{deactivated_member}` (Dina's); user ids `{outsider}` (Sam),
+  `{dewi}`, `{maria}`; `{api_token}` (Dewi's API token).
 - `expect`: one token per persona, in the order of PERSONAS (the header comment above the rows): a status code
-  (`200`, `400`, `403`, `404`, `405`, `410`, ...), `L` for a 302 to the sign-in page, `R` for a 302 anywhere
+  (`200`, `201`, `400`, `401`, `403`, `404`, `405`, `409`, ...), `L` for a 302 to the sign-in page, `R` for a 302 anywhere
   else (a form post that was taken: done, or sent back with a message, or to re-authenticate first).
 - `data`: the body, as a dict or a function of the values (`lambda v: {...}`); strings in it are filled like
   the path. A POST that changes state may run for real: every persona's request is rolled back afterwards.
 - `content_type`: "application/json" sends `data` as JSON (API rows); `headers`: extra request headers.
 
-Adding the API (`/api/v1/`): one row per endpoint and method, e.g.
-`Row("api/v1/cases/", "GET", "/api/v1/cases/", "401 200 200 200 200 200 403 ...")`. Signed-in personas come with
-their session; for token authentication give the row `auth="token"` and teach `credentials()` in test_matrix.py
-to mint a token for the persona through the API's own action (never a fake). Routes of a third-party app that
-the project does not change can be covered as a group (GROUPS) with a few sample rows.
+Adding an API endpoint (`/api/v1/`): one row per route and method, with `auth="token"`: each persona then sends
+`Authorization: Bearer <their token>` (minted through `api.actions.create_api_token` in conftest.py; Dina's
+before her deactivation, anonymous sends none) from a client with no session, and `content_type="application/json"`
+sends `data` as JSON, e.g.
+
+    Row("api/v1/cases/<case_reference:reference>/withdraw/", "POST", "/api/v1/cases/{case}/withdraw/",
+        "401 200 200 403 404 403 404 403 403 403 401", auth="token", content_type=JSON, data={"note": "x"}),
+
+A body the serializer refuses answers 400 before the permission is asked on some endpoints: give the row a valid
+body so the table shows the permission. Another kind of authentication is a new `auth` value taught to
+`credentials()` in test_matrix.py. Routes of a third-party app that the project does not change can be covered as
+a group (GROUPS) with a few sample rows.
 
 Every response to a persona is also searched for what that persona must never read (the other side's internal
 notes and internal files, and for outsiders the case's shared thread): see `Matrix.secrets` in conftest.py.
@@ -97,6 +105,14 @@ EVERYONE_SIGNED_IN = "L 200 200 200 200 200 200 200 200 200 L"
 EVERYONE = "200 200 200 200 200 200 200 200 200 200 200"
 
 C = "/cases/{case}"
+A = "/api/v1/cases/{case}"
+JSON = "application/json"
+
+
+def _png_upload(values: Mapping[str, Any]) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return {"file": SimpleUploadedFile("screenshot.png", values["png"], content_type="image/png")}
 
 
 def _preferences(values: Mapping[str, Any]) -> dict[str, str]:
@@ -118,6 +134,10 @@ ROWS: list[Row] = [
     Row("reports/ca.pem", "GET", "/reports/ca.pem", EVERYONE),
     Row("i18n/setlang/", "POST", "/i18n/setlang/", "R R R R R R R R R R R", data={"language": "en", "next": "/"}),
     Row("invitations/<str:token>/", "GET", "/invitations/{invitation_token}/", EVERYONE),
+    Row("transparency/", "GET", "/transparency/", EVERYONE, note="public monthly totals"),
+    Row("transparency/figures.csv", "GET", "/transparency/figures.csv", EVERYONE),
+    Row("transparency/figures.json", "GET", "/transparency/figures.json", EVERYONE),
+    Row("dashboard/", "GET", "/dashboard/", EVERYONE_SIGNED_IN, note="each reader's own scope"),
     # --- Lists, notifications, policies -------------------------------------------------------------------------
     Row("cases/", "GET", "/cases/", EVERYONE_SIGNED_IN),
     Row("cases/new/", "GET", "/cases/new/", "L 200 200 403 200 403 403 403 403 403 L"),
@@ -200,6 +220,10 @@ ROWS: list[Row] = [
     Row("cases/<str:reference>/access/<id:user_id>/revoke/", "GET", C + "/access/{outsider}/revoke/", NO_GET),
     Row("cases/<str:reference>/access/<id:user_id>/revoke/", "POST", C + "/access/{outsider}/revoke/",
         "L R R 403 404 403 404 R 403 403 L"),
+    Row("cases/<str:reference>/access/<id:user_id>/revoke/", "POST", "/cases/{red}/access/{dewi}/revoke/",
+        "L R 404 404 404 404 404 403 404 404 L", note="Dewi's name on her TLP:RED case: not the platform's call"),
+    Row("cases/<str:reference>/access/<id:user_id>/revoke/", "POST", "/cases/{red}/access/{maria}/revoke/",
+        "L R 404 404 404 404 404 R 404 404 L", note="Maria's name on the TLP:RED case"),
     # --- Evidence and legal holds -----------------------------------------------------------------------------------
     #                                                        anon liA ldA auA liB modQ modX mgr legal audP deact
     Row("cases/<str:reference>/evidence/upload/", "GET", C + "/evidence/upload/", NO_GET),
@@ -297,6 +321,93 @@ ROWS: list[Row] = [
     Row("organisation/members/<id:pk>/reactivate/", "POST",
         "/organisation/members/{deactivated_member}/reactivate/", "L 403 R 403 404 404 404 404 404 404 L"),
     Row("preferences/", "GET", "/preferences/", EVERYONE_SIGNED_IN),
+    # --- The API (token authentication; a token of a deactivated account is refused) ------------------------------
+    #                                                        anon liA ldA auA liB modQ modX mgr legal audP deact
+    Row("api/v1/schema/", "GET", "/api/v1/schema/", EVERYONE, auth="token", note="public, as the docs"),
+    Row("api/v1/docs/", "GET", "/api/v1/docs/", EVERYONE, auth="token"),
+    Row("api/v1/cases/", "GET", "/api/v1/cases/", "401 200 200 200 200 200 200 200 200 200 401", auth="token"),
+    Row("api/v1/cases/", "POST", "/api/v1/cases/", "401 400 400 403 400 403 403 403 403 403 401", auth="token",
+        content_type=JSON, data={}, note="empty body"),
+    Row("api/v1/cases/<case_reference:reference>/", "GET", A + "/", "401 200 200 200 404 200 404 200 200 200 401",
+        auth="token"),
+    Row("api/v1/cases/<case_reference:reference>/", "GET", "/api/v1/cases/{red}/", "401 200 404 404 404 404 404 200 404 404 401",
+        auth="token", note="TLP:RED"),
+    Row("api/v1/cases/<case_reference:reference>/submit/", "POST", A + "/submit/",
+        "401 409 409 403 404 403 404 403 403 403 401", auth="token", content_type=JSON, data={}),
+    Row("api/v1/cases/<case_reference:reference>/acknowledge/", "POST", A + "/acknowledge/",
+        "401 403 403 403 404 409 404 409 403 403 401", auth="token", content_type=JSON, data={}),
+    Row("api/v1/cases/<case_reference:reference>/request-information/", "POST", A + "/request-information/",
+        "401 403 403 403 404 200 404 200 403 403 401", auth="token", content_type=JSON, data={"note": "Which?"}),
+    Row("api/v1/cases/<case_reference:reference>/provide-information/", "POST", A + "/provide-information/",
+        "401 409 409 403 404 403 404 403 403 403 401", auth="token", content_type=JSON, data={}),
+    Row("api/v1/cases/<case_reference:reference>/resolve/", "POST", A + "/resolve/",
+        "401 403 403 403 404 409 404 409 403 403 401", auth="token", content_type=JSON, data={},
+        note="items still pending"),
+    Row("api/v1/cases/<case_reference:reference>/reopen/", "POST", A + "/reopen/",
+        "401 409 409 403 404 403 404 403 403 403 401", auth="token", content_type=JSON, data={}),
+    Row("api/v1/cases/<case_reference:reference>/withdraw/", "POST", A + "/withdraw/",
+        "401 200 200 403 404 403 404 403 403 403 401", auth="token", content_type=JSON, data={"note": "x"}),
+    Row("api/v1/cases/<case_reference:reference>/close/", "POST", "/api/v1/cases/{resolved}/close/",
+        "401 200 200 403 404 200 404 200 403 403 401", auth="token", content_type=JSON, data={}),
+    Row("api/v1/cases/<case_reference:reference>/items/", "GET", A + "/items/", "401 200 200 200 404 200 404 200 200 200 401",
+        auth="token"),
+    Row("api/v1/cases/<case_reference:reference>/items/", "POST", A + "/items/", "401 201 201 403 404 403 404 403 403 403 401",
+        auth="token", content_type=JSON, data={"text": "https://t.me/api_matrix_channel"}),
+    Row("api/v1/cases/<case_reference:reference>/items/outcomes/", "POST", A + "/items/outcomes/",
+        "401 403 403 403 404 200 404 200 403 403 401", auth="token", content_type=JSON,
+        data=lambda v: {"items": [int(pk) for pk in v["items"]], "outcome": "removed"}),
+    Row("api/v1/cases/<case_reference:reference>/messages/", "GET", A + "/messages/",
+        "401 200 200 200 404 200 404 200 200 200 401", auth="token"),
+    Row("api/v1/cases/<case_reference:reference>/messages/", "POST", A + "/messages/",
+        "401 201 201 403 404 201 404 201 403 403 401", auth="token", content_type=JSON, data={"body": "Hello"}),
+    Row("api/v1/cases/<case_reference:reference>/messages/", "POST", A + "/messages/",
+        "401 201 201 403 404 201 404 201 201 403 401", auth="token", content_type=JSON,
+        data={"body": "A note", "internal": True}, note="internal note"),
+    # The case's record over the API (issue 15): evidence, deadlines, reports, checkpoints, notifications.
+    Row("api/v1/cases/<case_reference:reference>/evidence/", "GET", A + "/evidence/",
+        "401 200 200 200 404 200 404 200 200 200 401", auth="token"),
+    Row("api/v1/cases/<case_reference:reference>/evidence/", "POST", A + "/evidence/",
+        "401 201 201 403 404 201 404 201 403 403 401", auth="token", data=_png_upload, note="a screenshot"),
+    Row("api/v1/cases/<case_reference:reference>/evidence/<id:evidence_id>/download/", "GET",
+        A + "/evidence/{evidence}/download/", "401 200 200 200 404 200 404 200 200 200 401", auth="token"),
+    Row("api/v1/cases/<case_reference:reference>/evidence/<id:evidence_id>/download/", "GET",
+        A + "/evidence/{platform_evidence}/download/", "401 404 404 404 404 200 404 200 200 200 401", auth="token",
+        note="platform-internal"),
+    Row("api/v1/cases/<case_reference:reference>/deadlines/", "GET", A + "/deadlines/",
+        "401 200 200 200 404 200 404 200 200 200 401", auth="token"),
+    Row("api/v1/cases/<case_reference:reference>/deadlines/proposals/", "POST", A + "/deadlines/proposals/",
+        "401 201 201 403 404 201 404 201 403 403 401", auth="token", content_type=JSON,
+        data=lambda v: {"kind": "waive", "deadline": v["deadline"], "reason": "Agreed by phone"}),
+    Row("api/v1/cases/<case_reference:reference>/deadlines/proposals/<id:proposal_id>/accept/", "POST",
+        A + "/deadlines/proposals/{proposal}/accept/", "401 200 200 403 404 403 404 403 403 403 401", auth="token",
+        content_type=JSON, data={}, note="the platform's proposal"),
+    Row("api/v1/cases/<case_reference:reference>/deadlines/proposals/<id:proposal_id>/reject/", "POST",
+        A + "/deadlines/proposals/{proposal}/reject/", "401 200 200 403 404 403 404 403 403 403 401", auth="token",
+        content_type=JSON, data={"note": "No"}, note="the platform's proposal"),
+    Row("api/v1/cases/<case_reference:reference>/reports/", "GET", "/api/v1/cases/{resolved}/reports/",
+        "401 200 200 200 404 403 404 200 200 200 401", auth="token"),
+    Row("api/v1/cases/<case_reference:reference>/reports/", "POST", "/api/v1/cases/{resolved}/reports/",
+        "401 403 403 403 404 403 404 202 403 403 401", auth="token", content_type=JSON, data={"language": "en"}),
+    Row("api/v1/cases/<case_reference:reference>/reports/<id:version>/download/", "GET",
+        "/api/v1/cases/{resolved}/reports/{report}/download/", "401 200 200 200 404 403 404 200 200 200 401", auth="token"),
+    Row("api/v1/reports/verify/", "POST", "/api/v1/reports/verify/", "401 400 400 400 400 400 400 400 400 400 401", auth="token",
+        note="no file"),
+    Row("api/v1/audit/checkpoints/", "GET", "/api/v1/audit/checkpoints/", "401 403 200 200 403 403 403 200 200 200 401", auth="token"),
+    Row("api/v1/audit/checkpoints/<id:sequence>/", "GET", "/api/v1/audit/checkpoints/{checkpoint}/",
+        "401 403 200 200 403 403 403 200 200 200 401", auth="token"),
+    Row("api/v1/categories/", "GET", "/api/v1/categories/", "401 200 200 200 200 200 200 200 200 200 401",
+        auth="token"),
+    Row("api/v1/platforms/", "GET", "/api/v1/platforms/", "401 200 200 200 200 200 200 200 200 200 401",
+        auth="token"),
+    Row("api/v1/notifications/", "GET", "/api/v1/notifications/", "401 200 200 200 200 200 200 200 200 200 401", auth="token"),
+    Row("api/v1/^.*$", "GET", "/api/v1/no-such-thing/", "404 404 404 404 404 404 404 404 404 404 404", auth="token"),
+    # The token pages of the preferences (signed-in session).
+    Row("api/tokens/new/", "GET", "/api/tokens/new/", NO_GET),
+    Row("api/tokens/new/", "POST", "/api/tokens/new/", "L R R R R R R R R R L",
+        data={"name": "My script", "scope": "read_only"}),
+    Row("api/tokens/<id:pk>/revoke/", "GET", "/api/tokens/{api_token}/revoke/", NO_GET),
+    Row("api/tokens/<id:pk>/revoke/", "POST", "/api/tokens/{api_token}/revoke/",
+        "L R 404 404 404 404 404 404 404 404 L", note="Dewi's token"),
     # --- Webhooks of the organisation: its lead or T&S manager only (403 for the others), A's endpoint is not the
     # --- platform's (404); the endpoint is disabled, so a re-delivery is sent back with a message
     Row("organisation/webhooks/", "GET", "/organisation/webhooks/", "L 403 200 403 403 403 403 200 403 403 L"),
