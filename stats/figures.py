@@ -18,13 +18,14 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, Queue
 from cases.choices import OPEN_STATUSES, Outcome, Priority, Status
 from cases.models import Case, Category
 
-from . import percentiles
+from . import percentiles, summary
 from .models import CaseFigures
 from .summary import ITEM_FIELDS
 
@@ -109,6 +110,7 @@ class Figures:
     open_work: OpenWork
     total: Group
     by: dict[str, list[Group]]
+    as_of: datetime | None = None  # when the summary last caught up with the record
 
 
 def _aggregates() -> dict[str, Any]:
@@ -151,11 +153,21 @@ def figures(scope: Q, period: Period, *, authority_id: int | None = None, now: d
     """Every figure of the dashboard for the cases of `scope` (narrowed to one authority when given), broken down by
     the `dimensions` asked for (a page asks only for those it shows)."""
     condition = scope & Q(requesting_org_id=authority_id) if authority_id is not None else scope
+    event, as_of = summary.version()
+    # The period's figures change only with the summary: computed once per version, scope, period and language.
+    total, by = summary.cached(("figures", str(condition), period, dimensions, get_language(), event, as_of),
+                               lambda: period_figures(condition, period, dimensions))
+    return Figures(period=period, open_work=open_work(condition, now), total=total, by=by, as_of=as_of)
+
+
+def period_figures(condition: Q, period: Period, dimensions: tuple[str, ...] = tuple(DIMENSIONS),
+                   ) -> tuple[Group, dict[str, list[Group]]]:
+    """The figures of the cases received in the period: the whole and each breakdown asked for (uncached)."""
     with percentiles.roomy_sorts():
-        return _figures(condition, period, now, dimensions)
+        return _period_figures(condition, period, dimensions)
 
 
-def _figures(condition: Q, period: Period, now: datetime | None, dimensions: tuple[str, ...]) -> Figures:
+def _period_figures(condition: Q, period: Period, dimensions: tuple[str, ...]) -> tuple[Group, dict[str, list[Group]]]:
     rows = period_rows(condition, period)
     native = percentiles.native()
     extra = percentiles.percentile_annotations(DURATIONS) if native else {}
@@ -170,7 +182,7 @@ def _figures(condition: Q, period: Period, now: datetime | None, dimensions: tup
                                 None if durations is None else durations.get(values[column], {}))
                          for values in grouped]
     _label(by, period, dimensions)
-    return Figures(period=period, open_work=open_work(condition, now), total=total, by=by)
+    return total, by
 
 
 def _durations(rows: Any, column: str | None) -> dict[Any, dict[str, float | None]]:

@@ -9,10 +9,12 @@ committed and none is missed behind the watermark. `refresh_case_figures` is run
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -119,6 +121,24 @@ def refresh_case_figures(*, full: bool = False) -> int:
     return written
 
 
-def refreshed_at() -> Any:
-    """When the summary last caught up with the record (None: never)."""
-    return FiguresWatermark.objects.filter(name=WATERMARK).values_list("refreshed_at", flat=True).first()
+def version() -> tuple[int, Any]:
+    """The summary's version: the last audit event it read and when it caught up ((0, None): never built). Any
+    change to its rows comes with a new version."""
+    row = FiguresWatermark.objects.filter(name=WATERMARK).values_list("last_event_id", "refreshed_at").first()
+    return (row[0], row[1]) if row else (0, None)
+
+
+T = TypeVar("T")
+# Figures computed from one version of the summary are kept this long at most (a new version makes new keys).
+CACHE_SECONDS = 300
+
+
+def cached(parts: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """`compute()` once per version of the summary and `parts` (which must name everything the result depends on:
+    the scope's condition, the period, the language), from the cache otherwise."""
+    key = "stats:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, CACHE_SECONDS)
+    return found

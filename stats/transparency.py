@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from cases.choices import Outcome, RequestType
 from cases.models import Category
 
-from . import percentiles, presentation
+from . import percentiles, presentation, summary
 from .models import CaseFigures
 from .summary import ITEM_FIELDS
 
@@ -152,6 +152,13 @@ def _empty() -> Breakdown:
 
 
 def public_figures(year: int, month: int | None = None) -> PublicFigures:
+    """The year's public figures, computed once per version of the summary, threshold and language."""
+    return summary.cached(("transparency", year, month, threshold(), translation.get_language(), *summary.version()),
+                          lambda: compute_public_figures(year, month))
+
+
+def compute_public_figures(year: int, month: int | None = None) -> PublicFigures:
+    """The same, uncached."""
     with percentiles.roomy_sorts():
         return _public_figures(year, month)
 

@@ -25,7 +25,6 @@ from cases.permissions.figures import can_choose_authority, figures_scope
 
 from . import presentation, transparency
 from .figures import Group, Period, figures, state_priority_table
-from .summary import refreshed_at
 
 PRESETS = {"30d": 30, "90d": 90}
 LONGEST_PERIOD = timedelta(days=366 * 5)
@@ -101,7 +100,7 @@ def dashboard(request: AuthenticatedRequest) -> HttpResponse:
         "total": _group_row(result.total), "outcomes": outcomes,
         "sections": [{"key": key, "heading": heading, "chart_title": title, "chart": _chart(result.by[key]),
                       "rows": [_group_row(g) for g in result.by[key]]} for key, heading, title in dimensions],
-        "refreshed_at": refreshed_at(),
+        "refreshed_at": result.as_of,
     }
     return render(request, "stats/dashboard.html", context)
 

@@ -39,6 +39,17 @@ class Clock:
         self.now = moment
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Figures are cached per version of the summary; a rolled-back test database can give the next test the same
+    version, so each test starts with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def clock() -> Iterator[Clock]:
     fake = Clock()
