@@ -89,6 +89,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages that need the cache server (signing in) answer 503 with a Retry-After while it does not answer.
+    "liaison.cache_outage.CacheOutageMiddleware",
     # Pages' headers (static files were answered above): liaison/security_headers.py, django-csp.
     "csp.middleware.CSPMiddleware",
     "liaison.security_headers.PermissionsPolicyMiddleware",

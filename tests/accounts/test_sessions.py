@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.sessions import SessionStore
-from tests.factories import World
+from tests.factories import PASSWORD, World
 from tests.integration.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +52,12 @@ def test_with_the_cache_up_a_session_is_read_from_the_cache(world: World, settin
     assert cache.get(SessionStore.cache_key_prefix + key)  # the copy made when the page read it
     Session.objects.filter(session_key=key).update(session_data="")  # the database is not read again...
     assert client.get(reverse("cases:list")).status_code == 200  # ...while the cached copy serves
+
+
+def test_signing_in_while_the_cache_is_down_answers_a_moment_later_please(world: World, cache_down: None) -> None:
+    """Failed sign-in counts and allauth's limits live in the cache: without it nobody signs in (fails closed), and
+    the answer is the portal's own page with a Retry-After, not a server error."""
+    response = Client().post(reverse("account_login"), {"login": world.liaison.email, "password": PASSWORD})
+    assert response.status_code == 503 and response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert 'data-testid="error-page"' in page and "Liaison is unavailable for a moment" in page
