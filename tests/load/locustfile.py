@@ -227,7 +227,8 @@ class Liaison(Person):
 
 
 class Moderator(Person):
-    """A platform moderator: reads the queue, answers, acknowledges what was submitted to it."""
+    """A platform moderator: what was submitted to the queue first (acknowledged as soon as it waits), otherwise
+    reads the queue and case pages and answers on open cases."""
 
     weight = 1
     accounts = MODERATORS
@@ -237,23 +238,26 @@ class Moderator(Person):
         super().on_start()
         self.acknowledge()
 
-    @task(4)
+    @task
+    def work(self) -> None:
+        if LEDGER.waiting[self.country]:
+            self.acknowledge()
+            return
+        random.choices((self.inbox, self.read_a_case, self.write), weights=(4, 4, 3))[0]()
+
     def inbox(self) -> None:
         self.read_inbox()
 
-    @task(4)
     def read_a_case(self) -> None:
         if self.refs:
             self.case_page(random.choice(self.refs))
 
-    @task(3)
     def write(self) -> None:
         """To the authority, on open work of the moderator's queue (acknowledged in this run, or listed)."""
         choices = self.taken + self.open_refs
         if choices:
             self.post_message(random.choice(choices))
 
-    @task(3)
     def acknowledge(self) -> None:
         waiting = LEDGER.waiting[self.country]
         if waiting:
