@@ -302,3 +302,21 @@ def test_an_issued_report_is_announced_with_its_version_and_fingerprint(
         assert payload["data"]["report"]["version"] == report.version == 1
         assert payload["data"]["report"]["sha256"] == report.sha256
         assert ISO_UTC.match(payload["data"]["report"]["issued_at"])
+
+
+def test_a_deadline_at_risk_is_announced_at_its_reminder_point(
+        world: World, receiver: Receiver, django_capture_on_commit_callbacks: Any) -> None:
+    from cases import deadline_clock
+
+    ministry = subscribe(world.lead, f"{receiver.url}?org=ministry", [CaseEvent.DEADLINE_AT_RISK])
+    with django_capture_on_commit_callbacks(execute=True):
+        case = make_case(world)
+    first = min(case.deadlines.all(), key=lambda d: deadline_clock.points_for(d)[0].at)
+    point = deadline_clock.points_for(first)[0]
+    assert point.at < first.due_at
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_deadlines(now=point.at + timedelta(seconds=1))
+    payloads = [verified(ministry.secret, r) for r in receiver.requests]
+    assert payloads and {p["type"] for p in payloads} == {"deadline.at_risk"}
+    mine = next(p for p in payloads if p["data"]["deadline"]["id"] == first.pk)["data"]["deadline"]
+    assert mine["reminder"] == point.name and mine["status"] == "open" and mine["breached_at"] is None
