@@ -15,7 +15,7 @@ from accounts.models import User
 from cases import audit
 
 from . import tokens
-from .models import ApiToken, TokenScope
+from .models import ApiToken, IdempotencyRecord, TokenScope
 
 MAX_NAME_LENGTH = 100
 # last_used_at is written at most this often per token, so a busy script does not write a row per request.
@@ -97,3 +97,10 @@ def authenticate_token(raw: str) -> tuple[User, ApiToken]:
         ).update(last_used_at=now)
         token.last_used_at = now
     return token.user, token
+
+
+def prune_idempotency_records(*, now: datetime | None = None) -> int:
+    """Forget the kept answers older than LIAISON_API_IDEMPOTENCY_HOURS (their keys can no longer replay)."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.LIAISON_API_IDEMPOTENCY_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -517,6 +517,8 @@ CELERY_BEAT_SCHEDULE = {
                      "options": {"expire_seconds": 60}},
     "purge-expired-exports": {"task": "exports.tasks.purge_expired_exports_task", "schedule": crontab(minute=20)},
     "prune-outbox-daily": {"task": "outbox.tasks.prune_outbox_task", "schedule": crontab(hour=3, minute=30)},
+    "prune-api-idempotency-daily": {"task": "api.tasks.prune_idempotency_records_task",
+                                    "schedule": crontab(hour=3, minute=45)},
     "requeue-stale-reports": {"task": "cases.tasks.requeue_stale_reports_task",
                               "schedule": float(LIAISON_REPORT_SWEEP_SECONDS), "options": {"expire_seconds": 60}},
     "webhook-retries": {"task": "webhooks.tasks.send_due_deliveries_task",

@@ -263,3 +263,19 @@ def test_a_csv_file_with_its_header_makes_the_items_and_the_names_come_from_the_
     assert response.json()["intake"]["rejected"] == []
     both = api.post("/api/v1/cases/", new_case(world, csv=csv, text="https://t.me/csv_channel_one"))
     assert both.status_code == 400
+
+
+def test_kept_answers_are_forgotten_after_their_hours(world: World, api_as: Any, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.models import IdempotencyRecord
+    from api.tasks import prune_idempotency_records_task
+
+    api = api_as(world.liaison)
+    body = new_case(world, items=[{"target": "https://t.me/kept_answer"}])
+    assert api.post("/api/v1/cases/", body, **{"Idempotency-Key": "k-1"}).status_code == 201
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=settings.LIAISON_API_IDEMPOTENCY_HOURS + 1))
+    assert prune_idempotency_records_task() == 1
+    assert not IdempotencyRecord.objects.exists()
