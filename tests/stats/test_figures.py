@@ -157,9 +157,13 @@ def test_the_summary_follows_later_changes(world, built: Built, clock):
     assert refresh_case_figures() == 0  # nothing new
 
 
-def test_who_may_see_figures(world):
-    assert all(can_view_figures(p) for p in (world.liaison, world.lead, world.authority_auditor, world.moderator,
-                                             world.manager, world.legal, world.auditor))
+def test_who_may_see_figures(world, django_assert_num_queries):
+    people = (world.liaison, world.lead, world.authority_auditor, world.other_lead, world.moderator, world.manager,
+              world.legal, world.auditor)
+    for person in people:
+        assert can_view_figures(person) == (figures_scope(person) is not None) is True
+    with django_assert_num_queries(0):  # the navigation asks on every page
+        assert all(can_view_figures(person) for person in people)
 
 
 def test_the_figures_cost_the_same_queries_for_few_or_many_cases(world, built: Built, clock):
