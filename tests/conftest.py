@@ -110,6 +110,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {missing}")
 
 
+@pytest.fixture
+def pdf_renderer() -> None:
+    """For a test whose PDF need does not show in its failure (a command's output it keeps): skips with the reason
+    on a host without Pango (CI has it, and fails on any skip)."""
+    from cases.report_rendering import renderer_unavailable
+
+    missing = renderer_unavailable()
+    if missing:
+        pytest.skip(missing)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI every test must run: a skipped test there means a real service was missing."""
     if not os.environ.get("LIAISON_STRICT_CI"):

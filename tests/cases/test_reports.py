@@ -733,7 +733,7 @@ def test_create_signing_identity_makes_a_working_identity_once(tmp_path, setting
     assert signing_identity.ca_certificates_pem().startswith(b"-----BEGIN CERTIFICATE-----")
 
 
-def test_seed_reports_issues_a_signed_demo_report_once(db):
+def test_seed_reports_issues_a_signed_demo_report_once(db, pdf_renderer):
     call_command("seed_demo", force=True, stdout=io.StringIO())
     issued = list(OutcomeReport.objects.filter(status=OutcomeReport.Status.READY))
     assert issued and all(r.case.status in (Status.RESOLVED, Status.CLOSED) for r in issued)
