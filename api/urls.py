@@ -28,7 +28,8 @@ app_name = "api"
 
 v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"),
+         name="docs"),
     path("categories/", reference.CategoriesView.as_view(), name="categories"),
     path("platforms/", reference.PlatformsView.as_view(), name="platforms"),
     path("cases/", cases.CaseListView.as_view(), name="cases"),

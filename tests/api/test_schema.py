@@ -49,6 +49,7 @@ def test_the_documentation_loads_nothing_from_the_internet() -> None:
     assert "swagger-ui" in html
     outside = [url for url in re.findall(r"""(?:src|href)=["']([^"']+)""", html) if re.match(r"(https?:)?//", url)]
     assert outside == []
+    assert "<style" not in html and not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)  # nothing inline (the CSP)
     script = Client().get("/api/v1/docs/?script=")
     assert script.status_code == 200
     assert not re.search(r"https?://(?!127\.0\.0\.1|localhost)", script.content.decode())
