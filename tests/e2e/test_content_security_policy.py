@@ -63,11 +63,3 @@ def test_the_case_page_works_under_the_policy(demo: None, live_server: Any, page
     # The countdowns read their units from the page (no inline script sets them).
     assert page.evaluate("() => document.body.dataset.unitMin") == "min"
 
-
-def test_the_api_documentation_works_under_the_policy(demo: None, live_server: Any, page: Any) -> None:
-    """Swagger UI from the sidecar's static files, its set-up script from the same origin (the split view), no
-    inline style block: the conftest's watch fails this test on any violation."""
-    log_in(page, live_server.url, "liaison@ministry-id.example")
-    page.goto(f"{live_server.url}/api/v1/docs/")
-    expect(page.locator("#swagger-ui .info .title")).to_contain_text("Liaison API")
-    expect(page.locator("#swagger-ui .opblock").first).to_be_visible()
