@@ -174,3 +174,162 @@ def test_the_gunicorn_config_loads(tmp_path):
                                                         "LIAISON_VAR_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "worker_class" in result.stdout and "gthread" in result.stdout
+
+
+# --- nginx in front of gunicorn, as deployed ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for(url: str, seconds: float = 60.0, **kwargs: object) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2, **kwargs)  # noqa: S310 (loopback)
+            return
+        except OSError as exc:  # refused while starting; an HTTP error means it answers
+            if hasattr(exc, "code"):
+                return
+            if time.monotonic() > deadline:
+                raise
+
+
+def wait_for_port(port: int, seconds: float = 30.0) -> None:
+    import socket
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def request(url: str, *, method: str = "GET", data: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One request with the public host name, not following redirects, trusting the proxy's throwaway certificate."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=context))
+    prepared = urllib.request.Request(url, data=data, method=method,  # noqa: S310 (loopback)
+                                      headers={"Host": "liaison.platform.example"})
+    try:
+        with opener.open(prepared, timeout=60) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@pytest.fixture
+def proxied_portal(tmp_path: Path, production_environment: dict[str, str]) -> Iterator[dict[str, str]]:
+    """deploy/gunicorn.conf.py serving the portal on a loopback port, and deploy/nginx-liaison.conf in front of it
+    with a throwaway certificate: only ports, paths and the certificate differ from the deployed files."""
+    import os
+    import shutil
+    import signal
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        pytest.skip("nginx is not installed (CI installs nginx-light)")
+    web, http, https = free_port(), free_port(), free_port()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=liaison.platform.example", "-keyout", str(tmp_path / "key.pem"), "-out",
+                    str(tmp_path / "cert.pem")], check=True, capture_output=True, timeout=60)
+    site = (DEPLOY / "nginx-liaison.conf").read_text()
+    for deployed, here in {
+        "127.0.0.1:8001": f"127.0.0.1:{web}",
+        "listen 80;": f"listen 127.0.0.1:{http};", "listen [::]:80;": "",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https} ssl http2;", "listen [::]:443 ssl http2;": "",
+        "/etc/letsencrypt/live/liaison.platform.example/fullchain.pem": str(tmp_path / "cert.pem"),
+        "/etc/letsencrypt/live/liaison.platform.example/privkey.pem": str(tmp_path / "key.pem"),
+        "/var/log/nginx/": f"{tmp_path}/",
+    }.items():
+        assert deployed in site, deployed
+        site = site.replace(deployed, here)
+    (tmp_path / "site.conf").write_text(site)
+    for folder in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "nginx.conf").write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"daemon off;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\nhttp {{\n"
+        f"  include /etc/nginx/mime.types;\n  client_body_temp_path {tmp_path}/body;\n"
+        f"  proxy_temp_path {tmp_path}/proxy;\n  fastcgi_temp_path {tmp_path}/fastcgi;\n"
+        f"  uwsgi_temp_path {tmp_path}/uwsgi;\n  scgi_temp_path {tmp_path}/scgi;\n"
+        f"  include {tmp_path}/site.conf;\n}}\n")
+    checked = subprocess.run([nginx, "-t", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True,
+                             timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    env = {**production_environment, "DATABASE_URL": server_url(connection.settings_dict["NAME"]),
+           "ALLOWED_HOSTS": "liaison.platform.example", "BEHIND_TLS_PROXY": "true",
+           "LIAISON_TRUSTED_PROXIES": "127.0.0.1", "GUNICORN_BIND": f"127.0.0.1:{web}", "GUNICORN_WORKERS": "1",
+           "GUNICORN_THREADS": "2"}
+    log = (tmp_path / "gunicorn.log").open("w")
+    gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", str(DEPLOY / "gunicorn.conf.py"),
+                                 "liaison.wsgi"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proxy = subprocess.Popen([nginx, "-c", str(tmp_path / "nginx.conf")], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        try:
+            wait_for(f"http://127.0.0.1:{web}/health/", seconds=120)
+        except OSError:
+            log.flush()
+            raise AssertionError((tmp_path / "gunicorn.log").read_text()[-3000:]) from None
+        wait_for_port(https)
+        yield {"http": f"http://127.0.0.1:{http}", "https": f"https://127.0.0.1:{https}",
+               "access_log": str(tmp_path / "liaison.access.log")}
+    finally:
+        for process in (proxy, gunicorn):
+            process.send_signal(signal.SIGTERM)
+        for process in (proxy, gunicorn):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_nginx_terminates_tls_in_front_of_gunicorn_as_deployed(proxied_portal):
+    status, headers, _ = request(proxied_portal["http"] + "/health/")
+    assert status == 301
+    assert headers["Location"] == "https://liaison.platform.example/health/"
+
+    status, headers, body = request(proxied_portal["https"] + "/health/")
+    assert status == 200, body  # no redirect loop: Django takes X-Forwarded-Proto from the proxy as HTTPS
+    assert b'"status": "ok"' in body
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+    # The proxy refuses a body past the portal's general limit before gunicorn sees it, but lets an evidence upload
+    # through to the portal (which answers it: sign in first).
+    status, _, _ = request(proxied_portal["https"] + "/reports/verify/", method="POST", data=b"x" * (22 * 1024 * 1024))
+    assert status == 413
+    status, headers, _ = request(proxied_portal["https"] + "/cases/ID-2026-000001/evidence/upload/", method="POST",
+                                 data=b"x" * (30 * 1024 * 1024))
+    assert status == 302 and "/accounts/login/" in headers["Location"]
+
+    request(proxied_portal["https"] + "/cases/?search=t.me%2Fsecret_channel")
+    logged = Path(proxied_portal["access_log"]).read_text()
+    assert "/cases/" in logged and "secret_channel" not in logged  # no query strings in the proxy's log
