@@ -225,6 +225,13 @@ def _isolated_storage(settings: Any, access_files: Path) -> None:
     settings.MEDIA_ROOT = str(access_files)
 
 
+@pytest.fixture(autouse=True)
+def _sessions_outlive_a_slow_run(settings: Any) -> None:
+    """The personas signed in once for the module and each request is undone, their sessions' last use too: on a
+    slow machine the idle sign-out (tested in tests/accounts) would otherwise end them halfway through."""
+    settings.LIAISON_SESSION_IDLE_MINUTES = 0
+
+
 @pytest.fixture(scope="module")
 def matrix(django_db_setup: None, django_db_blocker: Any, access_files: Path,
            signing_identity_files: dict[str, str]) -> Iterator[Matrix]:

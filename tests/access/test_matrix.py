@@ -112,6 +112,8 @@ def test_each_persona_gets_what_the_table_says(row: Row, matrix: Matrix):
         # Each persona's request is undone, its cookies too (a sign-out, a language): the next request meets the
         # same data set and the same session.
         with transaction.atomic():
+            if row.prepare is not None:
+                row.prepare(matrix.values)
             try:
                 response = send(client, row, matrix.values, headers)
             except Exception as exc:  # noqa: BLE001 - a crash is a cell of the table too
