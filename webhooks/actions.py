@@ -193,10 +193,13 @@ def send_delivery(*, delivery_id: int, attempt: int, redelivery: bool = False) -
     """Attempt number `attempt` + 1 of a delivery, once: claimed on the row (a second run of the same task finds
     the attempt counted or held and sends nothing), posted outside any transaction, then recorded."""
     now = timezone.now()
+    if not Endpoint.objects.filter(deliveries=delivery_id, is_active=True).exists():
+        return "skipped"  # disabled (or gone): the delivery waits, or went with its endpoint
+    # Conditions on the row itself only: PostgreSQL checks them again on the row a concurrent claim just wrote,
+    # so of two workers claiming at once one gets it (a join would be answered from the older snapshot).
     claimed = Delivery.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
         pk=delivery_id, attempts=attempt, status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING],
-        endpoint__is_active=True,
     ).update(claimed_until=now + _hold())
     if not claimed:
         return "skipped"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     answers: list[int] = field(default_factory=lambda: [200])
     reply: str = '{"ok": true}'
+    delay: float = 0.0  # seconds before answering (a slow receiver)
 
     def next_status(self) -> int:
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
@@ -51,6 +53,7 @@ def receiver(settings: Any) -> Iterator[Receiver]:
                 me.requests.append(Received(path=self.path, headers={k.lower(): v for k, v in self.headers.items()},
                                             body=body))
                 status = me.next_status()
+            time.sleep(me.delay)
             payload = me.reply.encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
@@ -320,3 +321,37 @@ def test_a_deadline_at_risk_is_announced_at_its_reminder_point(
     assert payloads and {p["type"] for p in payloads} == {"deadline.at_risk"}
     mine = next(p for p in payloads if p["data"]["deadline"]["id"] == first.pk)["data"]["deadline"]
     assert mine["reminder"] == point.name and mine["status"] == "open" and mine["breached_at"] is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two sessions at once need PostgreSQL; CI runs it there")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_the_same_attempt_at_once_post_once(world: World, receiver: Receiver) -> None:
+    import threading
+
+    from webhooks.actions import send_delivery
+
+    receiver.answers = [500, 200]
+    ministry = subscribe(world.lead, f"{receiver.url}?org=ministry", [CaseEvent.SUBMITTED])
+    make_case(world)  # committed at once: the first attempt fails (500)
+    delivery = ministry.deliveries.get()
+    assert delivery.status == Delivery.Status.RETRYING and delivery.attempts == 1
+    receiver.delay = 0.5
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            outcomes.append(send_delivery(delivery_id=delivery.pk, attempt=1))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["delivered", "skipped"]
+    assert len(receiver.requests) == 2  # the failed first attempt and one second attempt
+    delivery.refresh_from_db()
+    assert delivery.attempts == 2 and delivery.status == Delivery.Status.DELIVERED
