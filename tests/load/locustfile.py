@@ -49,10 +49,14 @@ class Ledger:
     """What the simulated people did successfully (one process, greenlets: no locks needed)."""
 
     def __init__(self) -> None:
+        # Confirmed by the answer: messages (reference, text, id), cases opened (references), moves made.
         self.messages: list[dict[str, Any]] = []
         self.created: list[str] = []
         self.submitted: list[str] = []
         self.acknowledged: list[str] = []
+        # Sent, whatever came back: a request still in flight when the run stops may be done by the server without
+        # its answer being read; the database may hold what was attempted, never anything else.
+        self.attempted: dict[str, list[str]] = {"messages": [], "titles": [], "submit": [], "acknowledge": []}
         self.logins = 0
         self.reads = 0
         # Submitted in this run, waiting for a moderator of the country's queue.
@@ -60,7 +64,8 @@ class Ledger:
 
     def as_json(self) -> dict[str, Any]:
         return {"run": RUN, "messages": self.messages, "created": self.created, "submitted": self.submitted,
-                "acknowledged": self.acknowledged, "logins": self.logins, "reads": self.reads}
+                "acknowledged": self.acknowledged, "attempted": self.attempted, "logins": self.logins,
+                "reads": self.reads}
 
 
 LEDGER = Ledger()
@@ -136,6 +141,7 @@ class Person(HttpUser):
 
     def post_message(self, reference: str) -> None:
         body = f"load {RUN} {self.email} {next(_bodies)}: status update"
+        LEDGER.attempted["messages"].append(body)
         with self.post(f"/cases/{reference}/messages/", {"body": body}, name="post message") as answer:
             anchor = MESSAGE_ANCHOR.search(answer.headers.get("Location", ""))
             if answer.status_code == 302 and anchor:
@@ -145,6 +151,7 @@ class Person(HttpUser):
                 answer.failure(f"message to {reference}: {answer.status_code} {answer.headers.get('Location')}")
 
     def transition(self, reference: str, move: str, becomes: str) -> bool:
+        LEDGER.attempted[move].append(reference)
         with self.post(f"/cases/{reference}/do/{move}/", {}, name=move) as answer:
             if answer.status_code != 302:
                 answer.failure(f"{move} {reference} answered {answer.status_code}")
@@ -197,7 +204,9 @@ class Liaison(Person):
             self.form = {"category": re.findall(r'value="(\d+)"', category.group(1))[0],
                          "responding_org": re.findall(r'value="(\d+)"', platform.group(1))[0]}
         links = "\n".join(f"https://t.me/load_{RUN}_{next(_targets)}" for _ in range(3))
-        fields = {**self.form, "title": f"Load {RUN} case", "request_type": "removal", "priority": "",
+        title = f"Load {RUN} case {next(_targets)}"
+        LEDGER.attempted["titles"].append(title)
+        fields = {**self.form, "title": title, "request_type": "removal", "priority": "",
                   "tlp": "amber", "legal_basis": "Load test", "legal_article": "", "description": "",
                   "language": "en", "territorial_scope": self.country, "pasted": links}
         with self.post("/cases/new/", {**fields, "step": "preview"}, name="intake preview") as preview:
