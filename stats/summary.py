@@ -10,6 +10,7 @@ committed and none is missed behind the watermark. `refresh_case_figures` is run
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC
 from typing import Any, TypeVar
@@ -46,6 +47,7 @@ UPDATED = ["requesting_org", "responding_org", "queue", "category", "country", "
            "received_at", "received_on", "received_month", "acknowledge_seconds", "resolve_seconds", "items_total",
            *ITEM_FIELDS.values(), *DEADLINE_FIELDS, "refreshed_at"]
 BATCH = 5000
+logger = logging.getLogger(__name__)
 WATERMARK = "audit"
 
 
@@ -137,8 +139,15 @@ def cached(parts: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """`compute()` once per version of the summary and `parts` (which must name everything the result depends on:
     the scope's condition, the period, the language), from the cache otherwise."""
     key = "stats:" + hashlib.sha256(repr(parts).encode()).hexdigest()
-    found = cache.get(key)
+    try:
+        found = cache.get(key)
+    except Exception:  # noqa: BLE001 - the cache is a shortcut: without it (Redis down) the figures are computed
+        logger.warning("figures cache unavailable; computing", exc_info=True)
+        return compute()
     if found is None:
         found = compute()
-        cache.set(key, found, CACHE_SECONDS)
+        try:
+            cache.set(key, found, CACHE_SECONDS)
+        except Exception:  # noqa: BLE001 - as above
+            logger.warning("figures cache unavailable; not kept", exc_info=True)
     return found

@@ -192,3 +192,13 @@ def test_figures_are_computed_once_per_version_of_the_summary(world, built: Buil
     assert len(again) == 2  # the summary's version and the open work (counted live)
     # Another reader's scope is another entry: the ministry's figures are not the platform's.
     assert counts(of(world.lead).total) == MINISTRY
+
+
+def test_figures_are_computed_when_the_cache_is_down(world, built: Built, clock):
+    from unittest import mock
+
+    scope = figures_scope(world.manager)
+    assert scope is not None
+    with mock.patch("stats.summary.cache.get", side_effect=ConnectionError("Redis is down")), \
+            mock.patch("stats.summary.cache.set", side_effect=ConnectionError("Redis is down")):
+        assert counts(figures(scope, MARCH_APRIL).total) == PLATFORM
