@@ -69,6 +69,31 @@ def suppress(counts: dict[Any, int], *, total_published: bool = True) -> dict[An
     return {key: Shown(value, key in hidden) for key, value in counts.items()}
 
 
+def protect_grid(rows: list[dict[str, Shown]]) -> None:
+    """Complementary suppression across a grid whose row and column totals are published (each row a breakdown of
+    one period, each column one key over the periods): wherever a row or a column holds exactly one suppressed
+    count, its smallest other count is suppressed too, until nothing changes. Changes the rows in place."""
+    changed = True
+    while changed:
+        changed = False
+        columns: dict[str, list[dict[str, Shown]]] = {}
+        for row in rows:
+            for key in row:
+                columns.setdefault(key, []).append(row)
+        lines = [[(row, key) for key in row] for row in rows]
+        lines += [[(row, key) for row in holders] for key, holders in columns.items()]
+        for line in lines:
+            hidden = [(row, key) for row, key in line if row[key].suppressed and row[key].value > 0]
+            if len(hidden) != 1:
+                continue
+            others = sorted(((row[key].value, key, id(row)), row, key) for row, key in line
+                            if not row[key].suppressed and row[key].value > 0)
+            if others:
+                _order, row, key = others[0]
+                row[key] = Shown(row[key].value, True)
+                changed = True
+
+
 def shown(value: int) -> Shown:
     return Shown(value, 0 < value < threshold())
 
@@ -207,6 +232,12 @@ def _public_figures(year: int, month: int | None) -> PublicFigures:
         in_month = {d: b.requests.value for d, b in days if d.month == number}
         for d, suppressed in suppress(in_month).items():
             by_day[d].requests = suppressed
+    # Countries and categories are published per day, per month and for the year: a country's months add up to its
+    # year, its days to its month, so each of those grids is protected across both ways.
+    for attribute in ("by_country", "by_category"):
+        protect_grid([getattr(m.breakdown, attribute) for m in months])
+        for number in range(1, 13):
+            protect_grid([getattr(b, attribute) for d, b in days if d.month == number])
     year_breakdown = Breakdown(shown(sum(year_countries.values())), suppress(year_countries),
                                suppress(year_categories))
     year_items = {name: sum(items.get(name, 0) for items in items_by_month.values()) for name in OUTCOMES}

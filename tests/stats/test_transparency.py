@@ -158,3 +158,18 @@ def test_the_public_figures_cost_the_same_queries_for_few_or_many_cases(world, b
         report = public_figures(2026)
     assert report.year_breakdown.requests.value == 11
     assert len(many) == len(few) <= 12
+
+
+def test_a_countrys_months_cannot_give_away_a_suppressed_month(settings):
+    from stats.transparency import protect_grid
+
+    settings.LIAISON_TRANSPARENCY_MIN_COUNT = 10
+    # ID: January 50, February 3 (suppressed); the year's ID total (53) is published, so January goes too; MY's
+    # February 40 then stands alone in February beside the hidden ID count, and is hidden as well.
+    months = [{"ID": Shown(50), "MY": Shown(20)}, {"ID": Shown(3, True), "MY": Shown(40)}]
+    protect_grid(months)
+    assert months[0]["ID"].suppressed and months[1]["ID"].suppressed
+    assert months[1]["MY"].suppressed
+    hidden_per_line = [sum(row[k].suppressed for row in months) for k in ("ID", "MY")] + \
+        [sum(v.suppressed for v in row.values()) for row in months]
+    assert all(n != 1 for n in hidden_per_line)
