@@ -117,7 +117,7 @@ def build_matrix(files: Path) -> Matrix:
     report = request_report(actor=world.manager, case=resolved, language="en", include_thread=True, enqueue=False)
     generate_report(report_id=report.pk)
     report.refresh_from_db()
-    assert report.status == report.Status.READY
+    assert report.status == report.Status.READY, report.status_reason
 
     # A draft of A (items leave a case only while it is a draft), and a case of B awaiting information.
     draft = make_case(world, submit=False, title="Access matrix draft")

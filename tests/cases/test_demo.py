@@ -20,7 +20,7 @@ def seed() -> str:
     return out.getvalue()
 
 
-def test_seed_demo_attaches_sample_evidence_once_and_it_verifies(mfa_client):
+def test_seed_demo_attaches_sample_evidence_once_and_it_verifies(mfa_client, pdf_renderer):
     first = seed()
     evidence = list(Evidence.objects.select_related("case", "uploaded_by").order_by("pk"))
     second = seed()

@@ -81,7 +81,8 @@ def layout(pdf: bytes) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("language", ["en", "id"])
-def test_a_report_lays_out_the_same_on_hosts_with_different_fonts(world: World, tmp_path: Path, language: str):
+def test_a_report_lays_out_the_same_on_hosts_with_different_fonts(world: World, tmp_path: Path, language: str,
+                                                                pdf_renderer: None):
     case = full_case(world, items=60)
     post_message(actor=world.liaison, case=case, body=TYPED)
     html = tmp_path / "report.html"
