@@ -41,12 +41,12 @@ test: $(STAMP)
 lint: export DEBUG ?= true
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy accounts cases liaison outbox api exports webhooks
+	$(VENV)/bin/mypy accounts cases liaison outbox api exports webhooks stats
 	$(VENV)/bin/lint-imports
 
 typecheck: export DEBUG ?= true
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy accounts cases liaison outbox api exports webhooks
+	$(VENV)/bin/mypy accounts cases liaison outbox api exports webhooks stats
 
 # Benchmarks: on demand, not part of `make test`.
 perf: $(STAMP)

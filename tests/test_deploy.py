@@ -153,7 +153,8 @@ def test_the_units_run_the_release_with_its_own_config_and_scripts():
 
 
 def test_the_example_environment_names_only_settings_the_portal_reads():
-    settings_source = (ROOT / "liaison" / "settings.py").read_text()
+    settings_source = "".join((ROOT / "liaison" / name).read_text()
+                              for name in ("settings.py", "domain_settings.py", "environment.py"))
     read_elsewhere = {"AWS_REQUEST_CHECKSUM_CALCULATION", "AWS_RESPONSE_CHECKSUM_VALIDATION"}  # boto3 reads these
     for example in ("liaison.env.example", "migrate.env.example"):
         names = re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", unit(example), flags=re.MULTILINE)
