@@ -64,7 +64,6 @@ def post_message(
         case=case, kind=Message.Kind.INTERNAL if internal else Message.Kind.SHARED, side=side if internal else "",
         author=actor, body=body, email_message_id=email_message_id,
     )
-    _note_last_message([message])
     if evidence_ids:
         visible = permissions.evidence_visible_to(actor, case).filter(pk__in=list(evidence_ids))
         if not internal:
@@ -72,6 +71,9 @@ def post_message(
         message.evidence.set(visible)
     audit.record(actor=actor, action="message.posted", case=case, obj=message, side=message.side,
                  data={"kind": message.kind, "length": len(body)})
+    # The read markers only after the audit chain's lock, as every other action takes them (a transition's system
+    # entry, another post): updating them first deadlocked two people posting to one case at once (load test).
+    _note_last_message([message])
     mark_read(user=actor, case=case, up_to=message.pk)
     jobs.enqueue("cases.tasks.notify_message_task", message_id=message.pk)
     return message
