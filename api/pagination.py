@@ -1,12 +1,17 @@
-"""Opaque, signed cursors for the API's lists: a cursor names where the next page starts in the list's own order
-(its sort always ends with the id, so the order is total), and the page is read the way the inbox reads its pages
-(ids first through the ordering index, then the rows with their relations): the same cost at any depth."""
+"""Opaque, signed cursors for the API's lists. The case list's cursor holds the last row's sort key (its sort
+always ends with a unique column, so the order is total): the next page is the rows after that key, read through
+the ordering index the way the inbox reads its pages, so a page costs the same at any depth and a case added or
+moved between two pages neither repeats nor skips another. The smaller lists' cursors hold a position."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core import signing
+from django.db.models import F, Field, Model, Q, QuerySet
+from django.db.models.expressions import OrderBy
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
@@ -27,9 +32,9 @@ def decode_cursor(request: Request, scope: str) -> int:
     try:
         value: Any = signing.loads(raw, salt=SALT)
     except signing.BadSignature:
-        raise ValidationError({"cursor": ["This cursor is not valid."]}) from None
+        raise ValidationError({"cursor": [_("This cursor is not valid.")]}) from None
     if not isinstance(value, dict) or value.get("s") != scope or not isinstance(value.get("p"), int) or value["p"] < 0:
-        raise ValidationError({"cursor": ["This cursor is not valid."]})
+        raise ValidationError({"cursor": [_("This cursor is not valid.")]})
     return int(value["p"])
 
 
@@ -38,11 +43,91 @@ def limit_of(request: Request) -> int:
     if not raw:
         return DEFAULT_LIMIT
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ValidationError({"limit": [f"A whole number from 1 to {MAX_LIMIT}."]})
+        raise ValidationError({"limit": [_("A whole number from 1 to %(most)d.") % {"most": MAX_LIMIT}]})
     return int(raw)
 
 
 def next_link(request: Request, position: int, scope: str) -> str:
     params = request.query_params.copy()
     params["cursor"] = encode_cursor(position, scope)
+    return request.build_absolute_uri(request.path + "?" + params.urlencode())
+
+
+@dataclass(frozen=True)
+class Key:
+    """One column of a list's sort: its field, its direction, and whether it may be NULL (NULLs sort last)."""
+
+    field: str
+    descending: bool = False
+    nullable: bool = False
+
+    def order(self) -> OrderBy:
+        column = F(self.field)
+        return column.desc(nulls_last=True) if self.descending else column.asc(nulls_last=True)
+
+    def after(self, value: Any) -> Q:
+        """Rows strictly after `value` in this column's order (NULLs last: nothing follows a NULL)."""
+        if value is None:
+            return Q(pk__in=[])
+        beyond = Q(**{f"{self.field}__{'lt' if self.descending else 'gt'}": value})
+        return beyond | Q(**{f"{self.field}__isnull": True}) if self.nullable else beyond
+
+    def at_or_after(self, value: Any) -> Q:
+        equal = Q(**{f"{self.field}__isnull": True}) if value is None else Q(**{self.field: value})
+        return equal | self.after(value)
+
+    def equal(self, value: Any) -> Q:
+        return Q(**{f"{self.field}__isnull": True}) if value is None else Q(**{self.field: value})
+
+
+def keyset_order(qs: QuerySet[Any], keys: tuple[Key, ...]) -> QuerySet[Any]:
+    """The list in its keys' order, NULLs last on every database (so a cursor means the same everywhere)."""
+    return qs.order_by(*(key.order() for key in keys))
+
+
+def keyset_after(keys: tuple[Key, ...], values: list[Any]) -> Q:
+    """Rows after the row whose keys are `values`: (k1 after v1) or (k1 = v1 and (k2 after v2 or (…))), written
+    with k1 at or after v1 outside, so the ordering index's leading column bounds the scan."""
+    condition = keys[-1].after(values[-1])
+    for key, value in zip(reversed(keys[:-1]), reversed(values[:-1]), strict=True):
+        condition = key.after(value) | (key.equal(value) & condition)
+    return keys[0].at_or_after(values[0]) & condition
+
+
+def row_key(row: Model, keys: tuple[Key, ...]) -> list[Any]:
+    """A row's sort key as JSON values (times as ISO 8601), for a cursor."""
+    values = [getattr(row, key.field) for key in keys]
+    return [value.isoformat() if hasattr(value, "isoformat") else value for value in values]
+
+
+def decode_key(request: Request, scope: str, model: type[Model], keys: tuple[Key, ...]) -> list[Any] | None:
+    """The sort key a request's `cursor` names (None without one: the first page); a cursor of another list, of
+    another sort or a forged one is 400."""
+    raw = request.query_params.get("cursor", "")
+    if not raw:
+        return None
+    invalid = ValidationError({"cursor": [_("This cursor is not valid.")]})
+    try:
+        value: Any = signing.loads(raw, salt=SALT)
+    except signing.BadSignature:
+        raise invalid from None
+    if not isinstance(value, dict) or value.get("s") != scope or not isinstance(value.get("k"), list) \
+            or len(value["k"]) != len(keys):
+        raise invalid
+    try:
+        return [None if v is None else _field(model, key.field).to_python(v)
+                for key, v in zip(keys, value["k"], strict=True)]
+    except Exception:  # a signed cursor of an older shape
+        raise invalid from None
+
+
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def next_key_link(request: Request, key: list[Any], scope: str) -> str:
+    params = request.query_params.copy()
+    params["cursor"] = signing.dumps({"k": key, "s": scope}, salt=SALT, compress=True)
     return request.build_absolute_uri(request.path + "?" + params.urlencode())

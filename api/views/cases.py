@@ -7,7 +7,6 @@ import hashlib
 import json
 from typing import Any
 
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -46,6 +45,18 @@ CONFLICT: dict[Any, Any] = {(409, PROBLEM_JSON): PROBLEM}
 UNPROCESSABLE: dict[Any, Any] = {(422, PROBLEM_JSON): PROBLEM}
 IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
                                    description="Retrying with the same key and body replays the first answer.")
+
+Key = pagination.Key
+# Each sort's columns as the cursor holds them (the inbox's orders, ending with a unique column; NULLs last).
+KEYSETS: dict[str, tuple[pagination.Key, ...]] = {
+    "priority": (Key("priority_rank", descending=True), Key("submitted_at", nullable=True), Key("id")),
+    "newest": (Key("created_at", descending=True), Key("id", descending=True)),
+    "oldest": (Key("created_at"), Key("id")),
+    "reference": (Key("reference"),),
+    "updated": (Key("updated_at", descending=True), Key("id", descending=True)),
+    "due": (Key("next_due_at", nullable=True), Key("priority_rank", descending=True), Key("id")),
+}
+assert set(KEYSETS) == {*SORTS, "due"}
 
 LIST_FILTERS = [
     OpenApiParameter("status", str, description="A status, or `open`.",
@@ -122,13 +133,18 @@ class CaseListView(ApiView):
         limit = pagination.limit_of(request)
         # A cursor belongs to the list it was made for (same filters): another list's cursor is refused.
         scope = hashlib.sha256(json.dumps(sorted(vars(filters).items())).encode()).hexdigest()[:16]
-        position = pagination.decode_cursor(request, scope)
-        qs = queries.filtered_cases(user, filters)
-        if position % limit == 0:
-            page = queries.case_page(qs, position // limit + 1, limit, reader=user)
+        keys = KEYSETS[filters.sort]
+        after = pagination.decode_key(request, scope, Case, keys)
+        qs = pagination.keyset_order(queries.filtered_cases(user, filters), keys)
+        if after is None:
+            page = queries.case_page(qs, 1, limit, reader=user)
         else:
-            page = _page_at(qs, position, limit, user)
-        next_url = pagination.next_link(request, position + limit, scope) if page.has_next else None
+            # The rows after the previous page's last row, through the ordering index: the same cost at any depth.
+            page = queries.case_page(qs.filter(pagination.keyset_after(keys, after)), 1, limit, reader=user,
+                                     with_total=False)
+            page.total, page.total_is_capped = queries.capped_count(qs)
+        next_url = (pagination.next_key_link(request, pagination.row_key(page.rows[-1], keys), scope)
+                    if page.has_next and page.rows else None)
         return Response({"results": CaseSummarySerializer(page.rows, many=True).data, "next": next_url,
                          "total": page.total, "total_is_capped": page.total_is_capped})
 
@@ -158,14 +174,6 @@ class CaseListView(ApiView):
         body = {"case": case_payload(user, case), "intake": intake_payload(intake, len(intake.accepted), 0)}
         return Response(body, status=status.HTTP_201_CREATED,
                         headers={"Location": reverse("api:case", args=[case.reference])})
-
-
-def _page_at(qs: QuerySet[Case], position: int, limit: int, user: User) -> queries.CasePage:
-    """A page starting at any position (a cursor made with another limit): rows from there, same loading."""
-    page = queries.case_page(qs[position:], 1, limit, reader=user, with_total=False)
-    total, capped = queries.capped_count(qs)
-    page.total, page.total_is_capped = total, capped
-    return page
 
 
 def _form_data(data: dict[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,51 @@ def test_cursor_pages_walk_every_case_once_at_a_constant_query_count(world: Worl
     assert len(queries) <= counts[0] + 1  # one page of any size costs the same (first page: the total's count)
 
 
+@pytest.mark.parametrize("sort", ["newest", "oldest", "priority", "due", "reference", "updated"])
+def test_a_case_created_between_two_pages_neither_repeats_nor_skips_a_row(world: World, api_as: Any,
+                                                                          sort: str) -> None:
+    before = {make_case(world).reference for _ in range(5)} | {make_case(world, submit=False).reference}
+    api = api_as(world.liaison)
+    first = api.get(f"/api/v1/cases/?limit=3&sort={sort}").json()
+    added = make_case(world).reference  # newest first: it sorts before the cursor, where an offset would shift
+    second = api.get(first["next"]).json()
+    rest: list[str] = [row["reference"] for row in second["results"]]
+    url = second["next"]
+    while url:
+        page = api.get(url).json()
+        rest += [row["reference"] for row in page["results"]]
+        url = page["next"]
+    shown = [row["reference"] for row in first["results"]] + rest
+    assert len(shown) == len(set(shown))  # nothing repeated
+    assert before <= set(shown)  # nothing skipped
+    assert set(shown) - before <= {added}
+
+
+def test_a_deep_page_costs_the_queries_of_the_second(world: World, api_as: Any) -> None:
+    for _ in range(9):
+        make_case(world)
+    api = api_as(world.manager)
+    api.get("/api/v1/cases/")
+    url: str | None = "/api/v1/cases/?limit=2&sort=newest"
+    counts = []
+    while url:
+        with CaptureQueriesContext(connection) as queries:
+            body = api.get(url).json()
+        counts.append(len(queries))
+        url = body["next"]
+    assert len(counts) == 5 and len(set(counts)) == 1, counts
+
+
+def test_a_cursor_of_another_sort_is_refused(world: World, api_as: Any) -> None:
+    for _ in range(3):
+        make_case(world)
+    api = api_as(world.liaison)
+    cursor = api.get("/api/v1/cases/?limit=1&sort=newest").json()["next"].split("cursor=")[1].split("&")[0]
+    response = api.get(f"/api/v1/cases/?limit=1&sort=oldest&cursor={cursor}")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "cursor"
+
+
 def test_a_forged_cursor_is_refused(world: World, api_as: Any) -> None:
     response = api_as(world.liaison).get("/api/v1/cases/?cursor=abc")
     assert response.status_code == 400
