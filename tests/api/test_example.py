@@ -1,6 +1,7 @@
 """docs/api.md's worked example in Python runs, as written there, against a live test server: a case from a CSV of
-links, a screenshot, the submission; then, once the platform resolved it and issued the report, the report
-downloaded and verified."""
+links, a screenshot, the submission; the ministry's endpoint hears of the issued report (a real delivery to a
+receiver on loopback, its signature checked by the example with standardwebhooks); then the report downloaded and
+verified."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import pytest
 
 from cases.actions.cases import acknowledge_case, resolve_case
 from cases.actions.reports import generate_report, request_report
+from cases.case_events import CaseEvent
 from cases.choices import Status
 from cases.models import Case, Evidence
 from tests.cases.conftest import decide_all
 from tests.cases.test_reports import png
 from tests.factories import build_world
+from tests.webhooks.conftest import Receiver, subscribe
+from tests.webhooks.conftest import receiver as receiver  # noqa: F401 (the loopback receiver, a fixture)
+from webhooks.models import Delivery
 
 from .conftest import token_for
 
@@ -30,15 +35,19 @@ t.me/s/recruitment_channel_02,
 
 def examples() -> dict[str, str]:
     found = dict(re.findall(r"<!-- example: (\w+) -->\n```python\n(.*?)```", DOC.read_text(), re.DOTALL))
-    assert set(found) == {"submit", "report"}
+    assert set(found) == {"submit", "webhook", "report"}
     return found
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_python_example_of_the_api_documentation_runs(live_server: Any, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+                                                          capsys: pytest.CaptureFixture[str],
+                                                          receiver: Receiver) -> None:
     world = build_world()
+    # The ministry's lead adds its endpoint (Organisation → Webhooks) and hands the secret, shown once, to the script.
+    endpoint = subscribe(world.lead, receiver.url, [CaseEvent.REPORT_ISSUED])
+    monkeypatch.setenv("LIAISON_WEBHOOK_SECRET", endpoint.secret)
     monkeypatch.setenv("LIAISON_URL", live_server.url)
     monkeypatch.setenv("LIAISON_TOKEN", token_for(world.liaison, name="Intake script"))
     monkeypatch.chdir(tmp_path)
@@ -62,6 +71,15 @@ def test_the_python_example_of_the_api_documentation_runs(live_server: Any, tmp_
     case = resolve_case(case=case, actor=world.manager, outcome_summary="All three removed.")
     report = request_report(actor=world.manager, case=case, language="en", include_thread=False, enqueue=False)
     generate_report(report_id=report.pk)
+
+    # Liaison posts the signed event to the ministry's receiver; the example's function checks what arrived.
+    exec(compile(code["webhook"], "docs/api.md (webhook)", "exec"), namespace)  # noqa: S102 (the documented example)
+    [delivered] = receiver.requests
+    assert Delivery.objects.get(endpoint=endpoint).status == Delivery.Status.DELIVERED
+    assert namespace["report_issued"](delivered.body.encode(), delivered.headers) is True
+    forged = delivered.body.replace(case.reference, case.reference + "9")
+    with pytest.raises(PermissionError, match="not from Liaison"):
+        namespace["report_issued"](forged.encode(), delivered.headers)
 
     exec(compile(code["report"], "docs/api.md (report)", "exec"), namespace)  # noqa: S102 (the documented example)
 
