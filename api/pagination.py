@@ -62,7 +62,12 @@ class Key:
     nullable: bool = False
 
     def order(self) -> OrderBy:
+        """NULLs last where they may occur (PostgreSQL's own place for them in an ascending index, SQLite's
+        otherwise); a column that cannot be NULL is ordered plainly, so its index's order serves (PostgreSQL's
+        DESC index keeps NULLs first: asking for NULLS LAST there would sort the whole list)."""
         column = F(self.field)
+        if not self.nullable:
+            return column.desc() if self.descending else column.asc()
         return column.desc(nulls_last=True) if self.descending else column.asc(nulls_last=True)
 
     def after(self, value: Any) -> Q:
@@ -73,8 +78,10 @@ class Key:
         return beyond | Q(**{f"{self.field}__isnull": True}) if self.nullable else beyond
 
     def at_or_after(self, value: Any) -> Q:
-        equal = Q(**{f"{self.field}__isnull": True}) if value is None else Q(**{self.field: value})
-        return equal | self.after(value)
+        """This row's value or any after it: one range on a column that cannot be NULL (an index condition)."""
+        if not self.nullable and value is not None:
+            return Q(**{f"{self.field}__{'lte' if self.descending else 'gte'}": value})
+        return self.equal(value) | self.after(value)
 
     def equal(self, value: Any) -> Q:
         return Q(**{f"{self.field}__isnull": True}) if value is None else Q(**{self.field: value})
@@ -127,7 +134,11 @@ def _field(model: type[Model], name: str) -> Field[Any, Any]:
     return field
 
 
+def encode_key(key: list[Any], scope: str) -> str:
+    return signing.dumps({"k": key, "s": scope}, salt=SALT, compress=True)
+
+
 def next_key_link(request: Request, key: list[Any], scope: str) -> str:
     params = request.query_params.copy()
-    params["cursor"] = signing.dumps({"k": key, "s": scope}, salt=SALT, compress=True)
+    params["cursor"] = encode_key(key, scope)
     return request.build_absolute_uri(request.path + "?" + params.urlencode())

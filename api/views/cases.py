@@ -101,6 +101,16 @@ def filters_from(request: Request) -> CaseFilters:
                        deadline=params.get("deadline", ""))
 
 
+def cursor_scope(filters: CaseFilters) -> str:
+    """A cursor belongs to the list it was made for (same filters and sort): another list's cursor is refused."""
+    return hashlib.sha256(json.dumps(sorted(vars(filters).items())).encode()).hexdigest()[:16]
+
+
+def cursor_after(filters: CaseFilters, row: Case) -> str:
+    """The cursor of the page after `row` in the list of `filters` (as a `next` link holds it)."""
+    return pagination.encode_key(pagination.row_key(row, KEYSETS[filters.sort]), cursor_scope(filters))
+
+
 def intake_from(data: dict[str, Any]) -> item_lists.Intake:
     """The rows of a request, read by the same rules as a pasted or uploaded list on the web."""
     if data.get("csv"):
@@ -131,8 +141,7 @@ class CaseListView(ApiView):
         user = self.actor
         filters = filters_from(request)
         limit = pagination.limit_of(request)
-        # A cursor belongs to the list it was made for (same filters): another list's cursor is refused.
-        scope = hashlib.sha256(json.dumps(sorted(vars(filters).items())).encode()).hexdigest()[:16]
+        scope = cursor_scope(filters)
         keys = KEYSETS[filters.sort]
         after = pagination.decode_key(request, scope, Case, keys)
         qs = pagination.keyset_order(queries.filtered_cases(user, filters), keys)
