@@ -47,7 +47,8 @@ def native() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _by_column(columns: dict[str, tuple[str, float]]) -> dict[str, list[float]]:
+def fractions_by_column(columns: dict[str, tuple[str, float]]) -> dict[str, list[float]]:
+    """{column: its fractions, in order}: one sort per column, whatever the fractions."""
     fractions: dict[str, list[float]] = {}
     for column, fraction in columns.values():
         fractions.setdefault(column, []).append(fraction)
@@ -58,11 +59,11 @@ def percentile_annotations(columns: dict[str, tuple[str, float]]) -> dict[str, A
     """Annotations for a grouped query (only where native()): one sort per column, whatever the fractions;
     `unpack` reads them back as {name: value}."""
     return {f"percentiles_{column}": PercentilesCont(fractions, column)
-            for column, fractions in _by_column(columns).items()}
+            for column, fractions in fractions_by_column(columns).items()}
 
 
 def unpack(values: dict[str, Any], columns: dict[str, tuple[str, float]]) -> dict[str, float | None]:
-    fractions = _by_column(columns)
+    fractions = fractions_by_column(columns)
     found: dict[str, float | None] = {}
     for name, (column, fraction) in columns.items():
         computed = values.get(f"percentiles_{column}")

@@ -1,5 +1,6 @@
-"""The figures on a laptop (1280×800) in English and in Bahasa Indonesia: the dashboard of a T&S manager and of an
-authority lead on the demo data, and the public transparency page; no sideways scroll, every table inside its card,
+"""The figures on a laptop (1280×800) in English and in Bahasa Indonesia, and on a phone (390×844): the dashboard of a
+T&S manager and of an authority lead on the demo data, and the public transparency page; no sideways scroll (a wide
+table scrolls inside its own focusable region), every table inside its card,
 the charts drawn as named images, and no serious or critical axe-core finding. Screenshots in var/test-artifacts/."""
 
 from __future__ import annotations
@@ -72,5 +73,39 @@ def test_the_transparency_page_fits_a_laptop_in_both_languages(demo: None, live_
         expect(page.get_by_test_id("chart-months")).to_be_visible()
         save_screenshot(page, f"transparency-{language}-{LAPTOP['width']}x{LAPTOP['height']}")
         check_layout(page, f"the transparency page in {language}", assert_fits_the_screen, assert_accessible)
+    finally:
+        context.close()
+
+
+PHONE = VIEWPORTS["phone"]
+
+
+@pytest.mark.parametrize("person", list(PEOPLE))
+def test_the_dashboard_fits_a_phone(demo: None, live_server: Any, browser: Any, person: str,
+                                    assert_fits_the_screen: Any, assert_accessible: Any) -> None:
+    run_outside_event_loop(refresh_case_figures)
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    page = context.new_page()
+    try:
+        log_in(page, live_server.url, PEOPLE[person])
+        page.goto(f"{live_server.url}/dashboard/")
+        expect(page.get_by_test_id("chart-month")).to_be_visible()
+        expect(page.get_by_test_id("table-month").locator("tbody tr").first).to_be_visible()
+        save_screenshot(page, f"dashboard-{person}-phone-{PHONE['width']}x{PHONE['height']}")
+        check_layout(page, f"the dashboard of a {person} on a phone", assert_fits_the_screen, assert_accessible)
+    finally:
+        context.close()
+
+
+def test_the_transparency_page_fits_a_phone(demo: None, live_server: Any, browser: Any,
+                                            assert_fits_the_screen: Any, assert_accessible: Any) -> None:
+    run_outside_event_loop(refresh_case_figures)
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/transparency/")
+        expect(page.get_by_test_id("chart-months")).to_be_visible()
+        save_screenshot(page, f"transparency-phone-{PHONE['width']}x{PHONE['height']}")
+        check_layout(page, "the transparency page on a phone", assert_fits_the_screen, assert_accessible)
     finally:
         context.close()
