@@ -21,7 +21,7 @@ from cases.actions.cases import create_case, transition_case
 from cases.choices import Status, Transition
 from cases.forms import CaseForm
 from cases.models import Case, Category
-from cases.queries.inbox import SORTS, CaseFilters
+from cases.queries.inbox import SORTS, CaseFilters, case_rows
 
 from .. import pagination
 from ..idempotency import idempotent
@@ -80,8 +80,7 @@ def case_for(user: User, reference: str) -> Case:
 
 def loaded_case(user: User, case: Case) -> Case:
     """The case with what its serialisation shows (counts, unread), read as the inbox reads its rows."""
-    rows = queries.case_page(Case.objects.filter(pk=case.pk), 1, 1, with_total=False, reader=user).rows
-    loaded = rows[0]
+    loaded = case_rows([case.pk], reader=user)[0]
     loaded.available_transitions = permissions.available_transitions(user, loaded)  # type: ignore[attr-defined]
     return loaded
 
