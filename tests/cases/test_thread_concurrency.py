@@ -11,7 +11,7 @@ from cases.models import Message
 
 from .conftest import make_case, postgresql_only, run_together
 
-pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True)]
+pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_two_people_posting_to_one_case_at_once_both_succeed(world):

@@ -324,7 +324,7 @@ def test_a_deadline_at_risk_is_announced_at_its_reminder_point(
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="two sessions at once need PostgreSQL; CI runs it there")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_sending_the_same_attempt_at_once_post_once(world: World, receiver: Receiver) -> None:
     import threading
 
