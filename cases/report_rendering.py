@@ -12,6 +12,7 @@ every glyph it uses.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import threading
@@ -440,8 +441,10 @@ RENDERER_MISSING = ("PDF rendering is unavailable on this host: WeasyPrint needs
                     "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0)")
 
 
+@functools.cache
 def renderer_unavailable() -> str | None:
-    """None when PDFs can be made here; otherwise why not (RENDERER_MISSING and the loader's own words)."""
+    """None when PDFs can be made here; otherwise why not (RENDERER_MISSING and the loader's own words). Asked once
+    per process: a host's libraries do not change while it runs, and every PDF asks."""
     try:
         import weasyprint  # noqa: F401
     except OSError as exc:

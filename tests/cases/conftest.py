@@ -176,3 +176,20 @@ def run_together(functions) -> list[object]:
         thread.join(timeout=120)
     assert not any(thread.is_alive() for thread in threads)
     return results
+
+
+def body(response: Any) -> bytes:
+    """The bytes sent, streamed (file downloads) or not; reading a streamed response to the end also closes it (and
+    its file)."""
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.fixture
+def login(mfa_client: Any) -> Callable[[User], Any]:
+    """`login(person)`: the test client signed in as that person (signed out of whoever was before)."""
+    def as_user(user: User) -> Any:
+        mfa_client.logout()
+        mfa_client.force_login(user)
+        return mfa_client
+
+    return as_user

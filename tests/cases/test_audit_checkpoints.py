@@ -119,15 +119,6 @@ def chain(world: World) -> World:
     return world
 
 
-@pytest.fixture
-def login(mfa_client: Any) -> Any:
-    def as_user(user: User) -> Any:
-        mfa_client.logout()
-        mfa_client.force_login(user)
-        return mfa_client
-
-    return as_user
-
 
 def kept_copy(tmp_path: Path, client: Any, user: User) -> Path:
     """The latest checkpoint, downloaded by an authority lead and kept outside the platform."""

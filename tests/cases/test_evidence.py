@@ -9,7 +9,6 @@ import random
 import re
 import struct
 import zlib
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from cases.evidence_files import EvidenceRejected
 from cases.evidence_upload import EvidenceUploadHandler
 from cases.models import AuditEvent, Case, Category, Evidence, LegalHold
 from cases.tasks import verify_evidence_task
-from tests.cases.conftest import make_case, page_messages, section
+from tests.cases.conftest import body, make_case, page_messages, section
 from tests.conftest import enrol_totp
 from tests.factories import World
 
@@ -137,11 +136,6 @@ def page_url(evidence: Evidence) -> str:
     return reverse("cases:evidence", args=[evidence.case.reference, evidence.pk])
 
 
-def body(response: Any) -> bytes:
-    """The bytes sent; reading a streamed response to the end also closes it (and its file)."""
-    return b"".join(response.streaming_content) if response.streaming else response.content
-
-
 def events(action: str, **filters: Any) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action=action, **filters).order_by("id"))
 
@@ -167,15 +161,6 @@ def case(world: World) -> Case:
     """A submitted case of the Indonesian ministry; it lands in the ID queue of Rizky the moderator."""
     return make_case(world)
 
-
-@pytest.fixture
-def login(mfa_client: Any) -> Callable[[User], Any]:
-    def as_user(user: User) -> Any:
-        mfa_client.logout()
-        mfa_client.force_login(user)
-        return mfa_client
-
-    return as_user
 
 
 # --- Fingerprint and type -----------------------------------------------------------------------------

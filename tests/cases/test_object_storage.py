@@ -10,7 +10,7 @@ import hashlib
 import io
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,13 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.models import User
 from cases import evidence_files, queries
 from cases.actions.evidence import add_evidence, verify_evidence_integrity
 from cases.actions.inbound import ingest
 from cases.models import AuditEvent, Case, Evidence
 from liaison import settings as liaison_settings
 
-from .conftest import make_case
+from .conftest import body, make_case
 from .test_evidence import GeneratedSource, png
 from .test_ingest_email import eml
 from .test_reports import full_case, issue
@@ -103,18 +102,6 @@ def upload_tmp(settings: Any, tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def login(mfa_client: Any) -> Callable[[User], Any]:
-    def as_user(user: User) -> Any:
-        mfa_client.logout()
-        mfa_client.force_login(user)
-        return mfa_client
-
-    return as_user
-
-
-def body(response: Any) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
 
 
 def sha256(data: bytes) -> str:

@@ -11,7 +11,6 @@ import struct
 import subprocess
 import zlib
 import zoneinfo
-from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -24,7 +23,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from cases import queries, report_signing, signing_identity
 from cases.actions.cases import provide_information, request_information, resolve_case
 from cases.actions.deadlines import answer_proposal, propose_deadline
@@ -43,7 +41,7 @@ from cases.models import (
     Notification,
     OutcomeReport,
 )
-from tests.cases.conftest import PERSONAS, decide_all, make_case, unique_targets
+from tests.cases.conftest import PERSONAS, body, decide_all, make_case, unique_targets
 from tests.factories import World
 
 pytestmark = pytest.mark.django_db
@@ -135,18 +133,6 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
-def body(response: Any) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
-
-
-@pytest.fixture
-def login(mfa_client: Any) -> Callable[[User], Any]:
-    def as_user(user: User) -> Any:
-        mfa_client.logout()
-        mfa_client.force_login(user)
-        return mfa_client
-
-    return as_user
 
 
 def tampered(data: bytes) -> bytes:
