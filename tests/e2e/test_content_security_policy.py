@@ -57,6 +57,9 @@ def test_the_case_page_works_under_the_policy(demo: None, live_server: Any, page
     assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
     page.locator(".lx-case-table tbody tr a").first.click()
     expect(page.locator("#items")).to_be_visible()
+    # The click navigates: the page's deferred scripts have run only once it has loaded (under load, the assertions
+    # below could otherwise run between parsing and the scripts).
+    page.wait_for_load_state("load")
     # htmx took its configuration from the meta tag: no eval, no injected <style>.
     assert page.evaluate("() => htmx.config.allowEval === false && htmx.config.includeIndicatorStyles === false")
     assert page.evaluate("() => document.querySelectorAll('style, [style]').length") == 0
