@@ -17,16 +17,19 @@ $(STAMP): pyproject.toml | $(PY)
 install: $(STAMP)
 
 # The demo: production settings (no technical error pages) over plain HTTP on 127.0.0.1, MFA optional, SQLite and
-# files under var/, kombu's filesystem broker, a secret key generated once into var/secret_key.
+# files under var/, kombu's filesystem broker, a secret key generated once into var/secret_key (and the key that
+# encrypts webhook signing secrets into var/webhook_secret_key).
 run: export DEBUG ?= false
 run: export LIAISON_LOCAL_HTTP ?= true
 run: export ALLOWED_HOSTS ?= 127.0.0.1,localhost
 run: export SECRET_KEY_FILE ?= var/secret_key
+run: export LIAISON_WEBHOOK_SECRET_KEY_FILE ?= var/webhook_secret_key
 run: export LIAISON_REQUIRE_MFA ?= false
 run: export LIAISON_WEBHOOKS_ALLOW_LOCAL_HTTP ?= true
 run: $(STAMP)
 	mkdir -p var/celery/queue var/celery/control var/files var/mail
 	test -s var/secret_key || (umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key)
+	test -s var/webhook_secret_key || (umask 077 && $(PY) -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > var/webhook_secret_key)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo

@@ -34,6 +34,15 @@ LOCAL_HTTP = env.bool("LIAISON_LOCAL_HTTP", default=DEBUG)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG or TESTING else [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
+
+# Keys that encrypt webhook signing secrets at rest (webhooks/secret_encryption.py): Fernet keys separated by commas,
+# the first encrypts, every one decrypts (rotation). Development and tests: one generated into var/ on first use.
+LIAISON_WEBHOOK_SECRET_KEYS = (secret("LIAISON_WEBHOOK_SECRET_KEY", default="") or "").replace(",", " ").split()
+LIAISON_WEBHOOK_DEV_KEY_FILE = str(VAR_DIR / "webhook_secret_key") if DEBUG or TESTING else ""
+if not LIAISON_WEBHOOK_SECRET_KEYS and not LIAISON_WEBHOOK_DEV_KEY_FILE:
+    raise ImproperlyConfigured("LIAISON_WEBHOOK_SECRET_KEY (or LIAISON_WEBHOOK_SECRET_KEY_FILE) must be set when "
+                               "DEBUG is off: a Fernet key that encrypts webhook signing secrets (docs/webhooks.md).")
+
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The public address of the site, used in e-mailed links (invitations, notifications).

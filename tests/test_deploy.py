@@ -55,6 +55,7 @@ def production_environment(tmp_path: Path, signing_identity_files: dict[str, str
            if not key.startswith(("PYTEST", "DJANGO_SETTINGS", "CELERY_", "REDIS_URL", "CACHE_URL"))}
     env.update({
         "DEBUG": "false", "SECRET_KEY": "deploy-rehearsal", "ALLOWED_HOSTS": "localhost",
+        "LIAISON_WEBHOOK_SECRET_KEY": "ZHJpbGwtd2ViaG9vay1rZXktbm90LWEtc2VjcmV0ISE=",  # a Fernet key
         "LIAISON_VAR_DIR": str(tmp_path / "var"), "CELERY_BROKER_URL": "filesystem://",
         "CELERY_TASK_ALWAYS_EAGER": "true", "LIAISON_SIGNING_P12": signing_identity_files["p12"],
         "LIAISON_SIGNING_PASSPHRASE": signing_identity_files["passphrase"],

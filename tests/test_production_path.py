@@ -88,6 +88,7 @@ def production_environment(tmp_path: Path, database_url: str) -> dict[str, str]:
         **env,
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "LIAISON_WEBHOOK_SECRET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),  # a Fernet key
         "ALLOWED_HOSTS": f"{HOST},localhost",
         "STATIC_ROOT": str(tmp_path / "static"),
         "LIAISON_VAR_DIR": str(tmp_path / "var"),

@@ -27,7 +27,7 @@ from cases.case_events import Announcement, CaseEvent
 from cases.permissions import can_manage_webhooks
 from outbox import relay
 
-from . import destinations, payloads, sending, signing
+from . import destinations, payloads, secret_encryption, sending, signing
 from .models import Attempt, Delivery, Endpoint
 
 SEND_TASK = "webhooks.tasks.send_delivery_task"
@@ -90,16 +90,45 @@ def register_endpoint(*, actor: User, url: str, events: list[str], description: 
     """A new endpoint of the actor's organisation with a new signing secret (read it from the result once)."""
     _ensure_admin(actor)
     url, chosen = _clean(url, events)
+    secret = signing.new_secret()
     endpoint = Endpoint.objects.create(organization=actor.membership.organization, url=url, events=chosen,
-                                       description=description.strip()[:200], secret=signing.new_secret(),
-                                       created_by=actor)
+                                       description=description.strip()[:200],
+                                       secret_encrypted=secret_encryption.encrypt(secret), created_by=actor)
     audit.record(actor=actor, action="webhook.endpoint_created", obj=endpoint,
                  data={"url": url, "events": chosen})
+    endpoint.secret = secret  # for the one answer that shows it; only its encryption is stored
     return endpoint
 
 
 def _locked(endpoint: Endpoint) -> Endpoint:
     return Endpoint.objects.select_for_update().get(pk=endpoint.pk)
+
+
+@transaction.atomic
+def update_endpoint(*, actor: User, endpoint: Endpoint, url: str | None = None, events: list[str] | None = None,
+                    description: str | None = None) -> Endpoint:
+    """A new address, events or description (what is not given stays): checked as when registering. Deliveries
+    already made keep their body and go to the new address from their next attempt."""
+    _ensure_admin(actor, endpoint)
+    endpoint = _locked(endpoint)
+    new_url, chosen = _clean(endpoint.url if url is None else url, endpoint.events if events is None else events)
+    changes: dict[str, Any] = {}
+    if new_url != endpoint.url:
+        changes["url"] = new_url
+    if chosen != endpoint.events:
+        changes["events"] = chosen
+    if description is not None and description.strip()[:200] != endpoint.description:
+        changes["description"] = description.strip()[:200]
+    if not changes:
+        return endpoint
+    data = {"url": new_url, "events": chosen}
+    if "url" in changes:
+        data["previous_url"] = endpoint.url
+    for field, value in changes.items():
+        setattr(endpoint, field, value)
+    endpoint.save(update_fields=list(changes))
+    audit.record(actor=actor, action="webhook.endpoint_changed", obj=endpoint, data=data)
+    return endpoint
 
 
 @transaction.atomic
@@ -127,13 +156,33 @@ def rotate_secret(*, actor: User, endpoint: Endpoint) -> Endpoint:
     _ensure_admin(actor, endpoint)
     endpoint = _locked(endpoint)
     now = timezone.now()
-    endpoint.previous_secret = endpoint.secret
+    secret = signing.new_secret()
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted
     endpoint.previous_until = now + timedelta(hours=float(_setting("LIAISON_WEBHOOKS_ROTATION_HOURS", 24)))
-    endpoint.secret = signing.new_secret()
+    endpoint.secret_encrypted = secret_encryption.encrypt(secret)
     endpoint.secret_rotated_at = now
-    endpoint.save(update_fields=["previous_secret", "previous_until", "secret", "secret_rotated_at"])
+    endpoint.save(update_fields=["previous_secret_encrypted", "previous_until", "secret_encrypted",
+                                 "secret_rotated_at"])
     audit.record(actor=actor, action="webhook.secret_rotated", obj=endpoint, data={"url": endpoint.url})
+    endpoint.secret = secret  # for the one answer that shows it; only its encryption is stored
     return endpoint
+
+
+def reencrypt_secrets() -> int:
+    """Every stored signing secret encrypted again under the first LIAISON_WEBHOOK_SECRET_KEY (after a new key was
+    put first); each row under its lock, so a rotation at the same moment is not undone. Returns the rows."""
+    done = 0
+    for pk in Endpoint.objects.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            endpoint = Endpoint.objects.select_for_update().filter(pk=pk).first()
+            if endpoint is None:
+                continue
+            endpoint.secret_encrypted = secret_encryption.reencrypt(endpoint.secret_encrypted)
+            if endpoint.previous_secret_encrypted:
+                endpoint.previous_secret_encrypted = secret_encryption.reencrypt(endpoint.previous_secret_encrypted)
+            endpoint.save(update_fields=["secret_encrypted", "previous_secret_encrypted"])
+            done += 1
+    return done
 
 
 @transaction.atomic
@@ -183,9 +232,11 @@ def record_events(announcements: Sequence[Announcement]) -> list[Delivery]:
 
 
 def _secrets(endpoint: Endpoint, now: datetime) -> list[str]:
-    keys = [endpoint.secret]
-    if endpoint.previous_secret and endpoint.previous_until is not None and endpoint.previous_until > now:
-        keys.append(endpoint.previous_secret)
+    """The signing secrets in use, decrypted here and only here (SecretUnavailable without the key: nothing is sent
+    unsigned)."""
+    keys = [secret_encryption.decrypt(endpoint.secret_encrypted)]
+    if endpoint.previous_secret_encrypted and endpoint.previous_until is not None and endpoint.previous_until > now:
+        keys.append(secret_encryption.decrypt(endpoint.previous_secret_encrypted))
     return keys
 
 
@@ -193,8 +244,12 @@ def send_delivery(*, delivery_id: int, attempt: int, redelivery: bool = False) -
     """Attempt number `attempt` + 1 of a delivery, once: claimed on the row (a second run of the same task finds
     the attempt counted or held and sends nothing), posted outside any transaction, then recorded."""
     now = timezone.now()
-    if not Endpoint.objects.filter(deliveries=delivery_id, is_active=True).exists():
+    endpoint = Endpoint.objects.filter(deliveries=delivery_id, is_active=True).first()
+    if endpoint is None:
         return "skipped"  # disabled (or gone): the delivery waits, or went with its endpoint
+    # Decrypted before the claim: without the key the task fails (the outbox and the retry sweep try again later)
+    # and no attempt is counted or sent.
+    secrets_in_use = _secrets(endpoint, now)
     # Conditions on the row itself only: PostgreSQL checks them again on the row a concurrent claim just wrote,
     # so of two workers claiming at once one gets it (a join would be answered from the older snapshot).
     claimed = Delivery.objects.filter(
@@ -203,9 +258,8 @@ def send_delivery(*, delivery_id: int, attempt: int, redelivery: bool = False) -
     ).update(claimed_until=now + _hold())
     if not claimed:
         return "skipped"
-    delivery = Delivery.objects.select_related("endpoint").get(pk=delivery_id)
-    endpoint = delivery.endpoint
-    headers = signing.headers(secrets_in_use=_secrets(endpoint, now), message_id=delivery.message_id,
+    delivery = Delivery.objects.get(pk=delivery_id)
+    headers = signing.headers(secrets_in_use=secrets_in_use, message_id=delivery.message_id,
                               timestamp=int(time.time()), body=delivery.body)
     result = sending.post(endpoint.url, body=delivery.body, headers=headers, timeout=_timeout(),
                           allow_local_http=allow_local_http())

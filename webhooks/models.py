@@ -19,11 +19,12 @@ class Endpoint(models.Model):
     url = models.URLField(_("URL"), max_length=2048)
     description = models.CharField(_("description"), max_length=200, blank=True)
     events = models.JSONField(_("events"), default=list)
-    # The signing key, `whsec_<base64>`: kept as it is, because signing needs it (an HMAC key cannot be stored as a
-    # hash); shown once, when it is made. After a rotation the previous key also signs until previous_until, so a
-    # receiver can switch keys without missing a delivery.
-    secret = models.CharField(max_length=100, editable=False)
-    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    # The signing key, `whsec_<base64>`, encrypted (webhooks/secret_encryption.py: a Fernet token under a key that is
+    # not in the database), because signing needs the key itself (an HMAC key cannot be kept as a hash); decrypted
+    # only to sign a delivery, shown once when it is made. After a rotation the previous key also signs until
+    # previous_until, so a receiver can switch keys without missing a delivery.
+    secret_encrypted = models.TextField(editable=False)
+    previous_secret_encrypted = models.TextField(blank=True, editable=False)
     previous_until = models.DateTimeField(null=True, blank=True, editable=False)
     secret_rotated_at = models.DateTimeField(_("secret rotated"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
@@ -31,6 +32,10 @@ class Endpoint(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("created by"))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    # The new secret in clear, on the instance register_endpoint or rotate_secret returns (to be shown once) and
+    # nowhere else: never a column, empty on an endpoint read from the database.
+    secret: str = ""
 
     class Meta:
         ordering = ["organization", "-created_at"]

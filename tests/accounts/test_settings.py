@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+# Production settings also require the key that encrypts webhook signing secrets (a Fernet key).
+WEBHOOK_KEY = {"LIAISON_WEBHOOK_SECRET_KEY": "ZHJpbGwtd2ViaG9vay1rZXktbm90LWEtc2VjcmV0ISE="}
 
 
 @pytest.mark.django_db
@@ -27,7 +29,7 @@ def _run_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DEBUG", "SECRET", "ALLOWED"))}
     return subprocess.run(
         [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='liaison.settings'; django.setup()"],
-        cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60,
+        cwd=ROOT, env={**clean, **WEBHOOK_KEY, **env}, capture_output=True, text=True, timeout=60,
     )
 
 
@@ -51,7 +53,8 @@ def test_secret_key_can_come_from_a_file(tmp_path):
 
 
 def test_check_deploy_with_production_values_reports_only_what_the_readme_explains():
-    env = {"DEBUG": "false", "SECRET_KEY": "p" * 30 + "Q" * 20 + "9$z" * 10, "ALLOWED_HOSTS": "liaison.example.org"}
+    env = {"DEBUG": "false", "SECRET_KEY": "p" * 30 + "Q" * 20 + "9$z" * 10, "ALLOWED_HOSTS": "liaison.example.org",
+           **WEBHOOK_KEY}
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DEBUG", "SECRET", "ALLOWED"))}
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"],
                             cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120)

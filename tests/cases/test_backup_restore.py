@@ -100,6 +100,7 @@ def environment(tmp_path: Path, signing_identity_files: dict[str, str]) -> dict[
         "CELERY_BROKER_URL": "filesystem://",  # nothing reaches the broker the rest of the run uses
         "DEBUG": "false",
         "SECRET_KEY": "backup-drill-secret-key-not-used-for-the-chain",
+        "LIAISON_WEBHOOK_SECRET_KEY": "ZHJpbGwtd2ViaG9vay1rZXktbm90LWEtc2VjcmV0ISE=",  # a Fernet key
         "ALLOWED_HOSTS": "localhost",
         "DATABASE_URL": dumped_database_url(),
         "LIAISON_VAR_DIR": str(tmp_path / "var"),

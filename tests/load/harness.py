@@ -10,6 +10,7 @@ code is bypassed. The session idle limit stays on, above the run's length.
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import os
@@ -61,6 +62,7 @@ def server_env(directory: Path, database_url: str, broker_url: str = "") -> dict
         "LIAISON_LOCAL_HTTP": "true",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "LIAISON_WEBHOOK_SECRET_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),  # a Fernet key
         "LIAISON_VAR_DIR": str(directory),
         "STATIC_ROOT": str(directory / "static"),
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",

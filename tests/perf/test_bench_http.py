@@ -95,6 +95,7 @@ def server(bench_data: BenchData, tmp_path_factory: pytest.TempPathFactory) -> I
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "LIAISON_BENCH"))}
     env.update({
         "DATABASE_URL": _database_url(), "DEBUG": "false", "SECRET_KEY": settings.SECRET_KEY,
+        "LIAISON_WEBHOOK_SECRET_KEY": "ZHJpbGwtd2ViaG9vay1rZXktbm90LWEtc2VjcmV0ISE=",  # a Fernet key
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "BEHIND_TLS_PROXY": "true", "LIAISON_VAR_DIR": str(work / "var"),
         "STATIC_ROOT": str(bench.BENCH_DIR / "static"), "LIAISON_EVIDENCE_MAX_BYTES": str(2 * GIB),
         "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "liaison.settings",

@@ -3,6 +3,7 @@ and re-delivers; everyone else is refused (403 in their own organisation, 404 fo
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,9 +13,18 @@ from standardwebhooks.webhooks import Webhook
 from cases.case_events import CaseEvent
 from tests.cases.conftest import make_case
 from tests.factories import World
+from webhooks import secret_encryption
 from webhooks.models import Delivery, Endpoint
 
 from .conftest import Receiver, subscribe
+
+
+def shown_secret(html: str) -> str:
+    """The signing secret a page shows (its one read-only field)."""
+    found = re.search(r'value="(whsec_[^"]+)"[^>]*data-testid="signing-secret"', html)
+    assert found, "no signing secret on the page"
+    return found.group(1)
+
 
 NOT_ADMINS = ("liaison", "authority_auditor", "moderator", "legal", "auditor")
 
@@ -59,14 +69,15 @@ def test_adding_an_endpoint_shows_its_secret_once(world: World, mfa_client: Any)
         "events": [CaseEvent.SUBMITTED, CaseEvent.DEADLINE_AT_RISK]})
     assert response.status_code == 200
     endpoint = Endpoint.objects.get(organization=world.platform)
-    assert endpoint.secret.startswith("whsec_") and endpoint.secret in response.content.decode()
+    secret = shown_secret(response.content.decode())
+    assert secret.startswith("whsec_") and secret_encryption.decrypt(endpoint.secret_encrypted) == secret
     assert "no-store" in response["Cache-Control"]
-    Webhook(endpoint.secret)  # a secret the standardwebhooks package accepts
+    Webhook(secret)  # a secret the standardwebhooks package accepts
     assert endpoint.events == [CaseEvent.SUBMITTED, CaseEvent.DEADLINE_AT_RISK]
     listing = mfa_client.get(reverse("webhooks:endpoints")).content.decode()
     page = mfa_client.get(reverse("webhooks:endpoint", args=[endpoint.pk])).content.decode()
     assert "https://moderation.platform.example/liaison" in listing and "Deadline at risk" in listing
-    assert endpoint.secret not in listing and endpoint.secret not in page
+    assert secret not in listing and secret not in page
 
 
 @pytest.mark.parametrize("url", [
@@ -132,8 +143,11 @@ def test_rotating_shows_the_new_secret_and_deleting_removes_the_endpoint(world: 
     mfa_client.force_login(world.lead)
     response = mfa_client.post(reverse("webhooks:rotate", args=[endpoint.pk]))
     endpoint.refresh_from_db()
-    assert response.status_code == 200 and endpoint.secret != old
-    assert endpoint.secret in response.content.decode() and old not in response.content.decode()
+    new = shown_secret(response.content.decode())
+    assert response.status_code == 200 and new.startswith("whsec_") and new != old
+    assert old not in response.content.decode()
+    assert secret_encryption.decrypt(endpoint.secret_encrypted) == new
+    assert secret_encryption.decrypt(endpoint.previous_secret_encrypted) == old
     assert mfa_client.post(reverse("webhooks:delete", args=[endpoint.pk])).status_code == 302
     assert not Endpoint.objects.exists()
 
@@ -144,11 +158,12 @@ def test_changes_to_endpoints_are_in_the_audit_chain(world: World) -> None:
 
     endpoint = subscribe(world.lead, "https://hooks.example.org/liaison")
     set_endpoint_active(actor=world.lead, endpoint=endpoint, active=False)
-    rotate_secret(actor=world.lead, endpoint=endpoint)
+    rotated = rotate_secret(actor=world.lead, endpoint=endpoint)
     delete_endpoint(actor=world.lead, endpoint=endpoint)
     actions = list(AuditEvent.objects.filter(action__startswith="webhook.").order_by("id")
                    .values_list("action", flat=True))
     assert actions == ["webhook.endpoint_created", "webhook.endpoint_disabled", "webhook.secret_rotated",
                        "webhook.endpoint_deleted"]
-    assert not any(endpoint.secret in str(data) for data in AuditEvent.objects.values_list("data", flat=True))
+    for secret in (endpoint.secret, rotated.secret):
+        assert not any(secret in str(data) for data in AuditEvent.objects.values_list("data", flat=True))
 
