@@ -12,7 +12,10 @@ from .models import User
 
 
 def _user_with_membership(backend: backends.ModelBackend, user_id: Any) -> User | None:
-    user = User._default_manager.select_related("membership__organization").filter(pk=user_id).first()
+    # By primary key, unordered: first() would order by the model's ordering (name, e-mail), which the query compiles
+    # and the database sorts for nothing on every page.
+    found = User._default_manager.select_related("membership__organization").filter(pk=user_id).order_by()[:1]
+    user = next(iter(found), None)
     return user if user is not None and backend.user_can_authenticate(user) else None
 
 
