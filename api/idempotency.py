@@ -38,11 +38,12 @@ def fingerprint(request: Request, extra: str = "") -> str:
     return digest.hexdigest()
 
 
-def _replay(record: IdempotencyRecord) -> Response:
+def _replay(record: IdempotencyRecord, view: Any) -> Response:
     headers = {"Idempotent-Replayed": "true"}
     if record.location:
         headers["Location"] = record.location
-    return Response(record.data, status=record.status_code, headers=headers)
+    unseal = getattr(view, "idempotency_unseal", None)
+    return Response(unseal(record.data) if unseal else record.data, status=record.status_code, headers=headers)
 
 
 def _mismatch() -> Response:
@@ -56,7 +57,9 @@ def _find(user_id: int, key: str) -> IdempotencyRecord | None:
 
 
 def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
-    """Decorates a view's `post`; the view may define `idempotency_extra(request) -> str` for multipart bodies."""
+    """Decorates a view's `post`; the view may define `idempotency_extra(request) -> str` for multipart bodies, and
+    `idempotency_seal(data) -> data` / `idempotency_unseal(data) -> data` for an answer holding a secret that must
+    not be stored as it is (a webhook endpoint's signing secret is kept encrypted)."""
 
     @wraps(method)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -71,22 +74,23 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
         user_id = request.user.pk
         existing = _find(user_id, key)
         if existing is not None:
-            return _replay(existing) if existing.request_hash == request_hash else _mismatch()
+            return _replay(existing, view) if existing.request_hash == request_hash else _mismatch()
         IdempotencyRecord.objects.filter(user_id=user_id, key=key).delete()  # an expired one
         try:
             with transaction.atomic():
                 response = method(view, request, *args, **kwargs)
                 if 200 <= response.status_code < 300:
+                    seal = getattr(view, "idempotency_seal", None)
                     IdempotencyRecord.objects.create(
                         user_id=user_id, key=key, request_hash=request_hash, status_code=response.status_code,
-                        data=json.loads(json.dumps(response.data, cls=JSONEncoder)),
+                        data=json.loads(json.dumps(seal(response.data) if seal else response.data, cls=JSONEncoder)),
                         location=response.headers.get("Location", ""))
         except IntegrityError:
             # The same key raced in from another request, which committed first: its answer stands.
             existing = _find(user_id, key)
             if existing is None:
                 raise
-            return _replay(existing) if existing.request_hash == request_hash else _mismatch()
+            return _replay(existing, view) if existing.request_hash == request_hash else _mismatch()
         return response
 
     return wrapper

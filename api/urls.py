@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from liaison.input_policy import register_path_converters
 
 from . import token_pages
-from .views import base, cases, deadlines, evidence, items, records, reference, reports, thread
+from .views import base, cases, deadlines, evidence, items, records, reference, reports, thread, webhooks
 
 
 class CaseReference:
@@ -56,6 +56,14 @@ v1 = [
     path("audit/checkpoints/", records.CheckpointsView.as_view(), name="checkpoints"),
     path("audit/checkpoints/<id:sequence>/", records.CheckpointDownloadView.as_view(), name="checkpoint"),
     path("notifications/", records.NotificationsView.as_view(), name="notifications"),
+    path("webhooks/endpoints/", webhooks.EndpointsView.as_view(), name="webhook_endpoints"),
+    path("webhooks/endpoints/<id:endpoint_id>/", webhooks.EndpointView.as_view(), name="webhook_endpoint"),
+    path("webhooks/endpoints/<id:endpoint_id>/rotate-secret/", webhooks.RotateSecretView.as_view(),
+         name="webhook_rotate_secret"),
+    path("webhooks/endpoints/<id:endpoint_id>/deliveries/", webhooks.DeliveriesView.as_view(),
+         name="webhook_deliveries"),
+    path("webhooks/endpoints/<id:endpoint_id>/deliveries/<id:delivery_id>/redeliver/",
+         webhooks.RedeliverView.as_view(), name="webhook_redeliver"),
     re_path(r"^.*$", base.not_found, name="not_found"),
 ]
 

@@ -109,6 +109,7 @@ EVERYONE = "200 200 200 200 200 200 200 200 200 200 200"
 
 C = "/cases/{case}"
 A = "/api/v1/cases/{case}"
+W = "/api/v1/webhooks/endpoints/"
 JSON = "application/json"
 
 
@@ -417,6 +418,29 @@ ROWS: list[Row] = [
         auth="token"),
     Row("api/v1/notifications/", "GET", "/api/v1/notifications/", "401 200 200 200 200 200 200 200 200 200 401", auth="token"),
     Row("api/v1/^.*$", "GET", "/api/v1/no-such-thing/", "404 404 404 404 404 404 404 404 404 404 404", auth="token"),
+    # Webhook endpoints of the organisation over the API (issue 15): as the pages below, its lead or T&S manager only
+    # (403 for the others), A's endpoint is not the platform's (404); the endpoint is disabled, so a re-delivery is 409.
+    Row("api/v1/webhooks/endpoints/", "GET", W, "401 403 200 403 403 403 403 200 403 403 401", auth="token"),
+    Row("api/v1/webhooks/endpoints/", "POST", W, "401 403 201 403 403 403 403 201 403 403 401", auth="token",
+        content_type=JSON, data={"url": "https://hooks.example.org/liaison", "events": ["case.submitted"]},
+        note="answers the secret"),
+    Row("api/v1/webhooks/endpoints/<id:endpoint_id>/", "GET", W + "{webhook}/",
+        "401 403 200 403 403 403 403 404 403 403 401", auth="token"),
+    Row("api/v1/webhooks/endpoints/<id:endpoint_id>/", "PATCH", W + "{webhook}/",
+        "401 403 200 403 403 403 403 404 403 403 401", auth="token", content_type=JSON,
+        data={"events": ["case.submitted", "case.resolved"], "description": "Changed"}),
+    Row("api/v1/webhooks/endpoints/<id:endpoint_id>/", "PATCH", W + "{webhook}/",
+        "401 403 200 403 403 403 403 404 403 403 401", auth="token", content_type=JSON, data={"is_active": False},
+        note="disable"),
+    Row("api/v1/webhooks/endpoints/<id:endpoint_id>/", "DELETE", W + "{webhook}/",
+        "401 403 204 403 403 403 403 404 403 403 401", auth="token"),
+    Row("api/v1/webhooks/endpoints/<id:endpoint_id>/rotate-secret/", "POST", W + "{webhook}/rotate-secret/",
+        "401 403 200 403 403 403 403 404 403 403 401", auth="token", content_type=JSON),
+    Row("api/v1/webhooks/endpoints/<id:endpoint_id>/deliveries/", "GET", W + "{webhook}/deliveries/",
+        "401 403 200 403 403 403 403 404 403 403 401", auth="token"),
+    Row("api/v1/webhooks/endpoints/<id:endpoint_id>/deliveries/<id:delivery_id>/redeliver/", "POST",
+        W + "{webhook}/deliveries/{webhook_delivery}/redeliver/", "401 403 409 403 403 403 403 404 403 403 401",
+        auth="token", content_type=JSON, note="the endpoint is disabled"),
     # The token pages of the preferences (signed-in session).
     Row("api/tokens/new/", "GET", "/api/tokens/new/", NO_GET),
     Row("api/tokens/new/", "POST", "/api/tokens/new/", "L R R R R R R R R R L",

@@ -12,6 +12,7 @@ from tests.access.table import PERSONAS, ROWS, Row
 
 A, C = "/api/v1/cases/{case}", "/cases/{case}"
 R = "/cases/{resolved}"
+W = "/api/v1/webhooks/endpoints/"
 TWINS = [
     (("GET", A + "/", ""), ("GET", C + "/", None)),
     (("GET", "/api/v1/cases/{red}/", "TLP:RED"), ("GET", "/cases/{red}/", None)),
@@ -33,6 +34,15 @@ TWINS = [
     (("GET", "/api/v1" + R + "/reports/{report}/download/", ""), ("GET", R + "/reports/{report}/download/", None)),
     (("GET", "/api/v1/audit/checkpoints/", ""), ("GET", "/cases/audit/checkpoints/", None)),
     (("GET", "/api/v1/audit/checkpoints/{checkpoint}/", ""), ("GET", "/cases/audit/checkpoints/{checkpoint}/", None)),
+    (("GET", W, None), ("GET", "/organisation/webhooks/", None)),
+    (("POST", W, None), ("POST", "/organisation/webhooks/add/", None)),
+    (("GET", W + "{webhook}/", None), ("GET", "/organisation/webhooks/{webhook}/", None)),
+    (("PATCH", W + "{webhook}/", "disable"), ("POST", "/organisation/webhooks/{webhook}/disable/", None)),
+    (("DELETE", W + "{webhook}/", None), ("POST", "/organisation/webhooks/{webhook}/delete/", None)),
+    (("POST", W + "{webhook}/rotate-secret/", None), ("POST", "/organisation/webhooks/{webhook}/rotate/", None)),
+    (("GET", W + "{webhook}/deliveries/", None), ("GET", "/organisation/webhooks/{webhook}/", None)),
+    (("POST", W + "{webhook}/deliveries/{webhook_delivery}/redeliver/", None),
+     ("POST", "/organisation/webhooks/{webhook}/deliveries/{webhook_delivery}/redeliver/", None)),
 ]
 
 
