@@ -54,7 +54,7 @@ NOTIFICATION_TITLES = {
 REPORT_READY = gettext_lazy("%(platform)s issued a signed outcome report of %(reference)s. Download it from the "
                             "case page; anyone holding it can verify it at %(url)s.")
 
-# The audit timeline: a label for every action recorded on a case (cases/_event.html words state changes, items
+# The audit timeline: a label for every action recorded on a case (cases/views/case_timeline.py words state changes, items
 # and access itself). Workflow moves ("case.submit") are named by their transition.
 EVENT_LABELS = {
     "case.created": gettext_lazy("Case created"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
@@ -146,12 +148,28 @@ def deconfliction(user: User, keys: list[str], exclude_case: Case | None = None)
     return dict(found)
 
 
-def timeline(user: User, case: Case) -> QuerySet[AuditEvent]:
-    return (
-        case.events.filter(side__in=permissions.visible_sides(user))
-        .select_related("actor", "actor_org")
-        .order_by("id")
-    )
+@dataclass(frozen=True)
+class TimelineEvent:
+    """An audit event of the case as its timeline shows it, read as values (no person or organisation is built as
+    an object): who acted is None when nobody did (the system), and their organisation None when not recorded."""
+
+    occurred_at: datetime
+    action: str
+    data: Any
+    actor_name: str | None
+    actor_org_name: str | None
+
+
+def timeline(user: User, case: Case) -> list[TimelineEvent]:
+    """The case's audit events this person may see (shared ones and their own side's), oldest first."""
+    return [
+        TimelineEvent(occurred_at, action, data, actor_name if actor_id is not None else None,
+                      org_name if org_id is not None else None)
+        for occurred_at, action, data, actor_id, actor_name, org_id, org_name in
+        AuditEvent.objects.filter(case_id=case.pk, side__in=permissions.visible_sides(user)).order_by("id")
+        .values_list("occurred_at", "action", "data", "actor_id", "actor__full_name", "actor_org_id",
+                     "actor_org__name")
+    ]
 
 
 @dataclass

@@ -25,7 +25,9 @@ from ..actions.items import set_item_outcomes, set_outcome_of_matching_items
 from ..actions.thread import mark_read
 from ..choices import DECIDED_OUTCOMES, Status, Transition
 from ..forms import AssignForm, GrantForm, ItemListForm, NoteForm, OutcomeForm
-from ..models import AuditEvent, Case, ReportedItem
+from ..models import Case, ReportedItem
+from ..queries.case_page import TimelineEvent
+from .case_timeline import render_timeline
 from .deadlines import deadline_context
 from .evidence import evidence_context
 from .items_panel import DEFAULT_PAGE_SIZE, ItemFilter, item_panel, positive_int
@@ -53,11 +55,11 @@ class InformationRequest:
     """The platform's last question to the authority (a `case.request_information` event) and, once given, the
     answer (the `case.provide_information` that followed it)."""
 
-    question: AuditEvent
-    answer: AuditEvent | None = None
+    question: TimelineEvent
+    answer: TimelineEvent | None = None
 
 
-def information_request(case: Case, events: list[AuditEvent]) -> InformationRequest | None:
+def information_request(case: Case, events: list[TimelineEvent]) -> InformationRequest | None:
     """The question to show above everything else: the open one while the case awaits information, and the last
     answered one while the case is back in progress (the platform works with the answer at hand)."""
     if case.status not in (Status.AWAITING_INFORMATION, Status.IN_PROGRESS):
@@ -82,14 +84,14 @@ def detail_context(user: User, case: Case, *, item_filter: ItemFilter | None = N
                        can_decide=can_decide, can_remove=can_edit_items and case.status == Status.DRAFT)
     is_platform = permissions.side_of(user) == OrgKind.PLATFORM
     can_assign = permissions.can_assign(user, case)
-    timeline = list(queries.timeline(user, case))
+    timeline = queries.timeline(user, case)
     transitions = [(t, Transition(t).label) for t in permissions.available_transitions(user, case)]
     context: dict[str, Any] = {
         "case": case,
         "items": panel,
         "item_total": panel.tally.total,
         "decided_count": panel.tally.decided,
-        "timeline": timeline,
+        "timeline": render_timeline(timeline),
         "information_request": information_request(case, timeline),
         "access": queries.access_panel(case),
         "transitions": [(name, label) for name, label in transitions if name != Transition.PROVIDE_INFORMATION],

@@ -283,3 +283,18 @@ def test_rows_built_in_python_escape_everything(world, mfa_client):
     table = section(mfa_client.get(case.get_absolute_url()).content, "items-table")
     assert "<script>" not in table
     assert table.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") == 4  # two notes, a reason, a name
+
+
+def test_the_timeline_built_in_python_escapes_everything(world, mfa_client):
+    hostile = '<script>alert("x")</script>'
+    case = make_case(world, state=Status.IN_PROGRESS, targets=unique_targets(2, "tl"))
+    set_item_outcomes(actor=world.moderator, case=case, item_ids=[case.items.first().pk],
+                      outcome=Outcome.NO_ACTION_NOT_ILLEGAL, reason=hostile)
+    world.moderator.full_name = hostile
+    world.moderator.save(update_fields=["full_name"])
+    mfa_client.force_login(world.liaison)
+    timeline = section(mfa_client.get(case.get_absolute_url()).content, "timeline")
+    assert "<script>" not in timeline
+    assert "Outcome set for 1 item(s): <strong>No action: not illegal</strong>" in timeline
+    # The reason, and the name of who decided (as they are called now).
+    assert timeline.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") >= 2
