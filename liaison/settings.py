@@ -417,6 +417,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set that several fields share or whose field names collide (a case's and a webhook
+    # delivery's status; an endpoint's events and a delivery's event).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "cases.choices.Status",
+        "CaseEventEnum": "cases.case_events.CaseEvent",
+        "WebhookDeliveryStatusEnum": "webhooks.models.Delivery.Status",
+    },
 }
 # Personal API tokens (api/): days until a new token expires; requests per token (N/s, N/m, N/h or N/d, counted in
 # the shared cache); hours an Idempotency-Key's answer is kept for replays.

@@ -303,3 +303,13 @@ def test_a_change_sent_to_no_route_is_a_problem_document_not_a_csrf_page(world: 
     for method in (client.patch, client.post, client.delete):
         response = method(f"{E}8203372725785345024/", "{}", content_type="application/json")
         assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+
+
+def test_the_schema_names_the_delivery_status_apart_from_the_case_status() -> None:
+    """A client generated from the schema keeps the case's StatusEnum; deliveries and events get their own names."""
+    schema = Client().get("/api/v1/schema/", headers={"Accept": "application/vnd.oai.openapi+json"}).json()
+    enums = schema["components"]["schemas"]
+    assert enums["StatusEnum"]["enum"][:2] == ["draft", "submitted"]
+    assert enums["WebhookDeliveryStatusEnum"]["enum"] == ["pending", "retrying", "delivered", "failed"]
+    assert set(enums["CaseEventEnum"]["enum"]) == set(CaseEvent.values)
+    assert "/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret/" in schema["paths"]
