@@ -10,7 +10,9 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,6 +40,27 @@ def test_a_token_from_the_command_reads_the_api(world: World) -> None:
     assert token.name == "Intake script" and not token.is_read_only
     assert token.last_used_at is not None
     assert timedelta(days=89) < token.expires_at - timezone.now() <= timedelta(days=90)
+
+
+def test_a_token_used_again_within_a_minute_writes_nothing(world: World) -> None:
+    """Each request reads the token with its person in one query; its last-used time is written at most once a
+    minute, and the rate limit is counted in the cache, not the database."""
+    api = Api(token_for(world.liaison))
+    api.get("/api/v1/cases/")
+    token = ApiToken.objects.get(user=world.liaison)
+    first_use = token.last_used_at
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("/api/v1/cases/").status_code == 200
+    reads_of_tokens = [q["sql"] for q in queries.captured_queries if '"api_apitoken"' in q["sql"]]
+    assert len(reads_of_tokens) == 1 and reads_of_tokens[0].startswith("SELECT")
+    assert not [q["sql"] for q in queries.captured_queries if not q["sql"].lstrip("(").startswith("SELECT")]
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=first_use - timedelta(seconds=61))
+    with CaptureQueriesContext(connection) as queries:
+        api.get("/api/v1/cases/")
+    assert [q["sql"].split()[0] for q in queries.captured_queries if '"api_apitoken"' in q["sql"]] == [
+        "SELECT", "UPDATE"]
+    token.refresh_from_db()
+    assert token.last_used_at is not None and token.last_used_at > first_use - timedelta(seconds=1)
 
 
 def test_no_token_secret_is_in_the_database(world: World) -> None:
