@@ -34,9 +34,9 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     per_page = settings.LIAISON_CASES_PER_PAGE
     visible = permissions.cases_visible_to(user)
     counts = queries.inbox_counts(user, visible=visible)
-    listing = queries.case_page(queries.filtered_cases(user, filters, visible=visible), page, per_page,
-                                count_cap=queries.SEARCH_COUNT_CAP if filters.q else None, reader=user,
-                                known_total=queries.total_from_counts(filters, counts))
+    listing = queries.inbox_page(queries.filtered_cases(user, filters, visible=visible), page, per_page,
+                                 count_cap=queries.SEARCH_COUNT_CAP if filters.q else None, reader=user,
+                                 known_total=queries.total_from_counts(filters, counts))
     rows = listing.rows
     query = request.GET.copy()
     query.pop("page", None)
@@ -77,7 +77,7 @@ def overview(request: AuthenticatedRequest) -> HttpResponse:
             wanted = queries.CaseFilters(status="open", sort="due")
         else:
             wanted = queries.CaseFilters(status="awaiting_information", sort="updated")
-        attention = queries.case_page(queries.filtered_cases(user, wanted), 1, 8, with_total=False).rows
+        attention = queries.inbox_page(queries.filtered_cases(user, wanted), 1, 8, with_total=False).rows
         columns = case_rows.Columns(authority=side == OrgKind.PLATFORM)  # an authority sees only its own cases
         context["attention"] = attention
         context["attention_header"] = case_rows.header(columns)

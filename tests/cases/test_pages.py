@@ -613,3 +613,23 @@ def test_the_inbox_total_is_capped_and_its_pages_still_lead_on(world, mfa_client
     last = mfa_client.get(reverse("cases:list"), {"status": "", "page": "3"}).content.decode()
     assert len(listed_refs(last.encode())) == 1
     assert 'rel="next"' not in last and 'rel="prev"' in last
+
+
+def test_a_page_past_the_cap_says_more_than_the_cap_without_counting_again(world, mfa_client, settings, monkeypatch):
+    from cases.queries import inbox
+
+    monkeypatch.setattr(inbox, "COUNT_CAP", 3)
+    settings.LIAISON_CASES_PER_PAGE = 2
+    for _ in range(6):
+        make_case(world)
+    mfa_client.force_login(world.manager)
+    url = reverse("cases:list")
+
+    first, second = (f"{url}?status=&page={n}" for n in (1, 2))
+    counted, proved = queries_of(mfa_client, first), queries_of(mfa_client, second)
+    page_one, page_two = (mfa_client.get(page).content.decode() for page in (first, second))
+    # Page 2 ends at row 4 and has a next row: more than 3 cases, proved by the page itself.
+    assert "More than 3 cases" in section(page_one, "case-total")
+    assert "More than 3 cases" in section(page_two, "case-total")
+    assert 'rel="next"' in page_two and len(listed_refs(page_two)) == 2
+    assert proved == counted - 1
