@@ -172,6 +172,17 @@ def timeline(user: User, case: Case) -> list[TimelineEvent]:
     ]
 
 
+def message_files(case: Case) -> dict[int, list[tuple[int, str]]]:
+    """The files each message of the case refers to, as (id, original name) in the evidence's own order; read as
+    values in one query (only the messages a person is shown are looked up in it)."""
+    files: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for message_id, evidence_id, name in Message.evidence.through.objects.filter(message__case_id=case.pk) \
+            .order_by("evidence__case_id", "evidence__uploaded_at", "evidence_id") \
+            .values_list("message_id", "evidence_id", "evidence__original_name"):
+        files[message_id].append((evidence_id, name))
+    return files
+
+
 @dataclass
 class AccessEntry:
     who: str

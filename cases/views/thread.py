@@ -12,7 +12,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,8 +23,9 @@ from .. import permissions, queries
 from ..actions.notifications import mark_notifications_read
 from ..actions.thread import edit_message, mark_read, post_message
 from ..actions.thread import mark_all_read as mark_all_cases_read
-from ..markdown import render_markdown
 from ..models import Case, Evidence, Message, MessageRevision
+from ..queries.case_page import message_files
+from .thread_rows import message_html, render_thread_entries
 
 
 def thread_context(user: User, case: Case, *, evidence: list[Evidence] | None = None) -> dict[str, Any]:
@@ -33,33 +33,36 @@ def thread_context(user: User, case: Case, *, evidence: list[Evidence] | None = 
     read it already."""
     entries = list(
         permissions.messages_visible_to(user, case)
-        .select_related("author", "author__membership__organization")
-        .prefetch_related("evidence", Prefetch("revisions", queryset=MessageRevision.objects.order_by("id")))
+        .select_related("author__membership__organization")
+        # What the rows show, and no more of each person than their name and organisation's name.
+        .only("id", "case_id", "kind", "side", "author_id", "body", "system_action", "system_params", "created_at",
+              "edited_at", "author__full_name", "author__membership__organization__name")
+        .prefetch_related(Prefetch("revisions", queryset=MessageRevision.objects.order_by("id")))
         .order_by("id")
     )
     if evidence is None:
         evidence = list(permissions.evidence_visible_to(user, case).only("pk", "original_name", "internal", "case_id"))
-    urls = {e.pk: reverse("cases:evidence", args=[case.reference, e.pk]) for e in evidence}
+    links = tuple(sorted((e.pk, reverse("cases:evidence", args=[case.reference, e.pk])) for e in evidence))
     marker = queries.read_marker(user, case)
     case_visible = permissions.can_view_case(user, case)
     for entry in entries:
-        # A system entry is written from its action and parameters by the template (case_labels.system_line).
+        # A system entry is written from its action and parameters (event_text.system_line) by thread_rows.
         is_system = entry.kind == Message.Kind.SYSTEM
-        entry.html = "" if is_system else mark_safe(  # noqa: S308 (sanitised by nh3)
-            render_markdown(entry.body, evidence_urls=urls))
-        entry.revision_html = [(r, mark_safe(render_markdown(r.body, evidence_urls=urls)))  # noqa: S308
-                               for r in entry.revisions.all()]
+        entry.html = "" if is_system else message_html(entry.body, links)
+        entry.revision_html = [(r, message_html(r.body, links)) for r in entry.revisions.all()]
         entry.is_unread = entry.pk > marker and entry.author_id != user.pk
         entry.can_edit = permissions.can_edit_message(user, entry, case_visible=case_visible)
+    side = permissions.side_of(user)
     return {
         "case": case,
-        "entries": entries,
+        "thread_pieces": render_thread_entries(entries, reference=case.reference, side=side,
+                                               evidence_of=message_files(case)),
         "last_id": entries[-1].pk if entries else 0,
         "read_up_to": marker,
         "can_post": permissions.can_post_message(user, case),
         "can_post_internal": permissions.can_post_message(user, case, internal=True),
         "thread_evidence": evidence,
-        "side": permissions.side_of(user),
+        "side": side,
         "mention_candidates": queries.people_who_can_see(case),
     }
 
