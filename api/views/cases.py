@@ -7,13 +7,13 @@ import hashlib
 import json
 from typing import Any
 
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.encoders import JSONEncoder
 
 from accounts.models import User
 from cases import item_lists, permissions, queries
@@ -21,20 +21,23 @@ from cases.actions.cases import create_case, transition_case
 from cases.choices import Status, Transition
 from cases.forms import CaseForm
 from cases.models import Case, Category
-from cases.queries.inbox import SORTS, CaseFilters, case_rows
+from cases.queries.inbox import SORTS, CaseFilters, case_row_values
 
 from .. import pagination
 from ..idempotency import idempotent
 from ..problems import Unprocessable
 from ..serializers import (
+    CASE_DETAIL_COLUMNS,
+    CASE_SUMMARY_COLUMNS,
     CaseCreatedSerializer,
     CaseCreateSerializer,
     CaseDetailSerializer,
     CaseListSerializer,
-    CaseSummarySerializer,
     ItemsInputSerializer,
     ProblemSerializer,
     TransitionInputSerializer,
+    case_detail,
+    case_summary,
 )
 from .base import ApiView
 
@@ -78,15 +81,11 @@ def case_for(user: User, reference: str) -> Case:
     return permissions.get_case_for_user(user, reference)
 
 
-def loaded_case(user: User, case: Case) -> Case:
-    """The case with what its serialisation shows (counts, unread), read as the inbox reads its rows."""
-    loaded = case_rows([case.pk], reader=user)[0]
-    loaded.available_transitions = permissions.available_transitions(user, loaded)  # type: ignore[attr-defined]
-    return loaded
-
-
 def case_payload(user: User, case: Case) -> dict[str, Any]:
-    return dict(CaseDetailSerializer(loaded_case(user, case)).data)
+    """The case as its reader gets it: its row's values with the counts the inbox shows (unread), and the moves
+    the policy allows this person on `case` (an instance read through their visibility or by the action)."""
+    row = case_row_values([case.pk], CASE_DETAIL_COLUMNS, reader=user)[0]
+    return case_detail(row, permissions.available_transitions(user, case))
 
 
 def filters_from(request: Request) -> CaseFilters:
@@ -143,18 +142,20 @@ class CaseListView(ApiView):
         scope = cursor_scope(filters)
         keys = KEYSETS[filters.sort]
         after = pagination.decode_key(request, scope, Case, keys)
-        qs = pagination.keyset_order(queries.filtered_cases(user, filters), keys)
-        if after is None:
-            page = queries.case_page(qs, 1, limit, reader=user)
+        qs = queries.filtered_cases(user, filters)
+        # The page's ids and sort keys first (through the ordering index, the same cost at any depth), then their
+        # rows' values; the total counted up to the cap as the inbox counts it.
+        keyed = pagination.keyset_rows(qs, keys, after, limit + 1)
+        if after is None and len(keyed) <= limit:
+            total, total_is_capped = len(keyed), False  # the first page holds the whole list: nothing to count
         else:
-            # The rows after the previous page's last row, through the ordering index: the same cost at any depth.
-            page = queries.case_page(qs.filter(pagination.keyset_after(keys, after)), 1, limit, reader=user,
-                                     with_total=False)
-            page.total, page.total_is_capped = queries.capped_count(qs)
-        next_url = (pagination.next_key_link(request, pagination.row_key(page.rows[-1], keys), scope)
-                    if page.has_next and page.rows else None)
-        return Response({"results": CaseSummarySerializer(page.rows, many=True).data, "next": next_url,
-                         "total": page.total, "total_is_capped": page.total_is_capped})
+            total, total_is_capped = queries.capped_count(qs)
+        page = keyed[:limit]
+        rows = case_row_values([row["id"] for row in page], CASE_SUMMARY_COLUMNS, reader=user)
+        next_url = (pagination.next_key_link(request, pagination.row_key(page[-1], keys), scope)
+                    if len(keyed) > limit else None)
+        return Response({"results": [case_summary(row) for row in rows], "next": next_url,
+                         "total": total, "total_is_capped": total_is_capped})
 
     @extend_schema(operation_id="cases_create", request=CaseCreateSerializer, parameters=[IDEMPOTENCY_KEY],
                    responses={201: CaseCreatedSerializer, **UNPROCESSABLE, **ERRORS})
@@ -204,11 +205,13 @@ class CaseDetailView(ApiView):
     def get(self, request: Request, reference: str) -> Response:
         user = self.actor
         payload = case_payload(user, case_for(user, reference))
-        etag = '"' + hashlib.sha256(json.dumps(payload, cls=JSONEncoder, sort_keys=True).encode()).hexdigest()[:32] + '"'
+        # Rendered once, as DRF would render it for this request; the ETag is the hash of exactly these bytes.
+        body = request.accepted_renderer.render(payload, request.accepted_media_type, self.get_renderer_context())
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         wanted = [tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")]
         if etag in wanted or "*" in wanted:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(payload, headers={"ETag": etag})
+        return HttpResponse(body, content_type=request.accepted_media_type, headers={"ETag": etag})
 
 
 class CaseTransitionView(ApiView):
