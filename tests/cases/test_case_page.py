@@ -15,6 +15,7 @@ from django.urls import reverse
 from cases.actions.cases import provide_information, request_information
 from cases.actions.items import set_item_outcomes, set_outcome_of_matching_items
 from cases.actions.reports import generate_report, request_report
+from cases.actions.thread import post_message
 from cases.choices import Outcome, Status
 from cases.models import AuditEvent, OutcomeReport, ReportedItem
 from tests.factories import World
@@ -187,6 +188,30 @@ def test_the_items_panel_costs_the_same_queries_at_30_and_300_items(world, mfa_c
         at_small = queries_of(mfa_client, small.get_absolute_url(), view)
         at_big = queries_of(mfa_client, big.get_absolute_url(), view)
         assert at_big <= at_small <= 25, (view, at_small, at_big)
+
+
+def test_a_case_of_1000_items_costs_the_queries_of_one_of_40(world, mfa_client, django_assert_max_num_queries):
+    """The benchmark's two case pages (issue 12): a typical case and one of 1,000 items, with a thread, decided
+    items and targets other open cases report too; the page's budget is 25 queries whatever the size."""
+    cases = {}
+    for size in (40, 1000):
+        case = worked_case(world, count=size)[0] if size == 1000 else make_case(
+            world, state=Status.IN_PROGRESS, targets=unique_targets(size, "q40"))
+        targets = list(case.items.order_by("position").values_list("target", flat=True))
+        make_case(world, actor=world.other_liaison, targets=targets[:30])
+        make_case(world, actor=world.liaison, targets=targets[30:40])
+        for n in range(6):
+            post_message(actor=(world.liaison, world.moderator)[n % 2], case=case, body=f"Update {n}, see **#{n}**",
+                         internal=n == 5)
+        cases[size] = case
+    assert cases[1000].items.count() == 1000
+    for persona in ("moderator", "manager", "liaison"):
+        mfa_client.force_login(getattr(world, persona))
+        at_40 = queries_of(mfa_client, cases[40].get_absolute_url())
+        mfa_client.get(cases[1000].get_absolute_url())
+        with django_assert_max_num_queries(min(at_40, 25)):
+            page = mfa_client.get(cases[1000].get_absolute_url()).content.decode()
+        assert rows_in(page) == 100 and page.count('data-testid="message"') >= 5, persona
 
 
 def test_a_bulk_decision_costs_the_same_queries_for_45_and_245_items(world, mfa_client):
