@@ -211,7 +211,7 @@ class CaseDetailView(ApiView):
         wanted = [tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")]
         if etag in wanted or "*" in wanted:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return HttpResponse(body, content_type=request.accepted_media_type, headers={"ETag": etag})
+        return HttpResponse(body, content_type=request.accepted_renderer.media_type, headers={"ETag": etag})
 
 
 class CaseTransitionView(ApiView):

@@ -114,6 +114,9 @@ def test_the_etag_is_of_the_bytes_sent_and_changes_with_what_the_reader_sees(wor
     again = api.get(f"/api/v1/cases/{case.reference}/")
     assert again["ETag"] == first["ETag"] and again.content == first.content
     assert api.get(f"/api/v1/cases/{case.reference}/", **{"If-None-Match": f'W/{first["ETag"]}'}).status_code == 304
+    indented = api.get(f"/api/v1/cases/{case.reference}/", Accept="application/json; indent=2")
+    assert indented["Content-Type"] == "application/json" and indented.json() == first.json()  # as DRF answers it
+    assert indented["ETag"] != first["ETag"]  # other bytes
     post_message(actor=world.moderator, case=case, body="Removed the first channel.")  # one unread message more
     changed = api.get(f"/api/v1/cases/{case.reference}/", **{"If-None-Match": first["ETag"]})
     assert changed.status_code == 200 and changed.json()["unread_count"] == first.json()["unread_count"] + 1
