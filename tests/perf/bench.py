@@ -75,6 +75,8 @@ def _ge(metric: str, value: float) -> Target:
 INBOX = (_le("median_ms", 25), _le("queries", 10), _le("ratio", 3))
 SCENARIOS = [
     Scenario("bare", "bare view: 50 case rows, one indexed query (the floor)", "—"),
+    Scenario("frame", "page frame: a signed-in page of base.html with no content (navigation, bell, badges, footer), "
+             "moderator", "—"),
     Scenario("inbox.liaison", "inbox `/cases/` page 1, liaison", "≤ 25 ms, ≤ 10 queries, ≤ 3× bare", INBOX),
     Scenario("inbox.moderator", "inbox `/cases/` page 1, moderator", "≤ 25 ms, ≤ 10 queries, ≤ 3× bare", INBOX),
     Scenario("inbox.manager", "inbox `/cases/` page 1, T&S manager", "≤ 25 ms, ≤ 10 queries, ≤ 3× bare", INBOX),
@@ -122,7 +124,7 @@ SCENARIOS = [
              (_le("median_ms", 300),)),
 ]
 BY_KEY = {s.key: s for s in SCENARIOS}
-PAGES_WITH_RATIO = ("inbox.liaison", "inbox.moderator", "inbox.manager", "inbox.page1000", "search.reference",
+PAGES_WITH_RATIO = ("frame", "inbox.liaison", "inbox.moderator", "inbox.manager", "inbox.page1000", "search.reference",
                     "search.title", "search.link", "case.normal", "case.big", "overview.manager")
 
 

@@ -55,6 +55,11 @@ def test_bare_view_floor(client: Any, bench_data: BenchData, recorder: bench.Rec
     scenario(recorder, "bare", client, "/bench/bare/", listed="")
 
 
+def test_page_frame(client: Any, bench_data: BenchData, recorder: bench.Recorder) -> None:
+    client.force_login(bench_data.person("moderator"))
+    scenario(recorder, "frame", client, "/bench/frame/", listed=None)
+
+
 @pytest.mark.parametrize("persona", ["liaison", "moderator", "manager"])
 def test_inbox_first_page(client: Any, bench_data: BenchData, recorder: bench.Recorder, persona: str) -> None:
     client.force_login(bench_data.person(persona))
