@@ -21,6 +21,7 @@ from ..models import (
     Case,
     CaseUserObjectPermission,
     Message,
+    MessageRevision,
     ReadMarker,
     ReportedItem,
 )
@@ -170,6 +171,50 @@ def timeline(user: User, case: Case) -> list[TimelineEvent]:
         .values_list("occurred_at", "action", "data", "actor_id", "actor__full_name", "actor_org_id",
                      "actor_org__name")
     ]
+
+
+@dataclass
+class ThreadEntry:
+    """A thread entry as the case page shows it, read as values (no person, membership or organisation is built as
+    an object): who wrote it by name and organisation ("" when nobody or none), and the earlier versions of its body
+    as (replaced at, body), oldest first. The page adds what it decides for its reader (`html`, `revision_html`,
+    `is_unread`, `can_edit`)."""
+
+    pk: int
+    kind: str
+    author_id: int | None
+    author_name: str
+    organisation: str
+    body: str
+    system_action: str
+    system_params: Any
+    created_at: datetime
+    edited_at: datetime | None
+    revisions: list[tuple[datetime, str]] = field(default_factory=list)
+    html: str = ""
+    revision_html: list[tuple[datetime, str]] = field(default_factory=list)
+    is_unread: bool = False
+    can_edit: bool = False
+
+
+def thread_entries(user: User, case: Case) -> list[ThreadEntry]:
+    """The messages and system entries this person may see (permissions.messages_visible_to), oldest first, with
+    their earlier versions: two queries whatever the length of the thread."""
+    entries = [
+        ThreadEntry(pk, kind, author_id, (name or "") if author_id is not None else "", organisation or "", body,
+                    system_action, system_params, created_at, edited_at)
+        for pk, kind, author_id, name, organisation, body, system_action, system_params, created_at, edited_at in
+        permissions.messages_visible_to(user, case).order_by("id").values_list(
+            "id", "kind", "author_id", "author__full_name", "author__membership__organization__name", "body",
+            "system_action", "system_params", "created_at", "edited_at")
+    ]
+    if entries:
+        by_id = {entry.pk: entry for entry in entries}
+        for message_id, replaced_at, body in MessageRevision.objects.filter(message__case_id=case.pk) \
+                .order_by("id").values_list("message_id", "replaced_at", "body"):
+            if message_id in by_id:
+                by_id[message_id].revisions.append((replaced_at, body))
+    return entries
 
 
 def message_files(case: Case) -> dict[int, list[tuple[int, str]]]:

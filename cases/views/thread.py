@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,23 +22,15 @@ from .. import permissions, queries
 from ..actions.notifications import mark_notifications_read
 from ..actions.thread import edit_message, mark_read, post_message
 from ..actions.thread import mark_all_read as mark_all_cases_read
-from ..models import Case, Evidence, Message, MessageRevision
-from ..queries.case_page import message_files
+from ..models import Case, Evidence, Message
+from ..queries.case_page import message_files, thread_entries
 from .thread_rows import message_html, render_thread_entries
 
 
 def thread_context(user: User, case: Case, *, evidence: list[Evidence] | None = None) -> dict[str, Any]:
     """The thread as this person sees it; `evidence` (what they may see of the case's files) when the page has
     read it already."""
-    entries = list(
-        permissions.messages_visible_to(user, case)
-        .select_related("author__membership__organization")
-        # What the rows show, and no more of each person than their name and organisation's name.
-        .only("id", "case_id", "kind", "side", "author_id", "body", "system_action", "system_params", "created_at",
-              "edited_at", "author__full_name", "author__membership__organization__name")
-        .prefetch_related(Prefetch("revisions", queryset=MessageRevision.objects.order_by("id")))
-        .order_by("id")
-    )
+    entries = thread_entries(user, case)
     if evidence is None:
         evidence = list(permissions.evidence_visible_to(user, case).only("pk", "original_name", "internal", "case_id"))
     links = tuple(sorted((e.pk, reverse("cases:evidence", args=[case.reference, e.pk])) for e in evidence))
@@ -49,7 +40,7 @@ def thread_context(user: User, case: Case, *, evidence: list[Evidence] | None = 
         # A system entry is written from its action and parameters (event_text.system_line) by thread_rows.
         is_system = entry.kind == Message.Kind.SYSTEM
         entry.html = "" if is_system else message_html(entry.body, links)
-        entry.revision_html = [(r, message_html(r.body, links)) for r in entry.revisions.all()]
+        entry.revision_html = [(replaced_at, message_html(body, links)) for replaced_at, body in entry.revisions]
         entry.is_unread = entry.pk > marker and entry.author_id != user.pk
         entry.can_edit = permissions.can_edit_message(user, entry, case_visible=case_visible)
     side = permissions.side_of(user)

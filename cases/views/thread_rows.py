@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
-from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +27,7 @@ from django.utils.translation import ngettext
 from ..event_text import system_line
 from ..instants import zone_label
 from ..markdown import render_markdown
+from ..queries.case_page import ThreadEntry
 
 # Up to this many rendered bodies are kept per process (see message_html).
 MARKDOWN_MEMO_SIZE = 1024
@@ -66,14 +66,12 @@ class _Clock:
         return f'<time datetime="{local.isoformat()}">{self.words(local)}</time>'
 
 
-def render_thread_entries(entries: Sequence[Any], *, reference: str, side: str,
+def render_thread_entries(entries: Sequence[ThreadEntry], *, reference: str, side: str,
                           evidence_of: Mapping[int, Iterable[tuple[int, str]]]) -> list[SafeString]:
     """The <li> elements of the thread, split around the edit forms' CSRF inputs (see the module's docstring).
 
-    Each entry has `pk`, `kind`, `author_id`, `author` (with `full_name` and `membership.organization.name`, or
-    None), `body`, `system_action`, `system_params`, `created_at`, `edited_at`, and the page's `html` (its body
-    rendered), `revision_html` ((revision, html) pairs), `is_unread` and `can_edit`; `evidence_of` maps a message id
-    to its files as (id, original name)."""
+    Each entry carries the page's `html` (its body rendered), `revision_html` ((replaced at, html) pairs),
+    `is_unread` and `can_edit`; `evidence_of` maps a message id to its files as (id, original name)."""
     esc = conditional_escape
     clock = _Clock(timezone.get_current_timezone())
     zone = clock.zone
@@ -88,12 +86,11 @@ def render_thread_entries(entries: Sequence[Any], *, reference: str, side: str,
     for m in entries:
         created = clock.time_tag(m.created_at)
         if m.kind == "system":
-            who = m.author.full_name if m.author_id and m.author else ""
-            line = system_line(m.system_action, m.system_params, who=who, zone=zone, fallback=m.body)
+            line = system_line(m.system_action, m.system_params, who=m.author_name, zone=zone, fallback=m.body)
             parts.append(f'<li id="message-{m.pk}" class="small lx-muted border-start border-3 ps-2 my-2">'
                          f'<i class="bi bi-gear" aria-hidden="true"></i> {created} — {esc(line)}</li>\n')
             continue
-        author_name, organisation = _author(m)
+        author_name, organisation = m.author_name, m.organisation
         classes = (" lx-internal" if m.kind == "internal" else "") + (" lx-unread" if m.is_unread else "")
         parts.append(
             f'<li id="message-{m.pk}" class="lx-message my-3 p-3 rounded border{classes}" data-testid="message">\n'
@@ -118,8 +115,8 @@ def render_thread_entries(entries: Sequence[Any], *, reference: str, side: str,
             summary = ngettext("%(counter)s earlier version", "%(counter)s earlier versions", count) % {
                 "counter": count}
             parts.append(f'      <details class="small mt-1"><summary>{summary}</summary>\n        ')
-            for revision, html in m.revision_html:
-                replaced = _("replaced %(when)s") % {"when": esc(clock.words(clock.local(revision.replaced_at)))}
+            for replaced_at, html in m.revision_html:
+                replaced = _("replaced %(when)s") % {"when": esc(clock.words(clock.local(replaced_at)))}
                 parts.append(f'<div class="border-start ps-2 mt-1 lx-muted"><div>{replaced}</div>{html}</div>')
             parts.append("</details>\n")
         if m.can_edit:
@@ -134,16 +131,6 @@ def render_thread_entries(entries: Sequence[Any], *, reference: str, side: str,
         parts.append("    </li>\n")
     pieces.append(mark_safe("".join(parts)))  # noqa: S308  every value above is escaped
     return pieces
-
-
-def _author(message: Any) -> tuple[str, str]:
-    """The author's name and organisation as the template read them: empty when there is none."""
-    author = message.author if message.author_id else None
-    if author is None:
-        return "", ""
-    membership = getattr(author, "membership", None)  # a person without a membership has no organisation
-    organisation = membership.organization.name if membership is not None else ""
-    return author.full_name, organisation
 
 
 def _url_pattern(name: str, reference: str) -> str:
