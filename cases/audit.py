@@ -5,49 +5,35 @@ so the chain never forks; `record_many` appends a batch under one lock with one
 insert. `verify_chain` recomputes every hash, holds the chain against every
 signed checkpoint (stored, or a file kept elsewhere) and names the first event
 that disagrees; on PostgreSQL it streams the chain as COPY text and hashes it in
-blocks, in worker processes when the chain is long (cases/audit_hash.py says why
-the fast digests are exact).
+blocks, in worker processes that each read their own ranges when the chain is
+long (cases/audit_stream.py; cases/audit_hash.py says why the fast digests are
+exact).
 """
 
 from __future__ import annotations
 
-import bisect
 import contextvars
 import json
 import math
-import multiprocessing
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
-from django.db.models import Max, Min
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from psycopg import pq
 
 from accounts.client_address import client_address
 from accounts.models import User
 
 from .audit_checkpoints import CheckpointError, CheckpointReader
-from .audit_hash import (
-    COPY_COLUMNS,
-    GENESIS,
-    HASHED_FIELDS,
-    LINK,
-    CopyCheck,
-    check_copy_rows,
-    compute_hash,
-    fast_hash,
-    hash_row,
-)
+from .audit_hash import GENESIS, HASHED_FIELDS, LINK, CopyCheck, compute_hash, fast_hash, hash_row
+from .audit_stream import checked_blocks
 from .models import AuditCheckpoint, AuditEvent, Case
 from .signing_identity import load_trust_roots
 
@@ -402,96 +388,15 @@ def verify_chain(*, extra: Sequence[Anchor] = (), workers: int | None = None) ->
     return report or walk.end()
 
 
-# Rows per COPY statement (read whole before any other query runs on the connection) and per block of hashing.
-_COPY_ROWS = 30_000
-_BLOCK_ROWS = 10_000
-# Below this many events, starting worker processes costs more than it saves.
-_PARALLEL_FROM = 150_000
-
-
-def _copy_batches() -> Iterator[list[tuple[bytes, int]]]:
-    """The chain as COPY text in id order, a statement at a time; each batch is a list of (block, last id)."""
-    columns, table = ", ".join(COPY_COLUMNS), AuditEvent._meta.db_table
-    after = 0
-    while True:
-        blocks: list[tuple[bytes, int]] = []
-        lines: list[Any] = []
-        with connection.cursor() as cursor:
-            # Only constants and an integer in the statement (COPY takes no parameters).
-            rows = f"SELECT {columns} FROM {table} WHERE id > {int(after)} ORDER BY id LIMIT {_COPY_ROWS}"  # noqa: S608
-            with cursor.copy(f"COPY ({rows}) TO STDOUT WITH (FORMAT text, NULL '')") as copy:
-                # libpq hands COPY data over a row at a time; read straight from it (blocking), not through
-                # psycopg's per-row machinery, which costs more than hashing the row. Then the statement's result,
-                # as libpq requires, which leaves the connection as psycopg expects it.
-                pgconn = copy.connection.pgconn
-                read = pgconn.get_copy_data
-                while True:
-                    size, line = read(0)
-                    if size < 0:
-                        break
-                    lines.append(line)
-                    if len(lines) == _BLOCK_ROWS:
-                        blocks.append(_block(lines))
-                        lines = []
-                result = pgconn.get_result()
-                while pgconn.get_result() is not None:
-                    pass
-                if result is None or result.status != pq.ExecStatus.COMMAND_OK:
-                    message = result.error_message.decode(errors="replace") if result is not None else ""
-                    raise DatabaseError(f"reading the audit chain failed: {message}")
-        if lines:
-            blocks.append(_block(lines))
-        if blocks:
-            yield blocks
-        if len(blocks) * _BLOCK_ROWS < _COPY_ROWS or not blocks:
-            return
-        after = blocks[-1][1]
-
-
-def _block(lines: list[Any]) -> tuple[bytes, int]:
-    last = bytes(lines[-1])
-    return b"".join(lines), int(last[:last.index(b"\t")])
-
-
 def _walk_copy(walk: _Walk, workers: int | None) -> ChainReport | None:
-    if workers is None:
-        head = AuditEvent.objects.aggregate(low=Min("id"), high=Max("id"))
-        size = (head["high"] - head["low"] + 1) if head["high"] is not None else 0
-        workers = (os.cpu_count() or 1) if size >= _PARALLEL_FROM else 0
-    if "fork" not in multiprocessing.get_all_start_methods():
-        workers = 0
-    # Forked, not spawned: a spawned worker imports the parent's main module again (a script without a
-    # `__name__` guard would run twice). The workers never touch the inherited connection (they get bytes, return
-    # answers, and leave without running finalizers), and they are forked between two COPY statements.
-    pool = (ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-            if workers > 1 else None)
-    heads = [anchor.head_event_id for anchor in walk.pending]
-    # Blocks handed out and not yet taken in order: (future or result, id before the block, last id of the block).
-    in_flight: deque[tuple[Any, int, int]] = deque()
-    after = 0
-
-    def settle() -> ChainReport | None:
-        result, block_after, last_id = in_flight.popleft()
-        check = result.result() if pool is not None else result
-        if check is None:  # an unusual row: the ORM reads the block
-            return walk.rows(_rows_between(block_after, last_id))
-        return walk.block(check, last_id)
-
+    """The walk over the chain's blocks as cases/audit_stream.py reads and checks them, in id order."""
+    blocks = checked_blocks(workers=workers, heads=[anchor.head_event_id for anchor in walk.pending])
     try:
-        for batch in _copy_batches():
-            for block, last_id in batch:
-                asked = heads[bisect.bisect_right(heads, after):bisect.bisect_right(heads, last_id)]
-                result = (pool.submit(check_copy_rows, block, asked) if pool is not None
-                          else check_copy_rows(block, asked))
-                in_flight.append((result, after, last_id))
-                after = last_id
-                while len(in_flight) > (2 * workers if pool is not None else 0):
-                    if report := settle():
-                        return report
-        while in_flight:
-            if report := settle():
+        for block in blocks:
+            report = (walk.rows(_rows_between(block.after, block.last_id)) if block.check is None  # an unusual row
+                      else walk.block(block.check, block.last_id))
+            if report:
                 return report
         return None
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        blocks.close()

@@ -113,10 +113,12 @@ def fast_hash(occurred_at: str, actor: int | None, actor_org: int | None, action
         return ""
 
 
-# PostgreSQL streams the rows as COPY text: its columns, in this order, with NULL written as "" (unambiguous: the
-# nullable columns, actor_id, actor_org_id, case_id and ip, are numbers and addresses), timestamps in UTC with
-# DateStyle ISO.
-COPY_COLUMNS = ("id", *HASHED_FIELDS, "hash")
+# PostgreSQL streams the rows as COPY text: these columns, in the table's own order (so it sends each row as stored,
+# without projecting it), with NULL written as "" (unambiguous: the nullable columns, ip and the three ids, are an
+# address and numbers), timestamps in UTC with DateStyle ISO.
+COPY_COLUMNS = ("id", "occurred_at", "action", "object_type", "object_id", "ip", "side", "data", "prev_hash", "hash",
+                "actor_id", "actor_org_id", "case_id")
+_WIDTH = len(COPY_COLUMNS)
 _UTC_TIMESTAMP = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,6}))?\+00")
 _COPY_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _COPY_ESCAPES = {"\\": "\\", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
@@ -127,20 +129,18 @@ def _copy_unescape(match: re.Match[str]) -> str:
     return _COPY_ESCAPES[match.group(1)]  # KeyError for what PostgreSQL never writes: the ORM reads the block
 
 
-def _copy_row(line: bytes) -> list[Any] | None:
-    """One COPY line as the reference reads the row: [id, *HASHED_FIELDS, hash] with isoformat() for the time and
-    `data` still as text; None when anything is unusual (another time zone or DateStyle, BC, past 9999, an escape
-    PostgreSQL does not write): the caller then reads those rows through the ORM."""
-    text = line.decode()  # the connection's encoding is UTF-8
-    raw = text.split("\t")
-    if len(raw) != 13:  # COPY_COLUMNS
-        return None
-    if "\\" in text:
+def _copy_row(raw: Sequence[bytes]) -> list[Any] | None:
+    """One COPY row (its COPY_COLUMNS, split at the tabs) as the reference reads it: [id, *HASHED_FIELDS, hash] with
+    isoformat() for the time and `data` still as text; None when anything is unusual (another time zone or
+    DateStyle, BC, past 9999, an escape PostgreSQL does not write): the caller then reads those rows through the
+    ORM."""
+    text = [value.decode() for value in raw]  # the connection's encoding is UTF-8
+    if any("\\" in value for value in text):
         try:
-            raw = [_COPY_ESCAPE.sub(_copy_unescape, value) for value in raw]
+            text = [_COPY_ESCAPE.sub(_copy_unescape, value) for value in text]
         except KeyError:
             return None
-    event_id, when, actor, actor_org, action, case, object_type, object_id, ip, side, data, prev_hash, stored = raw
+    event_id, when, action, object_type, object_id, ip, side, data, prev_hash, stored, actor, actor_org, case = text
     moment = _UTC_TIMESTAMP.fullmatch(when)
     if moment is None:
         return None
@@ -166,20 +166,141 @@ class CopyCheck:
     heads: list[tuple[int, int, str]] = field(default_factory=list)
 
 
+# --- Checking a block of COPY rows --------------------------------------------------------------------------------
+#
+# The fast path writes the canonical form straight from the COPY bytes, in precomputed pieces, instead of building a
+# dict and serialising it: the form is `{"action":"…","actor":…,"actor_org":…,"case":…,"data":…,"ip":…,
+# "object_id":"…","object_type":"…","occurred_at":"…","prev_hash":"…","side":"…"}` (keys sorted, compact). Its
+# digest is trusted only when it equals the stored hash, and then it is the reference's, because each piece is
+# what json.dumps writes for the value the ORM reads, or a piece json.dumps never writes:
+# - the texts (action, object type and id, ip, side) hold no '"' and no backslash (checked for the whole block), so
+#   JSON writes them as they are, UTF-8 included; a raw control character would stay raw, which json.dumps never
+#   writes, so such a digest cannot equal a stored hash and the row goes to the reference;
+# - the ids are bigint columns, whose digits PostgreSQL writes as Python does; "" is NULL, written null;
+# - the time has the one shape PostgreSQL writes in UTC with DateStyle ISO (checked on each row; any other line
+#   sends the block to the ORM): "2026-12-03 14:46:39.2258+00" is isoformat()'s "2026-12-03T14:46:39.225800+00:00",
+#   with no fraction in either at 0 microseconds;
+# - `data` is orjson's form of it, under the rule above;
+# - prev_hash is the previous row's stored hash, which matched a digest (hex) or is GENESIS; the first row's is
+#   the caller's to check against the row before, and a mismatch there is reported before anything in the block.
+# A block whose texts need escaping goes row by row through the reference reading (`_check_rows`); a row whose
+# fast digest differs from its stored hash is recomputed the reference way before it is called broken.
+
+_SHA256 = hashlib.sha256()
+_COPY_ESCAPE_BYTES = re.compile(rb"\\(.)", re.DOTALL)
+_COPY_ESCAPES_BYTES = {ord(key): value.encode() for key, value in _COPY_ESCAPES.items()}
+# By the length of the time as PostgreSQL writes it: where its fraction ends, what follows it up to the prev_hash
+# (zeros padding the fraction to six digits), and the character after the seconds ('.', or '+' without a fraction).
+_TIMES = {22: (19, b'+00:00","prev_hash":"', ord("+"))} | {
+    19 + 1 + digits + 3: (20 + digits, b"0" * (6 - digits) + b'+00:00","prev_hash":"', ord("."))
+    for digits in range(1, 7)}
+# `data` texts up to this length are remembered within a block (`{}`, `{"note": ""}`, `{"point": "half"}` recur).
+_SHORT_DATA = 64
+
+
+def _copy_unescape_bytes(match: re.Match[bytes]) -> bytes:
+    return _COPY_ESCAPES_BYTES[match.group(1)[0]]  # KeyError as above
+
+
 def check_copy_rows(block: bytes, heads: Sequence[int] = ()) -> CopyCheck | None:
-    """Check a block of COPY lines (COPY_COLUMNS, one per line): fast digests, and for any that differs from the
+    """Check a block of COPY rows (COPY_COLUMNS, one line each): fast digests, and for any that differs from the
     stored hash the reference's. None when a row is unusual: the caller then checks the block through the ORM.
-    Pure, so it runs in worker processes: only the block and the answer cross."""
-    lines = block.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()
+    Pure, so it runs in worker processes."""
+    if not block:
+        return CopyCheck(0, 0, "", "")
+    if not block.endswith(b"\n"):
+        block += b"\n"
+    count = block.count(b"\n")
+    fields = block.replace(b"\n", b"\t").split(b"\t")
+    fields.pop()  # after the last newline
+    if len(fields) != _WIDTH * count:  # a row with other columns
+        return None
+    columns = [iter(fields)] * _WIDTH
+    texts = b"".join([*fields[2::_WIDTH], *fields[3::_WIDTH], *fields[4::_WIDTH], *fields[5::_WIDTH],
+                      *fields[6::_WIDTH]])
+    if b'"' in texts or b"\\" in texts:
+        return _check_rows(list(zip(*columns, strict=True)), heads)
+    escaped = b"\\" in block  # then only in `data`: COPY's escapes are undone before it is read
+    sha256, times, loads, dumps = _SHA256.copy, _TIMES.get, orjson.loads, orjson.dumps
+    known: dict[bytes, bytes] = {}
+    previous = fields[8]  # the first row's link is the caller's to check
+    broken = None
+    position = 0
+    for (event_id, when, action, object_type, object_id, ip, side, text, prev_hash, stored, actor, actor_org,
+         case) in zip(*columns, strict=True):
+        if prev_hash != previous:
+            broken = (position, int(event_id), LINK)
+            break
+        time = times(len(when))
+        if time is None or when[10] != 32 or when[19] != time[2] or when[time[0]:] != b"+00":
+            return None
+        data = known.get(text)
+        if data is None:
+            raw = text
+            if escaped and b"\\" in text:
+                try:
+                    raw = _COPY_ESCAPE_BYTES.sub(_copy_unescape_bytes, text)
+                except KeyError:
+                    return None
+            try:
+                data = dumps(loads(raw), option=_SORT_KEYS)
+            except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # NaN, Infinity, nesting past 255, not JSON
+                data = b""
+            if b"e+" in data:  # see `load_data`
+                data = b""
+            if len(text) <= _SHORT_DATA:
+                known[text] = data
+        if data:
+            digest = sha256()
+            digest.update(b"".join((
+                b'{"action":"', action, b'","actor":', actor or b"null", b',"actor_org":', actor_org or b"null",
+                b',"case":', case or b"null", b',"data":', data, b',"ip":', b'"' + ip + b'"' if ip else b"null",
+                b',"object_id":"', object_id, b'","object_type":"', object_type, b'","occurred_at":"', when[:10],
+                b"T", when[11:time[0]], time[1], prev_hash, b'","side":"', side, b'"}')))
+        if not data or digest.hexdigest().encode() != stored:
+            row = _copy_row((event_id, when, action, object_type, object_id, ip, side, text, prev_hash, stored,
+                             actor, actor_org, case))
+            if row is None:
+                return None
+            if not _reference_holds(row):
+                broken = (position, row[0], HASH)
+                break
+        previous = stored
+        position += 1
+    return CopyCheck(count, int(fields[0]), fields[8].decode(), previous.decode() if position else "", broken,
+                     _heads(fields[0::_WIDTH], fields[9::_WIDTH], heads))
+
+
+def _reference_holds(row: list[Any]) -> bool:
+    """The row's digest the reference way (`data` read as JSONField reads it) equals its stored hash."""
+    _id, occurred_at, actor, actor_org, action, case, object_type, object_id, ip, side, text, prev_hash, stored = row
+    return hashlib.sha256(_canonical(occurred_at, actor, actor_org, action, case, object_type, object_id, ip, side,
+                                     read_data(text), prev_hash)).hexdigest() == stored
+
+
+def _heads(ids: list[bytes], hashes: list[bytes], heads: Sequence[int]) -> list[tuple[int, int, str]]:
+    """(position, id, stored hash) of the first row at or after each head."""
+    if not heads:
+        return []
+    numbers = [int(event_id) for event_id in ids]
+    found = []
+    for head in heads:
+        position = bisect.bisect_left(numbers, head)
+        if position < len(numbers):
+            found.append((position, numbers[position], hashes[position].decode()))
+    return found
+
+
+def _check_rows(rows: list[tuple[bytes, ...]], heads: Sequence[int]) -> CopyCheck | None:
+    """`check_copy_rows` a row at a time, for blocks whose texts need escaping: each row read as the reference
+    reads it, its digest through orjson (not trusted with "e+": an integer past 64 bits read as a float) and, when
+    that differs from the stored hash, the reference's."""
     ids: list[int] = []
     stored_hashes: list[str] = []
-    sha256, dumps, loads = hashlib.sha256, orjson.dumps, load_data
     previous = first_prev_hash = ""
     broken = None
-    for position, line in enumerate(lines):
-        row = _copy_row(line)
+    for position, raw in enumerate(rows):
+        row = _copy_row(raw)
         if row is None:
             return None
         event_id, occurred_at, actor, actor_org, action, case, object_type, object_id, ip, side, text, \
@@ -192,15 +313,14 @@ def check_copy_rows(block: bytes, heads: Sequence[int] = ()) -> CopyCheck | None
             broken = (position, event_id, LINK)
             break
         try:
-            fast = dumps({
+            fast = orjson.dumps({
                 "occurred_at": occurred_at, "actor": actor, "actor_org": actor_org, "action": action, "case": case,
-                "object_type": object_type, "object_id": object_id, "ip": ip, "side": side, "data": loads(text),
+                "object_type": object_type, "object_id": object_id, "ip": ip, "side": side, "data": load_data(text),
                 "prev_hash": prev_hash}, option=_SORT_KEYS)
-            digest = "" if b"e+" in fast else sha256(fast).hexdigest()
+            digest = "" if b"e+" in fast else hashlib.sha256(fast).hexdigest()
         except orjson.JSONEncodeError:
             digest = ""
-        if digest != stored and sha256(_canonical(occurred_at, actor, actor_org, action, case, object_type,
-                                                  object_id, ip, side, read_data(text), prev_hash)).hexdigest() != stored:
+        if digest != stored and not _reference_holds(row):
             broken = (position, event_id, HASH)
             break
         previous = stored
@@ -209,4 +329,4 @@ def check_copy_rows(block: bytes, heads: Sequence[int] = ()) -> CopyCheck | None
         position = bisect.bisect_left(ids, head)
         if position < len(ids):
             found.append((position, ids[position], stored_hashes[position]))
-    return CopyCheck(len(lines), ids[0] if ids else 0, first_prev_hash, previous, broken, found)
+    return CopyCheck(len(rows), ids[0] if ids else 0, first_prev_hash, previous, broken, found)

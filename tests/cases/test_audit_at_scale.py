@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
-from cases import audit
+from cases import audit, audit_stream
 from cases.audit_hash import (
+    COPY_COLUMNS,
     GENESIS,
+    HASHED_FIELDS,
     canonical_row,
     check_copy_rows,
     fast_hash,
@@ -151,14 +153,18 @@ def copy_line(event_id: int, fields: tuple, stored: str) -> bytes:
             value = value.replace(raw, escaped)
         return value
 
-    return "\t".join(text(v) for v in (event_id, *fields, stored)).encode()
+    values = dict(zip(("id", *HASHED_FIELDS, "hash"), (event_id, *fields, stored), strict=True))
+    return "\t".join(text(values[column]) for column in COPY_COLUMNS).encode()
 
 
-def test_blocks_of_copy_lines_verify_exactly_and_name_the_first_break():
-    moments = [datetime(2026, 3, 1, 10, 0, 0, us, tzinfo=UTC) for us in (0, 1, 120000, 999999)]
+@pytest.mark.parametrize("action", ["test.tricky", "test.tricky\tx\\y", 'say "hi"', "bell\x07"])
+def test_blocks_of_copy_lines_verify_exactly_and_name_the_first_break(action):
+    """Plain texts take the fast path (the canonical form from the COPY bytes), texts with escapes or quotes the row
+    by row reading, a control character the reference; each verifies exactly and names the first break."""
+    moments = [datetime(2026, 3, 1, 10, 0, 0, us, tzinfo=UTC) for us in (0, 1, 10, 100, 1000, 10000, 120000, 999999)]
     rows, previous = [], GENESIS
     for n, data in enumerate(TRICKY * 3):
-        fields = (moments[n % 4], n % 5 or None, 2, "test.tricky\tx\\y", None, "Case", str(n), "192.0.2.1", "",
+        fields = (moments[n % 8], n % 5 or None, 2, action, None, "Case", str(n), "192.0.2.1", "",
                   read_data(json.dumps(data)), previous)
         previous = hash_row(*fields)
         rows.append((100 + n, fields, previous))
@@ -178,6 +184,23 @@ def test_blocks_of_copy_lines_verify_exactly_and_name_the_first_break():
     del rows[17]
     check = check_copy_rows(b"\n".join(copy_line(*row) for row in rows) + b"\n")
     assert check is not None and check.broken == (17, 118, "link")
+
+
+def test_the_fast_form_takes_no_shortcut_a_changed_row_could_use():
+    """What the fast path writes as it is (texts without quotes or backslashes, ids, the time) can only match the
+    stored hash when it is the reference form: a control character, a quote, a time PostgreSQL does not write, all
+    end at the reference, which names the change."""
+    fields = (datetime(2026, 3, 1, tzinfo=UTC), 7, None, "case.created", 3, "Case", "3", "192.0.2.1", "",
+              {"note": "x"}, GENESIS)
+    stored = hash_row(*fields)
+    assert check_copy_rows(copy_line(1, fields, stored)).broken is None
+    for changed in ((*fields[:3], "case.created\x01", *fields[4:]), (*fields[:5], "Case\"", *fields[6:]),
+                    (*fields[:8], "platform", *fields[9:]), (*fields[:9], {"note": "y"}, GENESIS)):
+        check = check_copy_rows(copy_line(1, changed, stored))
+        assert check is not None and check.broken == (0, 1, "hash"), changed
+    # The same values spelled in a way PostgreSQL never writes them: the ORM reads the block.
+    line = copy_line(1, fields, stored)
+    assert check_copy_rows(line.replace(b"00:00:00+00", b"00:00:00.+00")) is None
 
 
 def test_unusual_copy_lines_send_the_block_to_the_orm():
@@ -256,8 +279,8 @@ def many(world: World, count: int) -> list[int]:
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of 40 rows and COPY statements of 120, so a few hundred events cross both boundaries."""
-    monkeypatch.setattr(audit, "_BLOCK_ROWS", 40)
-    monkeypatch.setattr(audit, "_COPY_ROWS", 120)
+    monkeypatch.setattr(audit_stream, "BLOCK_ROWS", 40)
+    monkeypatch.setattr(audit_stream, "COPY_ROWS", 120)
 
 
 @pytest.mark.parametrize("workers", [0, 2])
@@ -322,3 +345,82 @@ def test_the_copy_path_reads_awkward_rows_as_the_orm_does(world, small_blocks):
     report = audit.verify_chain(workers=0)
     assert report.broken_at == events[3].pk
     reports_agree(report, reference_report())
+
+
+# --- Workers reading their own ranges --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_streams(monkeypatch):
+    """Records each time the workers read their own ranges (cases/audit_stream.py: _own_streams)."""
+    calls: list[tuple[object, ...]] = []
+    original = audit_stream._own_streams
+
+    def recording(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(audit_stream, "_own_streams", recording)
+    return calls
+
+
+def change_data(event_id: int, data: object) -> None:
+    with transaction.atomic(), append_only_suspended(), connection.cursor() as cursor:
+        cursor.execute("UPDATE cases_auditevent SET data = %s WHERE id = %s", [json.dumps(data), event_id])
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_workers_reading_their_own_ranges_find_what_the_reference_finds(world, small_blocks, own_streams):
+    """Committed events, nothing written in this connection's transaction: each worker reads ranges of ids over its
+    own connection. A change is named wherever it lies, at the borders of ranges and blocks too; a removed event
+    and a removed tail are found; the answers are the reference's."""
+    from cases.actions.checkpoints import make_checkpoint
+    from cases.models import AuditCheckpoint
+
+    many(world, 200)
+    make_checkpoint(reason=AuditCheckpoint.Reason.SCHEDULED)
+    many(world, 200)
+    make_checkpoint(reason=AuditCheckpoint.Reason.SCHEDULED)
+    ids = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
+    report = audit.verify_chain(workers=2)
+    assert report.ok and report.checked == len(ids) and report.anchors == 2 and report.latest.sequence == 2
+    assert own_streams, "the workers did not read their own ranges"
+    reports_agree(report, reference_report())
+
+    ranges = 2 * audit_stream.RANGES_PER_WORKER
+    span = ids[-1] - ids[0] + 1
+    borders = sorted({ids[0] - 1 + span * n // ranges for n in range(1, ranges)})
+    victims = [ids[0], ids[-1], ids[len(ids) // 2]] + [i for border in borders[:3] for i in (border, border + 1)]
+    for victim in victims:
+        if victim not in ids:
+            continue
+        original = AuditEvent.objects.filter(pk=victim).values_list("data", flat=True).get()
+        change_data(victim, {"n": -1})
+        report = audit.verify_chain(workers=2)
+        assert (report.broken_at, report.checked) == (victim, ids.index(victim)), victim
+        assert report.reason == "stored hash does not match the event's contents"
+        reports_agree(report, reference_report())
+        change_data(victim, original)
+    assert audit.verify_chain(workers=2).ok
+
+    with transaction.atomic(), append_only_suspended(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cases_auditevent WHERE id = %s", [borders[1] + 1])
+    report = audit.verify_chain(workers=2)
+    assert report.broken_at == borders[1] + 2 and "prev_hash" in report.reason
+    reports_agree(report, reference_report())
+
+    with transaction.atomic(), append_only_suspended(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cases_auditevent WHERE id > %s", [borders[1]])
+    report = audit.verify_chain(workers=2)
+    assert report.broken_at is not None and "removed from the end" in report.reason
+    reports_agree(report, reference_report())
+
+
+@postgresql_only
+def test_a_connection_that_wrote_reads_the_chain_itself(world, small_blocks, own_streams):
+    """Events this transaction wrote are invisible to any other connection: the chain is read on this one."""
+    many(world, 100)
+    report = audit.verify_chain(workers=2)
+    assert report.ok and report.checked == AuditEvent.objects.count()
+    assert not own_streams

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import resource
 import time
 
 import pytest
@@ -29,14 +30,23 @@ def test_verify_audit_over_the_generated_chain(bench_data: BenchData, recorder: 
     with recorder.failure("audit.verify"):
         output = io.StringIO()
         with bench.RssSampler(bench.own_tree) as sampler:
+            children, cpu, server = resource.getrusage(resource.RUSAGE_CHILDREN), time.process_time(), \
+                bench.backend_cpu_seconds()
             started = time.perf_counter()
             call_command("verify_audit", stdout=output, stderr=output)
             elapsed = time.perf_counter() - started
+            cpu, server = time.process_time() - cpu, bench.backend_cpu_seconds() - server
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, once they have left
+            in_workers = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
         assert "intact" in output.getvalue(), output.getvalue()
         workers = [pid for pid in sampler.peak if pid != os.getpid()]
+        # CPU seconds: this process, its workers, and this connection's PostgreSQL backend (the workers' own
+        # backends, when they read their own ranges, are other processes of the server and not counted here).
+        spent = (f"CPU {cpu + in_workers:.1f} s (this process {cpu:.1f}, workers {in_workers:.1f}; its PostgreSQL "
+                 f"backend {server:.1f})")
         recorder.record("audit.verify", events=events, events_per_s=events / elapsed, seconds=elapsed,
                         rss_growth_mib=sampler.growth_mib,
-                        detail=f"{len(workers)} worker processes" if workers else "one process")
+                        detail=(f"{len(workers)} worker processes" if workers else "one process") + "; " + spent)
 
 
 def test_audit_appends_one_per_transaction(bench_data: BenchData, recorder: bench.Recorder) -> None:
