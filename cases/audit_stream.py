@@ -31,6 +31,7 @@ from multiprocessing.util import Finalize
 from typing import Any
 
 import psycopg
+import psycopg.sql
 from django.db import DatabaseError, connection
 from django.db.models import Max, Min
 from psycopg import pq
@@ -179,7 +180,8 @@ def _own_streams(workers: int, heads: Sequence[int], low: int, high: int) -> Ite
     # Forked, as above; each worker opens its own connection with this one's settings and never touches the
     # inherited one.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_connect, initargs=(connection.get_connection_params(),))
+                               initializer=_connect, initargs=(connection.get_connection_params(),
+                                                               connection.settings_dict["OPTIONS"].get("assume_role")))
     try:
         futures = [pool.submit(_check_range, after, last, _asked(heads, after, last)) for after, last in ranges]
         for future in futures:
@@ -191,10 +193,13 @@ def _own_streams(workers: int, heads: Sequence[int], low: int, high: int) -> Ite
 _worker_connection: Any = None
 
 
-def _connect(params: dict[str, Any]) -> None:
-    """A worker's own connection: times in UTC with DateStyle ISO, as check_copy_rows reads them."""
+def _connect(params: dict[str, Any], role: str | None) -> None:
+    """A worker's own connection, as Django's (its role too): times in UTC with DateStyle ISO, as check_copy_rows
+    reads them."""
     global _worker_connection
     own = psycopg.connect(**params, autocommit=True)
+    if role:
+        own.execute(psycopg.sql.SQL("SET ROLE {}").format(psycopg.sql.Identifier(role)))
     own.execute("SET TIME ZONE 'UTC'")
     own.execute("SET DateStyle TO ISO")
     own.execute("SET application_name TO 'verify_audit worker'")
