@@ -22,6 +22,7 @@ the checkpoints; the last range has no upper bound, so they are verified too, as
 from __future__ import annotations
 
 import bisect
+import gc
 import multiprocessing
 import os
 from collections.abc import Generator, Iterator, Sequence
@@ -145,8 +146,8 @@ def _one_stream(workers: int, heads: Sequence[int]) -> Iterator[Checked]:
     # Forked, not spawned: a spawned worker imports the parent's main module again (a script without a
     # `__name__` guard would run twice). The workers never touch the inherited connection (they get bytes, return
     # answers, and leave without running its finalizers).
-    pool = (ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-            if workers > 1 else None)
+    pool = (ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                initializer=_freeze_inherited) if workers > 1 else None)
     after = 0
     try:
         while True:
@@ -193,10 +194,19 @@ def _own_streams(workers: int, heads: Sequence[int], low: int, high: int) -> Ite
 _worker_connection: Any = None
 
 
+def _freeze_inherited() -> None:
+    """A forked worker's collector leaves alone what it inherited (Django, the parent's objects), which it never
+    frees: the hashing allocates and frees millions of objects, and every collection they set off walked the
+    inherited ones too (19 % of a worker's instructions, counted with cachegrind). Fewer inherited pages are
+    touched, so fewer are copied."""
+    gc.freeze()
+
+
 def _connect(params: dict[str, Any], role: str | None) -> None:
     """A worker's own connection, as Django's (its role too): times in UTC with DateStyle ISO, as check_copy_rows
     reads them."""
     global _worker_connection
+    _freeze_inherited()
     own = psycopg.connect(**params, autocommit=True)
     if role:
         own.execute(psycopg.sql.SQL("SET ROLE {}").format(psycopg.sql.Identifier(role)))
