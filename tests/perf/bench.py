@@ -294,6 +294,22 @@ def machine() -> dict[str, Any]:
             "load_average": " / ".join(f"{x:.1f}" for x in os.getloadavg())}
 
 
+def python_speed() -> float:
+    """CPU seconds a fixed pure-Python workload takes here (best of 3): the machine's single-core speed for the kind of
+    work a request does (loops, dicts, strings), so runs on different machines can be told apart. On the machine of the
+    runs of 2026-12-02 (Intel Xeon) the bare view took 4.3 ms; a run whose workload is k times slower should expect
+    about k times the times of every page."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        table: dict[str, int] = {}
+        for i in range(400_000):
+            key = f"k{i % 977}"
+            table[key] = table.get(key, 0) + len(key) * i
+        best = min(best, time.process_time() - started)
+    return round(best, 3)
+
+
 def git_revision() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
@@ -377,6 +393,8 @@ def markdown(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         f"- run: {meta.get('finished', '')}, code {meta.get('revision', '')}",
         f"- machine: {info.get('cpus')} CPUs ({info.get('cpu', '')}), {info.get('memory', '')}, Python "
         f"{info.get('python', '')}; load average at start {meta.get('load_start', '')}, at end {info.get('load_average')}",
+        f"- single-core speed: a fixed pure-Python workload (`bench.python_speed`) took {meta.get('python_speed', '?')} s of "
+        "CPU, best of 3 (smaller is faster; compare it before comparing the times of two runs)",
         f"- database: {meta.get('database', '')}",
         "- data: " + ", ".join(f"{v:,} {k}" for k, v in data.items() if isinstance(v, int)),
         f"- newest generated case created {data.get('now', '?')}; each page measured {meta.get('runs', '')} times after "

@@ -136,4 +136,5 @@ def _describe() -> dict[str, Any]:
                     "now": f"{newest:%Y-%m-%d %H:%M} UTC" if newest else "?"},
         "load_start": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
         "runs": bench.runs(),
+        "python_speed": bench.python_speed(),
     }
