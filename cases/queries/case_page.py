@@ -4,10 +4,13 @@ works it."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -30,13 +33,71 @@ from ..models import (
 NO_ACTION_OUTCOMES = (Outcome.NO_ACTION_NOT_ILLEGAL, Outcome.NO_ACTION_INSUFFICIENT, Outcome.NO_ACTION_NOT_FOUND,
                       Outcome.NO_ACTION_ALREADY_REMOVED)
 ITEM_FILTERS = ("pending", "decided", "no_action", *Outcome.values)
+ITEM_ROW_FIELDS = ("pk", "position", "target", "key", "kind", "note", "warning", "outcome", "outcome_reason",
+                   "decided_at", "decided_by__full_name")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    compiler: Any  # the SQLCompiler the text came from: it converts the rows as the queryset would
+    sql: str
+    params: tuple[Any, ...]  # constants, and the stand-ins where the arguments go
+    slots: dict[tuple[type, Any], int]  # (type, value) of each stand-in -> the argument it stands for
+
+
+# Prepared queries of this page, per connection (the compiler holds it) and per key. The key is everything the SQL
+# text depends on besides the values bound as its parameters: each builder takes its varying values as arguments
+# and only ever sees slots for them, so no value of one request is baked into the text another request runs.
+_PREPARED: WeakKeyDictionary[Any, dict[tuple[Any, ...], _Prepared | None]] = WeakKeyDictionary()
+
+
+def _stand_in(index: int, example: Any) -> int | str:
+    """A value no real argument takes: a negative id beyond any sequence, or text with a NUL (which no input keeps)."""
+    marker = -(2**62) - 7919 * (index + 1)
+    return f"\x00stand-in-{index}{marker}" if isinstance(example, str) else marker
+
+
+def run_prepared(build: Callable[..., QuerySet[Any, Any]], key: tuple[Any, ...], *args: Any) -> list[tuple[Any, ...]]:
+    """The rows (tuples) of the values_list queryset build(key, *args), whose SQL is compiled once per process and
+    connection for (build, key) with stand-ins for `args`, then run with the real values bound as parameters.
+    `build` is a module-level function: it sees nothing but `key` and the stand-ins, so the key is everything the SQL
+    text depends on. A builder
+    whose compiled parameters do not hold every stand-in as a whole value (Django turned one into
+    something else) is never prepared: it runs through the ORM every time."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    kept = _PREPARED.setdefault(connection, {})
+    full_key = (build.__module__, build.__qualname__, *key)
+    if full_key not in kept:
+        stand_ins = [_stand_in(i, arg) for i, arg in enumerate(args)]
+        compiler = build(key, *stand_ins).query.get_compiler(DEFAULT_DB_ALIAS)
+        sql, params = compiler.as_sql()
+        slots = {(type(value), value): i for i, value in enumerate(stand_ins)}
+        found = {slots[(type(p), p)] for p in params if (type(p), p) in slots}
+        baked = any(str(value).strip("\x00") in sql for value in stand_ins)
+        prepared = None
+        if found == set(range(len(stand_ins))) and not baked:
+            prepared = _Prepared(compiler, sql, tuple(params), slots)
+        if len(kept) >= 256:
+            kept.clear()
+        kept[full_key] = prepared
+    prepared = kept[full_key]
+    if prepared is None:
+        return [tuple(row) for row in build(key, *args)]
+    params = [args[prepared.slots[(type(p), p)]] if (type(p), p) in prepared.slots else p for p in prepared.params]
+    with connection.cursor() as cursor:
+        cursor.execute(prepared.sql, params)
+        rows = cursor.fetchall()
+    return list(prepared.compiler.results_iter(results=[rows], tuple_expected=True))
 
 
 def case_items(case: Case, *, show: str = "", search: str = "") -> QuerySet[ReportedItem]:
     """The items of a case in their order, narrowed to a filter of ITEM_FILTERS ("pending", "decided", "no_action"
     or one outcome) and to targets containing `search`; served by the (case, outcome) and (case, position) indexes.
     The page and a bulk decision on "all items matching this filter" read the same set."""
-    items = case.items.order_by("position", "id")
+    return _narrowed(ReportedItem.objects.filter(case_id=case.pk).order_by("position", "id"), show, search)
+
+
+def _narrowed(items: QuerySet[ReportedItem], show: str, search: str) -> QuerySet[ReportedItem]:
     if show == "decided":
         items = items.exclude(outcome=Outcome.PENDING)
     elif show == "no_action":
@@ -51,6 +112,23 @@ def case_items(case: Case, *, show: str = "", search: str = "") -> QuerySet[Repo
             condition |= Q(position=int(number))
         items = items.filter(condition)
     return items
+
+
+def _item_page_query(key: tuple[Any, ...], case_id: int) -> QuerySet[ReportedItem, tuple[Any, ...]]:
+    show, offset, limit = key
+    return _narrowed(ReportedItem.objects.filter(case_id=case_id).order_by("position", "id"), show, "") \
+        .values_list(*ITEM_ROW_FIELDS)[offset:offset + limit]
+
+
+def item_page(case: Case, *, show: str, search: str, offset: int, limit: int) -> list[dict[str, Any]]:
+    """One page of case_items(case, show=show, search=search) as dicts of ITEM_ROW_FIELDS. Without a search its SQL
+    is prepared once per filter and page (run_prepared); a search is run through the ORM as typed."""
+    if search.strip():
+        rows: list[tuple[Any, ...]] = list(case_items(case, show=show, search=search)
+                                           .values_list(*ITEM_ROW_FIELDS)[offset:offset + limit])
+    else:
+        rows = run_prepared(_item_page_query, (show, offset, limit), case.pk)
+    return [dict(zip(ITEM_ROW_FIELDS, row, strict=True)) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -84,12 +162,16 @@ class ItemTally:
         return self.by_outcome.get(show, 0)
 
 
+def _item_tally_query(key: tuple[()], case_id: int) -> QuerySet[ReportedItem, tuple[str, str, int]]:
+    return ReportedItem.objects.filter(case_id=case_id).order_by().values_list("outcome", "kind") \
+        .annotate(n=Count("id")).values_list("outcome", "kind", "n")
+
+
 def item_tally(case: Case) -> ItemTally:
     """How many items the case has per outcome, and its kinds of item (one grouped query)."""
     by_outcome: dict[str, int] = defaultdict(int)
     kinds: set[str] = set()
-    for outcome, kind, n in case.items.order_by().values_list("outcome", "kind").annotate(n=Count("id")) \
-            .values_list("outcome", "kind", "n"):
+    for outcome, kind, n in run_prepared(_item_tally_query, (), case.pk):
         by_outcome[outcome] += n
         kinds.add(kind)
     return ItemTally(dict(by_outcome), tuple(sorted(kinds)))
@@ -167,10 +249,13 @@ def timeline(user: User, case: Case) -> list[TimelineEvent]:
         TimelineEvent(occurred_at, action, data, actor_name if actor_id is not None else None,
                       org_name if org_id is not None else None)
         for occurred_at, action, data, actor_id, actor_name, org_id, org_name in
-        AuditEvent.objects.filter(case_id=case.pk, side__in=permissions.visible_sides(user)).order_by("id")
-        .values_list("occurred_at", "action", "data", "actor_id", "actor__full_name", "actor_org_id",
-                     "actor_org__name")
+        run_prepared(_timeline_query, tuple(sorted(permissions.visible_sides(user))), case.pk)
     ]
+
+
+def _timeline_query(sides: tuple[str, ...], case_id: int) -> QuerySet[AuditEvent, tuple[Any, ...]]:
+    return AuditEvent.objects.filter(case_id=case_id, side__in=sides).order_by("id").values_list(
+        "occurred_at", "action", "data", "actor_id", "actor__full_name", "actor_org_id", "actor_org__name")
 
 
 @dataclass
@@ -210,20 +295,28 @@ def thread_entries(user: User, case: Case) -> list[ThreadEntry]:
     ]
     if entries:
         by_id = {entry.pk: entry for entry in entries}
-        for message_id, replaced_at, body in MessageRevision.objects.filter(message__case_id=case.pk) \
-                .order_by("id").values_list("message_id", "replaced_at", "body"):
+        for message_id, replaced_at, body in run_prepared(_revisions_query, (), case.pk):
             if message_id in by_id:
                 by_id[message_id].revisions.append((replaced_at, body))
     return entries
+
+
+def _revisions_query(key: tuple[()], case_id: int) -> QuerySet[MessageRevision, tuple[int, datetime, str]]:
+    return MessageRevision.objects.filter(message__case_id=case_id).order_by("id") \
+        .values_list("message_id", "replaced_at", "body")
+
+
+def _message_files_query(key: tuple[()], case_id: int) -> QuerySet[Any, tuple[int, int, str]]:
+    return Message.evidence.through.objects.filter(message__case_id=case_id) \
+        .order_by("evidence__case_id", "evidence__uploaded_at", "evidence_id") \
+        .values_list("message_id", "evidence_id", "evidence__original_name")
 
 
 def message_files(case: Case) -> dict[int, list[tuple[int, str]]]:
     """The files each message of the case refers to, as (id, original name) in the evidence's own order; read as
     values in one query (only the messages a person is shown are looked up in it)."""
     files: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for message_id, evidence_id, name in Message.evidence.through.objects.filter(message__case_id=case.pk) \
-            .order_by("evidence__case_id", "evidence__uploaded_at", "evidence_id") \
-            .values_list("message_id", "evidence_id", "evidence__original_name"):
+    for message_id, evidence_id, name in run_prepared(_message_files_query, (), case.pk):
         files[message_id].append((evidence_id, name))
     return files
 
@@ -235,16 +328,23 @@ class AccessEntry:
     people: list[str] = field(default_factory=list)
 
 
+def _named_people_query(key: tuple[()], case_id: int) -> QuerySet[CaseUserObjectPermission, tuple[str, str]]:
+    return CaseUserObjectPermission.objects.filter(
+        content_object_id=case_id, permission__codename=permissions.VIEW_PERMISSION, user__membership__isnull=False,
+    ).order_by("user__full_name").values_list("user__full_name", "user__membership__organization__name")
+
+
+def _queue_moderators_query(key: tuple[()], queue_id: int) -> QuerySet[Membership, tuple[str]]:
+    return Membership.objects.filter(queues=queue_id, role=Role.MODERATOR, deactivated_at__isnull=True) \
+        .order_by("user__full_name").values_list("user__full_name")
+
+
 def access_panel(case: Case) -> list[AccessEntry]:
     """Who can see this case and why, in words (names read as values: no person is built as an object)."""
 
     entries: list[AccessEntry] = []
     named_people = [
-        f"{name} ({organisation})" for name, organisation in
-        CaseUserObjectPermission.objects.filter(content_object_id=case.pk,
-                                                permission__codename=permissions.VIEW_PERMISSION,
-                                                user__membership__isnull=False)
-        .order_by("user__full_name").values_list("user__full_name", "user__membership__organization__name")
+        f"{name} ({organisation})" for name, organisation in run_prepared(_named_people_query, (), case.pk)
     ]
     if case.tlp == TLP.RED:
         entries.append(AccessEntry(_("Named people only"), _("TLP:RED: nobody else, on either side, can see it."),
@@ -255,10 +355,7 @@ def access_panel(case: Case) -> list[AccessEntry]:
         platform = case.responding_org.name
         entries.append(AccessEntry(platform, _("T&S managers, legal and auditors of the platform")))
         if case.queue is not None:
-            moderators = list(
-                Membership.objects.filter(queues=case.queue_id, role=Role.MODERATOR, deactivated_at__isnull=True)
-                .order_by("user__full_name").values_list("user__full_name", flat=True)
-            )
+            moderators = [name for name, in run_prepared(_queue_moderators_query, (), case.queue_id)]
             entries.append(AccessEntry(
                 _("Queue %(queue)s") % {"queue": case.queue.name}, _("Moderators of the queue"), moderators,
             ))

@@ -25,7 +25,7 @@ from liaison.input_policy import int_param
 from .. import queries
 from ..choices import ItemKind, Outcome
 from ..models import Case
-from ..queries.case_page import ITEM_FILTERS, NO_ACTION_OUTCOMES, ItemTally, Sighting
+from ..queries.case_page import ITEM_FILTERS, NO_ACTION_OUTCOMES, ItemTally, Sighting, item_page
 
 PAGE_SIZES = (25, 50, 100, 250)
 DEFAULT_PAGE_SIZE = 100
@@ -105,13 +105,12 @@ def item_panel(user: User, case: Case, *, item_filter: ItemFilter, page: int, pe
     """One page of the case's items as the person asked for it, with the counts and links around it."""
     tally = queries.item_tally(case)
     per_page = per_page if per_page in PAGE_SIZES else DEFAULT_PAGE_SIZE
-    shown = queries.case_items(case, show=item_filter.show, search=item_filter.search)
-    shown_total = shown.count() if item_filter.search else tally.count(item_filter.show)
+    shown_total = queries.case_items(case, show=item_filter.show, search=item_filter.search).count() \
+        if item_filter.search else tally.count(item_filter.show)
     pages = max((shown_total + per_page - 1) // per_page, 1)
     page = min(page, pages)
     offset = (page - 1) * per_page
-    rows = list(shown.values("pk", "position", "target", "key", "kind", "note", "warning", "outcome",
-                             "outcome_reason", "decided_at", "decided_by__full_name")[offset:offset + per_page])
+    rows = item_page(case, show=item_filter.show, search=item_filter.search, offset=offset, limit=per_page)
     sightings = queries.deconfliction(user, [row["key"] for row in rows], exclude_case=case)
     show_kind = len(tally.kinds) > 1
     labels = RowLabels.prepare()

@@ -323,3 +323,24 @@ def test_the_timeline_built_in_python_escapes_everything(world, mfa_client):
     assert "Outcome set for 1 item(s): <strong>No action: not illegal</strong>" in timeline
     # The reason, and the name of who decided (as they are called now).
     assert timeline.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") >= 2
+
+
+def test_pages_read_one_after_another_show_each_their_own_case(world, mfa_client):
+    """The page's queries are compiled once per process (queries.case_page.run_prepared): each request binds its own
+    case, filter and page, so a page read after another never shows the other's items, counts or history."""
+    first, _ids = worked_case(world, count=110)
+    second = make_case(world, state=Status.IN_PROGRESS, targets=unique_targets(3, "other"))
+    first_targets = set(first.items.values_list("target", flat=True))
+    for person in (world.moderator, world.liaison):
+        mfa_client.force_login(person)
+        for case, targets, total in ((first, first_targets, "All 110"), (second, set(), "All 3"),
+                                     (first, first_targets, "All 110")):
+            page = mfa_client.get(case.get_absolute_url(), {"per_page": "250"}).content.decode()
+            assert chips(page)["all"] == total
+            shown = set(re.findall(r'id="item-target-\d+">([^<]*)<', page))
+            assert shown == (targets or set(second.items.values_list("target", flat=True)))
+            assert case.reference in page
+        # The same filter on two cases: each binds its own case.
+        assert rows_in(mfa_client.get(second.get_absolute_url(), {"show": "pending"}).content.decode()) == 3
+        assert rows_in(mfa_client.get(first.get_absolute_url(), {"show": "pending"}).content.decode()) == 5
+        assert rows_in(mfa_client.get(first.get_absolute_url(), {"show": "removed"}).content.decode()) == 100
