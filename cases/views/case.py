@@ -30,6 +30,7 @@ from ..queries.case_page import TimelineEvent
 from .case_timeline import render_timeline
 from .deadlines import deadline_context
 from .evidence import evidence_context
+from .evidence_rows import render_evidence_rows
 from .items_panel import DEFAULT_PAGE_SIZE, ItemFilter, item_panel, positive_int
 from .reports import reports_context
 from .thread import thread_context
@@ -105,6 +106,7 @@ def detail_context(user: User, case: Case, *, item_filter: ItemFilter | None = N
         "items_form": None,
     }
     context.update(evidence_context(user, case))
+    context["evidence_rows"] = render_evidence_rows(case.reference, context["evidence_list"])
     context.update(reports_context(user, case))
     context.update(thread_context(user, case, evidence=context["evidence_list"]))
     context.update(deadline_context(user, case))

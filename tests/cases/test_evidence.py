@@ -1112,3 +1112,12 @@ def test_evidence_chosen_on_the_new_case_form_is_attached_to_the_new_case(world,
     assert attached["surat.pdf"].description == "From the ministry's monitoring"
     assert any("surat.pdf" in m and "stored" in m for m in page_messages(response))
     assert "shot.png" in section(response.content, "evidence-table")
+
+
+def test_the_evidence_rows_built_in_python_escape_the_name_and_type(world, case, login):
+    """cases/views/evidence_rows.py writes the evidence table: a name is text, never markup."""
+    evidence = add(world.liaison, case, chat(), '<img src=x onerror="alert(1)">.txt').evidence
+    page = login(world.liaison).get(reverse("cases:detail", args=[case.reference])).content.decode()
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;.txt" in page
+    assert f'data-testid="download-{evidence.pk}"' in page and evidence.sha256 in page
