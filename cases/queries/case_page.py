@@ -413,6 +413,20 @@ def assignee_candidates(case: Case) -> QuerySet[User]:
     ).order_by("full_name")
 
 
+def _assignee_choices_query(key: tuple[()], organisation_id: int) -> QuerySet[User, tuple[int, str]]:
+    return User.objects.filter(
+        is_active=True, membership__organization_id=organisation_id,
+        membership__role__in=[Role.MODERATOR, Role.TS_MANAGER], membership__deactivated_at__isnull=True,
+    ).order_by("full_name").values_list("pk", "full_name")
+
+
+def assignee_choices(case: Case) -> list[tuple[int, str]]:
+    """assignee_candidates(case) as (id, name), its SQL prepared once (run_prepared): the organisation is bound."""
+    if case.responding_org_id is None:
+        return list(assignee_candidates(case).values_list("pk", "full_name"))
+    return [(pk, name) for pk, name in run_prepared(_assignee_choices_query, (), case.responding_org_id)]
+
+
 def grantable_people(case: Case) -> QuerySet[User]:
     """People of the two organisations of the case, who may be named on it."""
     return User.objects.filter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -26,7 +28,7 @@ from ..actions.thread import mark_read
 from ..choices import DECIDED_OUTCOMES, Status, Transition
 from ..forms import AssignForm, GrantForm, ItemListForm, NoteForm, OutcomeForm
 from ..models import Case, ReportedItem
-from ..queries.case_page import TimelineEvent
+from ..queries.case_page import TimelineEvent, assignee_choices
 from .case_timeline import render_timeline
 from .deadlines import deadline_context
 from .evidence import evidence_context
@@ -113,7 +115,11 @@ def detail_context(user: User, case: Case, *, item_filter: ItemFilter | None = N
     if context["last_id"] > context["read_up_to"]:
         mark_read(user=user, case=case, up_to=context["last_id"])
     if can_assign:
-        context["assignees"] = list(queries.assignee_candidates(case).values_list("pk", "full_name"))
+        context["assignees"] = assignees = assignee_choices(case)
+        # The <option>s of the assignee select, each name escaped (the template's loop wrote the same markup).
+        context["assignee_options"] = mark_safe("".join(  # noqa: S308  every value is escaped
+            f'<option value="{pk}"{" selected" if pk == case.assignee_id else ""}>{html.escape(name)}</option>'
+            for pk, name in assignees))
         context["take_possible"] = case.assignee_id != user.pk
     if context["can_manage_access"]:
         # The people to name, grouped by organisation, read as values (the form validates the choice on posting).

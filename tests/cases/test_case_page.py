@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from cases.actions.cases import provide_information, request_information
+from cases.actions.cases import assign_case, provide_information, request_information
 from cases.actions.items import set_item_outcomes, set_outcome_of_matching_items
 from cases.actions.reports import generate_report, request_report
 from cases.actions.thread import post_message
@@ -344,3 +344,15 @@ def test_pages_read_one_after_another_show_each_their_own_case(world, mfa_client
         assert rows_in(mfa_client.get(second.get_absolute_url(), {"show": "pending"}).content.decode()) == 3
         assert rows_in(mfa_client.get(first.get_absolute_url(), {"show": "pending"}).content.decode()) == 5
         assert rows_in(mfa_client.get(first.get_absolute_url(), {"show": "removed"}).content.decode()) == 100
+
+
+def test_the_assignee_select_offers_platform_staff_with_the_assignee_chosen(world, mfa_client):
+    """The select's options are built in the view (names escaped); the one assigned is selected, nobody else."""
+    case = make_case(world, state=Status.IN_PROGRESS, targets=unique_targets(2, "assign"))
+    assign_case(actor=world.manager, case=case, assignee=world.moderator)
+    mfa_client.force_login(world.manager)
+    page = mfa_client.get(case.get_absolute_url()).content.decode()
+    select = re.search(r'<select name="assignee".*?</select>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert f'<option value="{world.moderator.pk}" selected>{world.moderator.full_name}</option>' in select
+    assert f'<option value="{world.manager.pk}">{world.manager.full_name}</option>' in select
+    assert select.count(" selected") == 1 and world.liaison.full_name not in select
