@@ -45,6 +45,7 @@ from .visibility import (
     PLATFORM_WORKERS,
     VIEW_PERMISSION,
     InvalidTransition,
+    VisibleCases,
     can_view_case,
     cases_visible_to,
     cases_visible_to_each,
@@ -59,6 +60,7 @@ from .visibility import (
     messages_visible_to,
     people_who_can_view,
     side_of,
+    visible_cases_of,
     visible_sides,
 )
 from .work import (
@@ -91,6 +93,8 @@ __all__ = [
     "cases_visible_to",
     "cases_visible_to_each",
     "cases_visible_to_inside",
+    "visible_cases_of",
+    "VisibleCases",
     "ensure_can_view",
     "get_case_for_user",
     "granted_case_ids",

@@ -7,8 +7,11 @@ named people of a TLP:RED case). Each yes/no check is paired with the queryset i
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -62,8 +65,35 @@ def granted_case_ids(user: User) -> list[int]:
     return list(_grants(user).values_list("content_object_id", flat=True))
 
 
+# The statement reading a person's first INLINE_GRANTS + 1 granted ids, compiled once per process per database and
+# person: its text and parameters are a function of exactly those two (the permission's codename and the limit are
+# constants), so a kept statement is the one building it again would give. Only SQL is kept, never an id: the grants
+# are read afresh on every call.
+_GRANT_STATEMENTS: dict[tuple[str, int], tuple[str, tuple[Any, ...]]] = {}
+_GRANT_STATEMENTS_KEPT = 4096
+
+
+def _granted_ids(user: User) -> list[int]:
+    database = CaseUserObjectPermission.objects.db
+    key = (database, user.pk)
+    statement = _GRANT_STATEMENTS.get(key)
+    if statement is None:
+        query = _grants(user).values_list("content_object_id", flat=True)[:INLINE_GRANTS + 1].query
+        sql, params = query.get_compiler(using=database).as_sql()
+        statement = (sql, tuple(params))
+        if len(_GRANT_STATEMENTS) >= _GRANT_STATEMENTS_KEPT:
+            _GRANT_STATEMENTS.clear()
+        _GRANT_STATEMENTS[key] = statement
+    with connections[database].cursor() as cursor:
+        cursor.execute(*statement)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _granted_condition(user: User) -> Q | None:
-    ids = list(_grants(user).values_list("content_object_id", flat=True)[:INLINE_GRANTS + 1])
+    return _named_condition(user, _granted_ids(user))
+
+
+def _named_condition(user: User, ids: list[int]) -> Q | None:
     if not ids:
         return None
     if len(ids) <= INLINE_GRANTS:
@@ -100,6 +130,35 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     if membership is None:
         return Case.objects.none()
     return _visible_cases(membership, user, _granted_condition(user))
+
+
+@dataclass(frozen=True)
+class VisibleCases:
+    """cases_visible_to(user), with `key`: everything the predicate's SQL and parameters depend on (the
+    organisation, its side, the role, the membership whose queues a moderator reads, the person, and the named cases
+    as the literal ids OR'ed in, or "semi-join" beyond INLINE_GRANTS). Two people, or one person at two moments,
+    with the same key get the same statement; a statement kept under it is therefore exact. The queryset is built
+    only when asked for."""
+
+    key: tuple[Any, ...]
+    membership: Membership
+    user: User
+    named_ids: tuple[int, ...]
+
+    @cached_property
+    def queryset(self) -> QuerySet[Case]:
+        return _visible_cases(self.membership, self.user, _named_condition(self.user, list(self.named_ids)))
+
+
+def visible_cases_of(user: User) -> VisibleCases | None:
+    """The person's visible cases with their key (see VisibleCases); None without a membership (they see none)."""
+    membership = _membership(user)
+    if membership is None:
+        return None
+    ids = tuple(_granted_ids(user))
+    named = ids if len(ids) <= INLINE_GRANTS else "semi-join"
+    key = (membership.organization_id, membership.organization.kind, membership.role, membership.pk, user.pk, named)
+    return VisibleCases(key=key, membership=membership, user=user, named_ids=ids)
 
 
 def cases_visible_to_inside(user: User) -> QuerySet[Case]:

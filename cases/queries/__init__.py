@@ -27,6 +27,7 @@ from .inbox import (
     filtered_cases,
     filters_from_query,
     inbox_counts,
+    inbox_listing,
     inbox_page,
     page_of_cases,
     search_condition,
@@ -45,7 +46,7 @@ from .records import (
 
 __all__ = [
     "AccessEntry", "CaseFilters", "CasePage", "InboxRow", "inbox_page", "EmailReview", "capped_count", "case_page", "search_condition", "total_from_counts", "SEARCH_COUNT_CAP", "unread_badges", "Sighting", "access_panel", "assignee_candidates", "case_items",
-    "deconfliction", "email_review", "item_tally", "expired_evidence", "filtered_cases", "filters_from_query", "grantable_people", "inbox_counts",
+    "deconfliction", "email_review", "item_tally", "expired_evidence", "filtered_cases", "filters_from_query", "grantable_people", "inbox_counts", "inbox_listing",
     "issued_report", "page_of_cases", "people_on_case", "people_who_can_see", "read_marker", "read_stored_email",
     "timeline", "unread_total", "verify_report",
 ]

@@ -4,9 +4,9 @@ counts of open work. Their joins and indexes are chosen so a page costs the same
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
@@ -76,7 +76,9 @@ def filters_from_query(user: User, params: Mapping[str, str]) -> CaseFilters:
     return filters
 
 
-def filtered_cases(user: User, filters: CaseFilters, *, visible: QuerySet[Case] | None = None) -> QuerySet[Case]:
+def filtered_cases(user: User, filters: CaseFilters, *, visible: QuerySet[Case] | None = None,
+                   now: datetime | None = None) -> QuerySet[Case]:
+    """`now`: the clock the deadline filters read (this instant unless given)."""
     qs = permissions.cases_visible_to(user) if visible is None else visible
     if filters.status == "open":
         qs = qs.filter(status__in=OPEN_STATUSES)
@@ -99,23 +101,84 @@ def filtered_cases(user: User, filters: CaseFilters, *, visible: QuerySet[Case] 
     if filters.q.strip():
         qs = qs.filter(search_condition(filters.q.strip()))
     if filters.deadline == "due_soon":
-        qs = qs.filter(status__in=OPEN_STATUSES).filter(_due_soon())
+        qs = qs.filter(status__in=OPEN_STATUSES).filter(_due_soon(now))
     elif filters.deadline == "breached":
-        qs = qs.filter(status__in=OPEN_STATUSES).filter(_breached())
+        qs = qs.filter(status__in=OPEN_STATUSES).filter(_breached(now))
     if filters.sort == "due":
         return qs.order_by(F("next_due_at").asc(nulls_last=True), "-priority_rank", "id")
     return qs.order_by(*SORTS.get(filters.sort, SORTS["priority"]))
 
 
-def _due_soon() -> Q:
+def _due_soon(now: datetime | None = None) -> Q:
     """A running deadline due within LIAISON_DUE_SOON_MINUTES (or already past): read from the case's own clock
     summary, which the deadline actions keep."""
-    return Q(next_due_at__lte=timezone.now() + timedelta(minutes=settings.LIAISON_DUE_SOON_MINUTES))
+    return Q(next_due_at__lte=_clock(now)["soon"])
 
 
-def _breached() -> Q:
+def _breached(now: datetime | None = None) -> Q:
     """A deadline marked breached, or a running one already past due that the next sweep will mark."""
-    return Q(has_breached_deadline=True) | Q(next_due_at__lte=timezone.now())
+    return Q(has_breached_deadline=True) | Q(next_due_at__lte=_clock(now)["now"])
+
+
+def _clock(now: datetime | None = None) -> dict[str, datetime]:
+    """The instants the deadline conditions compare with: now, and the end of the due-soon window."""
+    now = timezone.now() if now is None else now
+    return {"now": now, "soon": now + timedelta(minutes=settings.LIAISON_DUE_SOON_MINUTES)}
+
+
+# Statements of the inbox (its counts, a page's ids, a filter's capped total) built through the ORM once per process
+# per key and then run as SQL: building them cost more Python than running them. The key holds everything a
+# statement's text and parameters depend on (the database, the person's visibility key, the filters, the page, the
+# due-soon window), except the clock: the statement is built once with a sentinel instant (`_SENTINEL`, a moment no
+# case holds), the parameters holding it (or the due-soon window's end after it) are remembered by position, and
+# every run binds this request's now() there. So a kept statement is exactly the one building it again would give,
+# with the clock of its own request; only SQL is kept, never a row or a count.
+_SENTINEL = datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
+_KEPT: dict[tuple[Any, ...], tuple[str, tuple[Any, ...], tuple[tuple[int, str], ...]]] = {}
+_KEPT_MAX = 4096
+R = TypeVar("R")
+
+
+def _run_kept(key: tuple[Any, ...], database: str, build: Callable[[datetime], R],
+              from_rows: Callable[[list[tuple[Any, ...]]], R]) -> R:
+    """`build(now)` evaluated through the ORM the first time for `key` (its one statement captured as it runs, with
+    this request's clock bound), then its SQL run directly; `from_rows` reads the rows as `build` would have
+    returned them."""
+    connection = connections[database]
+    adapt = connection.ops.adapt_datetimefield_value
+    clock = {name: adapt(value) for name, value in _clock().items()}
+    kept = _KEPT.get((database, *key))
+    if kept is not None:
+        sql, params, positions = kept
+        with connection.cursor() as cursor:
+            cursor.execute(sql, _bind(params, positions, clock))
+            return from_rows(cursor.fetchall())
+    sentinels: dict[Any, str] = {adapt(value): name for name, value in _clock(_SENTINEL).items()}
+    captured: list[tuple[str, tuple[Any, ...], tuple[tuple[int, str], ...]]] = []
+
+    def bind_clock(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        params = tuple(params or ())
+        positions = tuple((i, sentinels[p]) for i, p in enumerate(params)
+                          if isinstance(p, datetime | str) and p in sentinels)
+        captured.append((sql, params, positions))
+        return execute(sql, _bind(params, positions, clock), many, context)
+
+    with connection.execute_wrapper(bind_clock):
+        result = build(_SENTINEL)
+    if len(captured) == 1:  # one statement, as expected: kept (anything else is simply not kept)
+        if len(_KEPT) >= _KEPT_MAX:
+            _KEPT.clear()
+        _KEPT[(database, *key)] = captured[0]
+    return result
+
+
+def _bind(params: tuple[Any, ...], positions: tuple[tuple[int, str], ...], clock: dict[str, Any]) -> tuple[Any, ...]:
+    if not positions:
+        return params
+    bound = list(params)
+    for index, name in positions:
+        bound[index] = clock[name]
+    return tuple(bound)
 
 
 def search_condition(text: str) -> Q:
@@ -136,6 +199,45 @@ def search_condition(text: str) -> Q:
 
 
 RowT = TypeVar("RowT")
+
+
+def inbox_listing(user: User, filters: CaseFilters, visible: permissions.VisibleCases, page: int, per_page: int, *,
+                  counts: dict[str, Any]) -> CasePage[InboxRow]:
+    """inbox_page(filtered_cases(user, filters), page, per_page, reader=user, ...) as the inbox page asks it, with its
+    statements kept (`_run_kept`: the ids of the page and, when the counts do not hold it, the capped total), except
+    for a search, whose text makes every statement another."""
+    count_cap = SEARCH_COUNT_CAP if filters.q else None
+    known_total = total_from_counts(filters, counts)
+    if filters.q.strip():
+        return inbox_page(filtered_cases(user, filters, visible=visible.queryset), page, per_page,
+                          count_cap=count_cap, reader=user, known_total=known_total)
+    database = Case.objects.db
+    key = ("inbox", *visible.key, filters.status, filters.priority, filters.category, filters.authority,
+           filters.assignee, filters.sort, filters.deadline, settings.LIAISON_DUE_SOON_MINUTES)
+
+    def cases(now: datetime) -> QuerySet[Case]:
+        return filtered_cases(user, filters, visible=visible.queryset, now=now)
+
+    offset = max(page - 1, 0) * per_page
+    ids: list[int] = _run_kept((*key, "ids", offset, per_page), database,
+                               lambda now: list(cases(now).values_list("id", flat=True)[offset:offset + per_page + 1]),
+                               lambda rows: [row[0] for row in rows])
+    has_next = len(ids) > per_page
+    ids = ids[:per_page]
+    capped = False
+    if known_total is not None:
+        total = known_total
+    else:
+        cap = COUNT_CAP
+        if has_next and offset + len(ids) + 1 > cap:
+            total, capped = cap, True
+        else:
+            found: int = _run_kept((*key, "count", cap), database,
+                                   lambda now: cases(now).order_by().values("pk")[:cap + 1].count(),
+                                   lambda rows: int(rows[0][0]))
+            total, capped = min(found, cap), found > cap
+    return CasePage(rows=inbox_rows(ids, reader=user), total=total, total_is_capped=capped,
+                    page=max(page, 1), has_next=has_next, per_page=per_page)
 
 
 @dataclass
@@ -339,11 +441,30 @@ def _unread_in_case(reader: User) -> QuerySet[Message, Any]:
             .filter(permissions.message_visibility(reader)).exclude(author=reader).order_by().values("case"))
 
 
-def inbox_counts(user: User, visible: QuerySet[Case] | None = None) -> dict[str, Any]:
+def inbox_counts(user: User, visible: QuerySet[Case] | permissions.VisibleCases | None = None) -> dict[str, Any]:
     """The open work a person sees, counted over open cases only (a few thousand rows at national scale, read
     through the partial indexes of open work), plus their organisation's drafts. `visible`: the person's
-    cases_visible_to, when the page has it already."""
-    visible = permissions.cases_visible_to(user) if visible is None else visible
+    cases_visible_to, when the page has it already; as VisibleCases, the statement is kept (`_run_kept`) under its
+    key."""
+    if isinstance(visible, permissions.VisibleCases):
+        keyed = visible
+        names = [*_COUNT_NAMES, *(["drafts"] if permissions.side_of(user) == OrgKind.AUTHORITY else [])]
+
+        def from_rows(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+            (row,) = rows
+            return dict(zip(names, row, strict=True))
+
+        counts: dict[str, Any] = _run_kept(("counts", *keyed.key, settings.LIAISON_DUE_SOON_MINUTES),
+                                           Case.objects.db, lambda now: _counts(user, keyed.queryset, now), from_rows)
+        counts.setdefault("drafts", 0)
+        return counts
+    return _counts(user, permissions.cases_visible_to(user) if visible is None else visible)
+
+
+_COUNT_NAMES = ("open", "submitted", "urgent", "mine", "awaiting", "due_soon", "breached")
+
+
+def _counts(user: User, visible: QuerySet[Case], now: datetime | None = None) -> dict[str, Any]:
     if permissions.side_of(user) == OrgKind.AUTHORITY:
         # An authority also counts its drafts (few: they are submitted or withdrawn), so "open" is "not a draft".
         counted, is_open = [*OPEN_STATUSES, Status.DRAFT], ~Q(status=Status.DRAFT)
@@ -363,8 +484,8 @@ def inbox_counts(user: User, visible: QuerySet[Case] | None = None) -> dict[str,
         urgent=open_and(Q(priority_rank__gte=30)),
         mine=open_and(Q(assignee_id=user.pk)),
         awaiting=Count("id", filter=Q(status=Status.AWAITING_INFORMATION)),
-        due_soon=open_and(_due_soon()),
-        breached=open_and(_breached()),
+        due_soon=open_and(_due_soon(now)),
+        breached=open_and(_breached(now)),
         **({"drafts": Count("id", filter=Q(status=Status.DRAFT))} if is_open is not None else {}),
     )
     counts.setdefault("drafts", 0)

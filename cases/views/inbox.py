@@ -35,11 +35,10 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     side = permissions.side_of(user)
     page = page_number(request.GET.get("page"))
     per_page = settings.LIAISON_CASES_PER_PAGE
-    visible = permissions.cases_visible_to(user)
+    visible = permissions.visible_cases_of(user)
+    assert visible is not None  # a membership was found above
     counts = queries.inbox_counts(user, visible=visible)
-    listing = queries.inbox_page(queries.filtered_cases(user, filters, visible=visible), page, per_page,
-                                 count_cap=queries.SEARCH_COUNT_CAP if filters.q else None, reader=user,
-                                 known_total=queries.total_from_counts(filters, counts))
+    listing = queries.inbox_listing(user, filters, visible, page, per_page, counts=counts)
     rows = listing.rows
     query = request.GET.copy()
     query.pop("page", None)

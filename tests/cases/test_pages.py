@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -633,3 +634,26 @@ def test_a_page_past_the_cap_says_more_than_the_cap_without_counting_again(world
     assert "More than 3 cases" in section(page_two, "case-total")
     assert 'rel="next"' in page_two and len(listed_refs(page_two)) == 2
     assert proved == counted - 1
+
+
+def test_the_inbox_counts_and_deadline_filters_follow_the_clock_on_every_request(world, mfa_client, monkeypatch):
+    """The inbox's statements are built once per process (cases.queries.inbox._run_kept): each request still binds
+    its own now(), so a case slides into 'Due soon' and then 'Breached' as time passes, in the badges and the lists."""
+    case = make_case(world)
+    started = timezone.now()
+    Case.objects.filter(pk=case.pk).update(next_due_at=started + timedelta(hours=3))
+    mfa_client.force_login(world.manager)
+    url = reverse("cases:list")
+
+    def seen(at) -> tuple[str, str, set[str], set[str]]:
+        monkeypatch.setattr(timezone, "now", lambda: at)
+        page = mfa_client.get(url).content.decode()
+        soon = mfa_client.get(url, {"deadline": "due_soon", "status": "open"}).content
+        breached = mfa_client.get(url, {"deadline": "breached", "status": "open"}).content
+        return (re.sub(r"\D", "", section(page, "due-soon-filter")), re.sub(r"\D", "", section(page, "breached-filter")),
+                listed_refs(soon), listed_refs(breached))
+
+    for _ in range(2):  # the second time through kept statements
+        assert seen(started) == ("0", "0", set(), set())
+        assert seen(started + timedelta(hours=2)) == ("1", "0", {case.reference}, set())
+        assert seen(started + timedelta(hours=4)) == ("1", "1", {case.reference}, {case.reference})
