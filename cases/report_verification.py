@@ -7,10 +7,12 @@ by SHA-256 (cases.queries.issued_report), so this module never touches the datab
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,7 +131,7 @@ def verify_report_bytes(data: bytes, *, find_issued: Callable[[str], IssuedRepor
         result.problems.append(_("This service has no trusted certificate authority configured."))
     try:
         context = ValidationContext(trust_roots=roots, allow_fetching=False)
-        status = validate_pdf_signature(signature, context)
+        status = _outside_any_event_loop(validate_pdf_signature, signature, context)
     except Exception as exc:  # a malformed signature is a broken one
         logger.info("verify: signature could not be validated (%s)", exc)
         result.damaged = True
@@ -179,3 +181,15 @@ def _certificate_chains_to(signature: Any, roots: list[Any]) -> bool:
     except Exception:  # any failure to build or validate the path means "not trusted"
         return False
     return True
+
+
+def _outside_any_event_loop(function: Callable[..., Any], *args: Any) -> Any:
+    """function(*args) in this thread, or in a thread of its own when this one runs an asyncio event loop: pyHanko's
+    validation starts a loop of its own (asyncio.run), which a thread already running one refuses, and the refusal
+    read as a damaged signature (seen in a test process where a browser driver's loop ran)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()

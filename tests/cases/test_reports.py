@@ -838,3 +838,20 @@ def test_a_damaged_signature_is_reported_as_damaged(world, client):
     page = verify(client, bytes(data)).content.decode()
     assert "Not valid: the signature is damaged" in page
     assert "does not chain to the platform" not in page
+
+
+def test_a_signature_is_checked_the_same_from_a_thread_running_an_event_loop(world):
+    """pyHanko's validation runs its own asyncio loop; called from a thread already running one (a browser driver's,
+    an async view) it was refused and the signature read as damaged."""
+    import asyncio
+
+    identity = signing_identity.load_signing_identity()
+    signed = report_signing.sign_pdf(unrelated_pdf(), identity, approver_name="Someone", approver_role="Tester")
+
+    from cases.report_verification import verify_report_bytes
+
+    async def inside_a_loop() -> Any:
+        return verify_report_bytes(signed, find_issued=lambda sha256: None)
+
+    result = asyncio.run(inside_a_loop())
+    assert not result.damaged and result.intact and result.valid and result.trusted, result.problems
