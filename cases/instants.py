@@ -15,7 +15,7 @@ import re
 import zoneinfo
 from datetime import UTC, datetime, tzinfo
 
-from django.utils import dateformat
+from django.utils.dates import MONTHS_3
 
 _NUMERIC_NAME = re.compile(r"[+-][0-9]{2,4}")
 
@@ -71,8 +71,30 @@ def format_instant(value: datetime, zone: tzinfo, *, seconds: bool = False) -> s
     """``5 Dec 2026, 17:00 WIB (UTC+07:00)``: the instant in that zone (the reader's), with its offset; to the
     second for the record (outcome reports, the audit timeline)."""
     local = _aware(value).astimezone(zone)
+    return _written(local, MONTHS_3[local.month].title(), seconds)
+
+
+class InstantWriter:
+    """format_instant for the many instants of one page (its rows), in one zone and language: the month names are
+    translated once, not once a row."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        self.zone = zone
+        self.months = {number: str(name).title() for number, name in MONTHS_3.items()}
+
+    def local(self, value: datetime) -> datetime:
+        """The instant in the page's zone."""
+        return _aware(value).astimezone(self.zone)
+
+    def words(self, local: datetime, *, seconds: bool = False) -> str:
+        """format_instant of a time already in the page's zone (`local`)."""
+        return _written(local, self.months[local.month], seconds)
+
+
+def _written(local: datetime, month: str, seconds: bool) -> str:
+    # dateformat's "j M Y" ("M" is MONTHS_3[month].title()), then the clock and the zone.
     clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
-    return f"{dateformat.format(local, 'j M Y')}, {clock} {zone_label(local)}"
+    return f"{local.day} {month} {local.year:04d}, {clock} {zone_label(local)}"
 
 
 def _aware(value: datetime) -> datetime:

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
@@ -126,8 +127,8 @@ def _ensure_recently_authenticated(request: Request) -> None:
         return
     if not authenticated_recently(request._request):
         raise exceptions.PermissionDenied(
-            "Confirm your password in the portal again (or use a read-write API token, made after that "
-            "confirmation), then retry.", code="reauthentication_required")
+            _("Confirm your password in the portal again (or use a read-write API token, made after that "
+              "confirmation), then retry."), code="reauthentication_required")
 
 
 def _context() -> dict[str, Any]:
@@ -246,7 +247,7 @@ class DeliveriesView(ApiView):
         status = request.query_params.get("status", "")
         if status:
             if status not in Delivery.Status.values:
-                raise exceptions.ValidationError({"status": ["Unknown status."]})
+                raise exceptions.ValidationError({"status": [_("Unknown status.")]})
             rows = rows.filter(status=status)
         scope = f"webhook-deliveries:{endpoint.pk}:{status}"
         position, limit = pagination.decode_cursor(request, scope), pagination.limit_of(request)

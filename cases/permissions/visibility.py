@@ -21,6 +21,7 @@ from accounts.permissions import membership_of
 from accounts.roles import OrgKind, Role
 
 from ..choices import TLP, Status
+from ..kept_statements import KeptStatements
 from ..models import Case, CaseUserObjectPermission
 
 VIEW_PERMISSION = "view_case"
@@ -69,23 +70,19 @@ def granted_case_ids(user: User) -> list[int]:
 # person: its text and parameters are a function of exactly those two (the permission's codename and the limit are
 # constants), so a kept statement is the one building it again would give. Only SQL is kept, never an id: the grants
 # are read afresh on every call.
-_GRANT_STATEMENTS: dict[tuple[str, int], tuple[str, tuple[Any, ...]]] = {}
-_GRANT_STATEMENTS_KEPT = 4096
+_GRANT_STATEMENTS: KeptStatements[tuple[str, tuple[Any, ...]]] = KeptStatements()
 
 
 def _granted_ids(user: User) -> list[int]:
     database = CaseUserObjectPermission.objects.db
-    key = (database, user.pk)
-    statement = _GRANT_STATEMENTS.get(key)
-    if statement is None:
+
+    def build() -> tuple[str, tuple[Any, ...]]:
         query = _grants(user).values_list("content_object_id", flat=True)[:INLINE_GRANTS + 1].query
         sql, params = query.get_compiler(using=database).as_sql()
-        statement = (sql, tuple(params))
-        if len(_GRANT_STATEMENTS) >= _GRANT_STATEMENTS_KEPT:
-            _GRANT_STATEMENTS.clear()
-        _GRANT_STATEMENTS[key] = statement
+        return sql, tuple(params)
+
     with connections[database].cursor() as cursor:
-        cursor.execute(*statement)
+        cursor.execute(*_GRANT_STATEMENTS.get((database, user.pk), build))
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -23,13 +23,11 @@ from .inbox import (
     CasePage,
     InboxRow,
     capped_count,
-    case_page,
     filtered_cases,
     filters_from_query,
     inbox_counts,
     inbox_listing,
     inbox_page,
-    page_of_cases,
     search_condition,
     total_from_counts,
     unread_badges,
@@ -45,8 +43,8 @@ from .records import (
 )
 
 __all__ = [
-    "AccessEntry", "CaseFilters", "CasePage", "InboxRow", "inbox_page", "EmailReview", "capped_count", "case_page", "search_condition", "total_from_counts", "SEARCH_COUNT_CAP", "unread_badges", "Sighting", "access_panel", "assignee_candidates", "case_items",
+    "AccessEntry", "CaseFilters", "CasePage", "InboxRow", "inbox_page", "EmailReview", "capped_count", "search_condition", "total_from_counts", "SEARCH_COUNT_CAP", "unread_badges", "Sighting", "access_panel", "assignee_candidates", "case_items",
     "deconfliction", "email_review", "item_tally", "expired_evidence", "filtered_cases", "filters_from_query", "grantable_people", "inbox_counts", "inbox_listing",
-    "issued_report", "page_of_cases", "people_on_case", "people_who_can_see", "read_marker", "read_stored_email",
+    "issued_report", "people_on_case", "people_who_can_see", "read_marker", "read_stored_email",
     "timeline", "unread_total", "verify_report",
 ]

@@ -4,13 +4,10 @@ works it."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from weakref import WeakKeyDictionary
 
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -19,6 +16,7 @@ from accounts.roles import OrgKind, Role
 
 from .. import permissions
 from ..choices import OPEN_STATUSES, TLP, Outcome, Status
+from ..kept_statements import run_prepared
 from ..models import (
     AuditEvent,
     Case,
@@ -35,59 +33,6 @@ NO_ACTION_OUTCOMES = (Outcome.NO_ACTION_NOT_ILLEGAL, Outcome.NO_ACTION_INSUFFICI
 ITEM_FILTERS = ("pending", "decided", "no_action", *Outcome.values)
 ITEM_ROW_FIELDS = ("pk", "position", "target", "key", "kind", "note", "warning", "outcome", "outcome_reason",
                    "decided_at", "decided_by__full_name")
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    compiler: Any  # the SQLCompiler the text came from: it converts the rows as the queryset would
-    sql: str
-    params: tuple[Any, ...]  # constants, and the stand-ins where the arguments go
-    slots: dict[tuple[type, Any], int]  # (type, value) of each stand-in -> the argument it stands for
-
-
-# Prepared queries of this page, per connection (the compiler holds it) and per key. The key is everything the SQL
-# text depends on besides the values bound as its parameters: each builder takes its varying values as arguments
-# and only ever sees slots for them, so no value of one request is baked into the text another request runs.
-_PREPARED: WeakKeyDictionary[Any, dict[tuple[Any, ...], _Prepared | None]] = WeakKeyDictionary()
-
-
-def _stand_in(index: int, example: Any) -> int | str:
-    """A value no real argument takes: a negative id beyond any sequence, or text with a NUL (which no input keeps)."""
-    marker = -(2**62) - 7919 * (index + 1)
-    return f"\x00stand-in-{index}{marker}" if isinstance(example, str) else marker
-
-
-def run_prepared(build: Callable[..., QuerySet[Any, Any]], key: tuple[Any, ...], *args: Any) -> list[tuple[Any, ...]]:
-    """The rows (tuples) of the values_list queryset build(key, *args), whose SQL is compiled once per process and
-    connection for (build, key) with stand-ins for `args`, then run with the real values bound as parameters.
-    `build` is a module-level function: it sees nothing but `key` and the stand-ins, so the key is everything the SQL
-    text depends on. A builder
-    whose compiled parameters do not hold every stand-in as a whole value (Django turned one into
-    something else) is never prepared: it runs through the ORM every time."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    kept = _PREPARED.setdefault(connection, {})
-    full_key = (build.__module__, build.__qualname__, *key)
-    if full_key not in kept:
-        stand_ins = [_stand_in(i, arg) for i, arg in enumerate(args)]
-        compiler = build(key, *stand_ins).query.get_compiler(DEFAULT_DB_ALIAS)
-        sql, params = compiler.as_sql()
-        slots = {(type(value), value): i for i, value in enumerate(stand_ins)}
-        found = {slots[(type(p), p)] for p in params if (type(p), p) in slots}
-        baked = any(str(value).strip("\x00") in sql for value in stand_ins)
-        prepared = None
-        if found == set(range(len(stand_ins))) and not baked:
-            prepared = _Prepared(compiler, sql, tuple(params), slots)
-        if len(kept) >= 256:
-            kept.clear()
-        kept[full_key] = prepared
-    prepared = kept[full_key]
-    if prepared is None:
-        return [tuple(row) for row in build(key, *args)]
-    params = [args[prepared.slots[(type(p), p)]] if (type(p), p) in prepared.slots else p for p in prepared.params]
-    with connection.cursor() as cursor:
-        cursor.execute(prepared.sql, params)
-        rows = cursor.fetchall()
-    return list(prepared.compiler.results_iter(results=[rows], tuple_expected=True))
 
 
 def case_items(case: Case, *, show: str = "", search: str = "") -> QuerySet[ReportedItem]:
@@ -122,7 +67,7 @@ def _item_page_query(key: tuple[Any, ...], case_id: int) -> QuerySet[ReportedIte
 
 def item_page(case: Case, *, show: str, search: str, offset: int, limit: int) -> list[dict[str, Any]]:
     """One page of case_items(case, show=show, search=search) as dicts of ITEM_ROW_FIELDS. Without a search its SQL
-    is prepared once per filter and page (run_prepared); a search is run through the ORM as typed."""
+    is prepared once per filter and page (kept_statements.run_prepared); a search is run through the ORM as typed."""
     if search.strip():
         rows: list[tuple[Any, ...]] = list(case_items(case, show=show, search=search)
                                            .values_list(*ITEM_ROW_FIELDS)[offset:offset + limit])

@@ -19,6 +19,7 @@ from accounts.roles import OrgKind
 
 from .. import permissions
 from ..choices import OPEN_STATUSES, Status
+from ..kept_statements import KeptStatements
 from ..link_identity import TargetError, normalise_target
 from ..models import (
     Case,
@@ -132,8 +133,7 @@ def _clock(now: datetime | None = None) -> dict[str, datetime]:
 # every run binds this request's now() there. So a kept statement is exactly the one building it again would give,
 # with the clock of its own request; only SQL is kept, never a row or a count.
 _SENTINEL = datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
-_KEPT: dict[tuple[Any, ...], tuple[str, tuple[Any, ...], tuple[tuple[int, str], ...]]] = {}
-_KEPT_MAX = 4096
+_KEPT: KeptStatements[tuple[str, tuple[Any, ...], tuple[tuple[int, str], ...]]] = KeptStatements()
 R = TypeVar("R")
 
 
@@ -145,7 +145,7 @@ def _run_kept(key: tuple[Any, ...], database: str, build: Callable[[datetime], R
     connection = connections[database]
     adapt = connection.ops.adapt_datetimefield_value
     clock = {name: adapt(value) for name, value in _clock().items()}
-    kept = _KEPT.get((database, *key))
+    kept = _KEPT.find((database, *key))
     if kept is not None:
         sql, params, positions = kept
         with connection.cursor() as cursor:
@@ -164,9 +164,7 @@ def _run_kept(key: tuple[Any, ...], database: str, build: Callable[[datetime], R
     with connection.execute_wrapper(bind_clock):
         result = build(_SENTINEL)
     if len(captured) == 1:  # one statement, as expected: kept (anything else is simply not kept)
-        if len(_KEPT) >= _KEPT_MAX:
-            _KEPT.clear()
-        _KEPT[(database, *key)] = captured[0]
+        _KEPT.keep((database, *key), captured[0])
     return result
 
 
@@ -227,7 +225,7 @@ def inbox_listing(user: User, filters: CaseFilters, visible: permissions.Visible
         total = known_total
     else:
         cap = COUNT_CAP
-        if has_next and offset + len(ids) + 1 > cap:
+        if _past_cap(offset, len(ids), has_next, cap):
             total, capped = cap, True
         else:
             found: int = _run_kept((*key, "count", cap), database,
@@ -263,28 +261,12 @@ def capped_count(qs: QuerySet[Any], cap: int | None = None) -> tuple[int, bool]:
     return min(found, cap), found > cap
 
 
-def page_of_cases(qs: QuerySet[Case], page: int, per_page: int) -> tuple[list[Case], int]:
-    """One page: select the ids first (an index-ordered scan), then load those rows with their relations."""
-    listing = case_page(qs, page, per_page)
-    return listing.rows, listing.total
-
-
-def case_page(qs: QuerySet[Case], page: int, per_page: int, *, with_total: bool = True,
-              count_cap: int | None = None, reader: User | None = None,
-              known_total: int | None = None) -> CasePage[Case]:
-    """One page of cases, loaded with what a row shows: item and pending counts (counted per case through the
-    items' case index, not a join grouped over every column) and, with `reader`, that person's unread messages.
-    `known_total`: the page's total when the caller already counted the same set (the open-work counts)."""
-    ids, total, capped, has_next = _page_ids(qs, page, per_page, with_total=with_total, count_cap=count_cap,
-                                             known_total=known_total)
-    return CasePage(rows=case_rows(ids, reader=reader), total=total, total_is_capped=capped,
-                    page=max(page, 1), has_next=has_next, per_page=per_page)
-
-
 def inbox_page(qs: QuerySet[Case], page: int, per_page: int, *, with_total: bool = True,
                count_cap: int | None = None, reader: User | None = None,
                known_total: int | None = None) -> CasePage[InboxRow]:
-    """case_page with the rows as the inbox table shows them (InboxRow values, no model instances)."""
+    """One page of cases as the inbox table shows them (InboxRow values: item and pending counts and, with
+    `reader`, that person's unread messages). `known_total`: the page's total when the caller already counted the
+    same set (the open-work counts)."""
     ids, total, capped, has_next = _page_ids(qs, page, per_page, with_total=with_total, count_cap=count_cap,
                                              known_total=known_total)
     return CasePage(rows=inbox_rows(ids, reader=reader), total=total, total_is_capped=capped,
@@ -310,9 +292,14 @@ def _total_of(qs: QuerySet[Case], offset: int, found: int, has_next: bool, cap: 
     """capped_count(qs, cap), without counting when the page proves it: a page whose next row lies past the cap
     shows that more than cap rows exist (a deep page of a long list costs no count of ten thousand rows)."""
     cap = COUNT_CAP if cap is None else cap
-    if has_next and offset + found + 1 > cap:
+    if _past_cap(offset, found, has_next, cap):
         return cap, True
     return capped_count(qs, cap)
+
+
+def _past_cap(offset: int, found: int, has_next: bool, cap: int) -> bool:
+    """Whether a page proves that more than `cap` rows exist: its next row lies past the cap."""
+    return has_next and offset + found + 1 > cap
 
 
 def inbox_counts(user: User, visible: QuerySet[Case] | permissions.VisibleCases | None = None) -> dict[str, Any]:
@@ -408,8 +395,7 @@ BADGE_CAP = 100
 # it: about 3 ms of Python on every page). Its text and parameters are a function of the database, the person's id
 # and the messages the policy lets them read (`message_visibility`), which is the key: a kept statement is exactly
 # the one building it again would give, so nothing can go stale (no row is kept, only the SQL).
-_BADGE_STATEMENTS: dict[tuple[str, int, Q], tuple[str, tuple[Any, ...]]] = {}
-_BADGE_STATEMENTS_KEPT = 4096
+_BADGE_STATEMENTS: KeptStatements[tuple[str, tuple[Any, ...]]] = KeptStatements()
 
 
 def unread_badges(user: User) -> dict[str, int]:
@@ -417,18 +403,16 @@ def unread_badges(user: User) -> dict[str, int]:
     query: each count reads at most BADGE_CAP rows through its index (partial indexes of unread notifications and
     of read markers with news)."""
     database = Notification.objects.db
-    key = (database, user.pk, permissions.message_visibility(user))
-    statement = _BADGE_STATEMENTS.get(key)
-    if statement is None:
+
+    def build() -> tuple[str, tuple[Any, ...]]:
         parts = [qs.order_by().values("pk")[:BADGE_CAP].query.get_compiler(using=database).as_sql()
                  for qs in (Notification.objects.filter(user=user, read_at__isnull=True), _unread_messages(user))]
         (notifications, n_params), (messages, m_params) = parts
         # The ORM's own SQL, every value a parameter.
         sql = f"SELECT (SELECT COUNT(*) FROM ({notifications}) AS n), (SELECT COUNT(*) FROM ({messages}) AS m)"  # noqa: S608
-        statement = (sql, (*n_params, *m_params))
-        if len(_BADGE_STATEMENTS) >= _BADGE_STATEMENTS_KEPT:
-            _BADGE_STATEMENTS.clear()
-        _BADGE_STATEMENTS[key] = statement
+        return sql, (*n_params, *m_params)
+
+    statement = _BADGE_STATEMENTS.get((database, user.pk, permissions.message_visibility(user)), build)
     with connections[database].cursor() as cursor:
         cursor.execute(*statement)
         unread_n, unread_m = cursor.fetchone()

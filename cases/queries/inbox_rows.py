@@ -4,35 +4,30 @@ unread messages), as model instances (`case_rows`), as values (`case_row_values`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 
 from .. import permissions
 from ..choices import Outcome
+from ..kept_statements import KeptStatements
 from ..models import Case, Category, Message, ReadMarker, ReportedItem
 
 
 def case_rows(ids: list[int], *, reader: User | None = None) -> list[Case]:
     """These cases, in this order, loaded as an inbox row shows them (one query; none for no ids)."""
-    rows: Any = []
-    if ids:
-        items = ReportedItem.objects.filter(case=OuterRef("pk")).order_by().values("case")
-        rows = (
-            Case.objects.filter(pk__in=ids)
+    if not ids:
+        return []
+    rows = (Case.objects.filter(pk__in=ids)
             .select_related("category", "requesting_org", "responding_org", "queue", "assignee")
-            .annotate(item_count=_count_in(items), pending_count=_count_in(items.filter(outcome=Outcome.PENDING)),
-                      next_due=F("next_due_at"))
-        )
-        if reader is not None:
-            rows = rows.annotate(unread=_count_in(_unread_in_case(reader)))
-    by_id = {c.pk: c for c in rows}
-    return [by_id[i] for i in ids if i in by_id]
+            .annotate(**_row_counts(reader), next_due=F("next_due_at")))
+    return _in_order(rows, ids, lambda case: case.pk)
 
 
 def case_row_values(ids: list[int], fields: tuple[str, ...], *, reader: User | None = None) -> list[dict[str, Any]]:
@@ -41,14 +36,9 @@ def case_row_values(ids: list[int], fields: tuple[str, ...], *, reader: User | N
     model instances, for callers that only read values (the API). One query; none for no ids."""
     if not ids:
         return []
-    items = ReportedItem.objects.filter(case=OuterRef("pk")).order_by().values("case")
-    counts: dict[str, Any] = {"item_count": _count_in(items),
-                              "pending_count": _count_in(items.filter(outcome=Outcome.PENDING))}
-    if reader is not None:
-        counts["unread"] = _count_in(_unread_in_case(reader))
+    counts = _row_counts(reader)
     rows = Case.objects.filter(pk__in=ids).order_by().annotate(**counts).values("id", *fields, *counts)
-    by_id = {row["id"]: row for row in rows}
-    return [by_id[i] for i in ids if i in by_id]
+    return _in_order(rows, ids, lambda row: row["id"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,25 +72,34 @@ _INBOX_ROW_FIELDS = ("reference", "title", "category__name", "category__name_id"
 # the ORM cost more than running it (about 5 ms of Python a page). The key is everything the query depends on: the
 # database, the reader's id and the messages the policy lets them read (`message_visibility`); the kept queryset is
 # never evaluated (each page filters a copy by its ids), so it holds no rows and nothing can go stale.
-_ROW_QUERIES: dict[tuple[str, int | None, Q | None], QuerySet[Case, dict[str, Any]]] = {}
-_ROW_QUERIES_KEPT = 4096
+_ROW_QUERIES: KeptStatements[QuerySet[Case, dict[str, Any]]] = KeptStatements()
+
+
+def _row_counts(reader: User | None) -> dict[str, Any]:
+    """What a row counts, as annotations: its items, those still pending and, with `reader`, their unread messages."""
+    items = ReportedItem.objects.filter(case=OuterRef("pk")).order_by().values("case")
+    counts: dict[str, Any] = {"item_count": _count_in(items),
+                              "pending_count": _count_in(items.filter(outcome=Outcome.PENDING))}
+    if reader is not None:
+        counts["unread"] = _count_in(_unread_in_case(reader))
+    return counts
+
+
+def _in_order(rows: Any, ids: list[int], pk: Callable[[Any], int]) -> list[Any]:
+    """`rows` in the order of `ids` (a row no longer there is left out)."""
+    by_id = {pk(row): row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _inbox_row_query(reader: User | None) -> QuerySet[Case, dict[str, Any]]:
     database = Case.objects.db
     key = (database, None, None) if reader is None else (database, reader.pk, permissions.message_visibility(reader))
-    query = _ROW_QUERIES.get(key)
-    if query is None:
-        items = ReportedItem.objects.filter(case=OuterRef("pk")).order_by().values("case")
-        counts: dict[str, Any] = {"item_count": _count_in(items),
-                                  "pending_count": _count_in(items.filter(outcome=Outcome.PENDING))}
-        if reader is not None:
-            counts["unread"] = _count_in(_unread_in_case(reader))
-        query = Case.objects.using(database).order_by().annotate(**counts).values("id", *_INBOX_ROW_FIELDS, *counts)
-        if len(_ROW_QUERIES) >= _ROW_QUERIES_KEPT:
-            _ROW_QUERIES.clear()
-        _ROW_QUERIES[key] = query
-    return query
+
+    def build() -> QuerySet[Case, dict[str, Any]]:
+        counts = _row_counts(reader)
+        return Case.objects.using(database).order_by().annotate(**counts).values("id", *_INBOX_ROW_FIELDS, *counts)
+
+    return _ROW_QUERIES.get(key, build)
 
 
 def inbox_rows(ids: list[int], *, reader: User | None = None) -> list[InboxRow]:
@@ -117,7 +116,7 @@ def inbox_rows(ids: list[int], *, reader: User | None = None) -> list[InboxRow]:
             category_names[key] = str(Category(name=name, name_id=name_id or ""))
         return category_names[key]
 
-    by_id = {row["id"]: row for row in _inbox_row_query(reader).filter(pk__in=ids)}
+    rows = _in_order(_inbox_row_query(reader).filter(pk__in=ids), ids, lambda row: row["id"])
     return [
         InboxRow(id=row["id"], reference=row["reference"], title=row["title"],
                  category=category(row["category__name"], row["category__name_id"]), status=row["status"],
@@ -125,7 +124,7 @@ def inbox_rows(ids: list[int], *, reader: User | None = None) -> list[InboxRow]:
                  authority=row["requesting_org__name"], assignee=row["assignee__full_name"] or "",
                  next_due=row["next_due_at"], submitted_at=row["submitted_at"], item_count=row["item_count"],
                  pending_count=row["pending_count"], unread=row.get("unread", 0))
-        for row in (by_id[i] for i in ids if i in by_id)
+        for row in rows
     ]
 
 

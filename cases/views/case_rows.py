@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from html import escape
 from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import TIME_STRINGS, timeuntil
 from django.utils.translation import gettext as _
 
 from ..choices import Priority, Status
+from ..instants import InstantWriter
 from ..queries import InboxRow
 
 
@@ -79,14 +79,11 @@ class _Labels:
         self.threat_to_life = escape(_("Threat to life"))
         self.columns = {key: escape(name) for key, name in _column_names().items()}
         self.url_prefix = reverse("cases:detail", args=["X"]).rsplit("X", 1)[0]
-        # What dateformat's "M" gives (MONTHS_3[month].title()), in the page's language.
-        self.months = {month: escape(str(name).title()) for month, name in MONTHS_3.items()}
         self.time_strings = {unit: _Once(text) for unit, text in TIME_STRINGS.items()}
-        self.zone: tzinfo = timezone.get_current_timezone()
-
-    def local(self, value: datetime) -> datetime:
-        """timezone.localtime(value), with the zone read once for the page."""
-        return value.astimezone(self.zone)
+        # The zone read and the month names translated once for the page (what dateformat's "M" gives).
+        instants = InstantWriter(timezone.get_current_timezone())
+        self.months = {month: escape(name) for month, name in instants.months.items()}
+        self.local = instants.local
 
     def day_month(self, local: datetime) -> str:
         """dateformat's "j M"."""

@@ -10,11 +10,10 @@ sees what (the events are those `queries.timeline` let through). What each event
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -22,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from ..choices import Outcome, Status
 from ..event_text import event_details, event_label
-from ..instants import zone_label
+from ..instants import InstantWriter
 from ..queries.case_page import TimelineEvent
 
 
@@ -76,13 +75,13 @@ def event_html(action: str, data: object, zone: tzinfo) -> str:
 
 def render_timeline(events: Sequence[TimelineEvent]) -> SafeString:
     """The <li> elements of the timeline, times to the second in the reader's zone (as `|instant:"seconds"`)."""
-    zone = timezone.get_current_timezone()
-    months = {number: str(name).title() for number, name in MONTHS_3.items()}
+    instants = InstantWriter(timezone.get_current_timezone())
+    zone = instants.zone
     esc = conditional_escape
     parts: list[str] = []
     for event in events:
-        local = _local(event.occurred_at, zone)
-        words = f"{local.day} {months[local.month]} {local.year}, {local:%H:%M:%S} {zone_label(local)}"
+        local = instants.local(event.occurred_at)
+        words = instants.words(local, seconds=True)
         who = ""
         if event.actor_name is not None:
             who = f" · {esc(event.actor_name)}"
@@ -91,7 +90,3 @@ def render_timeline(events: Sequence[TimelineEvent]) -> SafeString:
         parts.append(f'<li><div class="small lx-muted"><time datetime="{local.isoformat()}">{words}</time>{who}'
                      f"</div>\n          <div>{event_html(event.action, event.data, zone)}</div></li>\n")
     return mark_safe("".join(parts))  # noqa: S308  every value above is escaped
-
-
-def _local(moment: datetime, zone: tzinfo) -> datetime:
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(zone)

@@ -19,8 +19,9 @@ from cases.templatetags.instants import instant
 from ..models import Evidence
 
 
-def _url_pattern(name: str, reference: str) -> str:
-    """A URL with its evidence id left as a {} slot, reversed once a page rather than once a row."""
+def url_pattern(name: str, reference: str) -> str:
+    """The URL of a case's object (`name` with the reference and an id) with its id left as a {} slot: reversed once
+    a page rather than once a row (evidence, message edits)."""
     placeholder = 987654321
     return reverse(name, args=[reference, placeholder]).replace(str(placeholder), "{}")
 
@@ -28,8 +29,8 @@ def _url_pattern(name: str, reference: str) -> str:
 def render_evidence_rows(reference: str, evidence: Iterable[Evidence]) -> SafeString:
     """The <tr> elements of the evidence table, with the whitespace the template loop wrote around them."""
     esc = html.escape
-    view_url = _url_pattern("cases:evidence", reference)
-    download_url = _url_pattern("cases:evidence_download", reference)
+    view_url = url_pattern("cases:evidence", reference)
+    download_url = url_pattern("cases:evidence_download", reference)
     zone = timezone.get_current_timezone()
     internal = f' · <span class="badge text-bg-dark">{esc(_("internal"))}</span>'
     withdrawn = f' · <span class="badge text-bg-secondary">{esc(_("withdrawn"))}</span>'

@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..event_text import system_line
-from ..instants import zone_label
+from ..instants import InstantWriter
 from ..markdown import render_markdown
 from ..queries.case_page import ThreadEntry
+from .evidence_rows import url_pattern
 
 # Up to this many rendered bodies are kept per process (see message_html).
 MARKDOWN_MEMO_SIZE = 1024
@@ -47,23 +46,10 @@ def message_html(body: str, evidence_links: tuple[tuple[int, str], ...]) -> Safe
     return mark_safe(_memo_markdown(body, evidence_links))  # noqa: S308 (sanitised by nh3)
 
 
-class _Clock:
-    """An instant as `|instant` writes it ("3 Dec 2026, 14:05 WIB (UTC+07:00)") and as `|date:'c'`, in the reader's
-    zone; month names translated once."""
-
-    def __init__(self, zone: tzinfo) -> None:
-        self.zone = zone
-        self.months = {number: str(name).title() for number, name in MONTHS_3.items()}
-
-    def local(self, moment: datetime) -> datetime:
-        return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(self.zone)
-
-    def words(self, local: datetime) -> str:
-        return f"{local.day} {self.months[local.month]} {local.year}, {local:%H:%M} {zone_label(local)}"
-
-    def time_tag(self, moment: datetime) -> str:
-        local = self.local(moment)
-        return f'<time datetime="{local.isoformat()}">{self.words(local)}</time>'
+def _time_tag(instants: InstantWriter, moment: datetime) -> str:
+    """An instant as `|instant` writes it, in a <time> element holding it as `|date:'c'` (in the reader's zone)."""
+    local = instants.local(moment)
+    return f'<time datetime="{local.isoformat()}">{instants.words(local)}</time>'
 
 
 def render_thread_entries(entries: Sequence[ThreadEntry], *, reference: str, side: str,
@@ -73,10 +59,10 @@ def render_thread_entries(entries: Sequence[ThreadEntry], *, reference: str, sid
     Each entry carries the page's `html` (its body rendered), `revision_html` ((replaced at, html) pairs),
     `is_unread` and `can_edit`; `evidence_of` maps a message id to its files as (id, original name)."""
     esc = conditional_escape
-    clock = _Clock(timezone.get_current_timezone())
-    zone = clock.zone
-    evidence_url = _url_pattern("cases:evidence", reference)
-    edit_url = _url_pattern("cases:edit_message", reference)
+    instants = InstantWriter(timezone.get_current_timezone())
+    zone = instants.zone
+    evidence_url = url_pattern("cases:evidence", reference)
+    edit_url = url_pattern("cases:edit_message", reference)
     internal_badge = esc(_("Internal note (platform only)") if side == "platform"
                          else _("Internal note (authority only)"))
     new, edited, edit = esc(_("new")), esc(_("edited")), esc(_("Edit"))
@@ -84,7 +70,7 @@ def render_thread_entries(entries: Sequence[ThreadEntry], *, reference: str, sid
     pieces: list[SafeString] = []
     parts: list[str] = []
     for m in entries:
-        created = clock.time_tag(m.created_at)
+        created = _time_tag(instants, m.created_at)
         if m.kind == "system":
             line = system_line(m.system_action, m.system_params, who=m.author_name, zone=zone, fallback=m.body)
             parts.append(f'<li id="message-{m.pk}" class="small lx-muted border-start border-3 ps-2 my-2">'
@@ -116,7 +102,7 @@ def render_thread_entries(entries: Sequence[ThreadEntry], *, reference: str, sid
                 "counter": count}
             parts.append(f'      <details class="small mt-1"><summary>{summary}</summary>\n        ')
             for replaced_at, html in m.revision_html:
-                replaced = _("replaced %(when)s") % {"when": esc(clock.words(clock.local(replaced_at)))}
+                replaced = _("replaced %(when)s") % {"when": esc(instants.words(instants.local(replaced_at)))}
                 parts.append(f'<div class="border-start ps-2 mt-1 lx-muted"><div>{replaced}</div>{html}</div>')
             parts.append("</details>\n")
         if m.can_edit:
@@ -131,9 +117,3 @@ def render_thread_entries(entries: Sequence[ThreadEntry], *, reference: str, sid
         parts.append("    </li>\n")
     pieces.append(mark_safe("".join(parts)))  # noqa: S308  every value above is escaped
     return pieces
-
-
-def _url_pattern(name: str, reference: str) -> str:
-    """A URL with its id left as a {} slot, reversed once a page rather than once a row."""
-    placeholder = 987654321
-    return reverse(name, args=[reference, placeholder]).replace(str(placeholder), "{}")

@@ -326,7 +326,7 @@ def test_the_timeline_built_in_python_escapes_everything(world, mfa_client):
 
 
 def test_pages_read_one_after_another_show_each_their_own_case(world, mfa_client):
-    """The page's queries are compiled once per process (queries.case_page.run_prepared): each request binds its own
+    """The page's queries are compiled once per process (cases.kept_statements.run_prepared): each request binds its own
     case, filter and page, so a page read after another never shows the other's items, counts or history."""
     first, _ids = worked_case(world, count=110)
     second = make_case(world, state=Status.IN_PROGRESS, targets=unique_targets(3, "other"))
