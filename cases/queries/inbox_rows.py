@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 
 from .. import permissions
 from ..choices import Outcome
-from ..kept_statements import KeptStatements
+from ..kept_statements import run_prepared
 from ..models import Case, Category, Message, ReadMarker, ReportedItem
 
 
@@ -26,7 +26,8 @@ def case_rows(ids: list[int], *, reader: User | None = None) -> list[Case]:
         return []
     rows = (Case.objects.filter(pk__in=ids)
             .select_related("category", "requesting_org", "responding_org", "queue", "assignee")
-            .annotate(**_row_counts(reader), next_due=F("next_due_at")))
+            .annotate(**_row_counts(reader and reader.pk, reader and permissions.message_visibility(reader)),
+                      next_due=F("next_due_at")))
     return _in_order(rows, ids, lambda case: case.pk)
 
 
@@ -36,9 +37,8 @@ def case_row_values(ids: list[int], fields: tuple[str, ...], *, reader: User | N
     model instances, for callers that only read values (the API). One query; none for no ids."""
     if not ids:
         return []
-    counts = _row_counts(reader)
-    rows = Case.objects.filter(pk__in=ids).order_by().annotate(**counts).values("id", *fields, *counts)
-    return _in_order(rows, ids, lambda row: row["id"])
+    names = ("id", *fields, *_count_names(reader))
+    return [dict(zip(names, row, strict=True)) for row in _row_values(ids, fields, reader)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,20 +68,14 @@ _INBOX_ROW_FIELDS = ("reference", "title", "category__name", "category__name_id"
                      "submitted_at")
 
 
-# The inbox rows' query before its ids, built once per process for each reader: building its annotations through
-# the ORM cost more than running it (about 5 ms of Python a page). The key is everything the query depends on: the
-# database, the reader's id and the messages the policy lets them read (`message_visibility`); the kept queryset is
-# never evaluated (each page filters a copy by its ids), so it holds no rows and nothing can go stale.
-_ROW_QUERIES: KeptStatements[QuerySet[Case, dict[str, Any]]] = KeptStatements()
-
-
-def _row_counts(reader: User | None) -> dict[str, Any]:
-    """What a row counts, as annotations: its items, those still pending and, with `reader`, their unread messages."""
+def _row_counts(reader: int | None, visibility: Q | None) -> dict[str, Any]:
+    """What a row counts, as annotations: its items, those still pending and, with a reader (their id and the
+    messages the policy lets them read), their unread messages."""
     items = ReportedItem.objects.filter(case=OuterRef("pk")).order_by().values("case")
     counts: dict[str, Any] = {"item_count": _count_in(items),
                               "pending_count": _count_in(items.filter(outcome=Outcome.PENDING))}
-    if reader is not None:
-        counts["unread"] = _count_in(_unread_in_case(reader))
+    if reader is not None and visibility is not None:
+        counts["unread"] = _count_in(_unread_in_case(reader, visibility))
     return counts
 
 
@@ -91,15 +85,28 @@ def _in_order(rows: Any, ids: list[int], pk: Callable[[Any], int]) -> list[Any]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def _inbox_row_query(reader: User | None) -> QuerySet[Case, dict[str, Any]]:
-    database = Case.objects.db
-    key = (database, None, None) if reader is None else (database, reader.pk, permissions.message_visibility(reader))
+def _count_names(reader: User | None) -> tuple[str, ...]:
+    return ("item_count", "pending_count") if reader is None else ("item_count", "pending_count", "unread")
 
-    def build() -> QuerySet[Case, dict[str, Any]]:
-        counts = _row_counts(reader)
-        return Case.objects.using(database).order_by().annotate(**counts).values("id", *_INBOX_ROW_FIELDS, *counts)
 
-    return _ROW_QUERIES.get(key, build)
+def _row_values(ids: list[int], fields: tuple[str, ...], reader: User | None) -> list[tuple[Any, ...]]:
+    """The rows of these cases (id, *fields, *counts), in the order of `ids`. The query is compiled once per process
+    for the fields, the number of ids and the messages the policy lets the reader read (kept_statements.run_prepared:
+    building its count subqueries through the ORM cost more Python than running it); the ids and the reader are bound
+    on every run."""
+    visibility = None if reader is None else permissions.message_visibility(reader)
+    args = tuple(ids) if reader is None else (reader.pk, *ids)
+    rows = run_prepared(_row_query, (fields, visibility, len(ids)), *args, database=Case.objects.db)
+    return _in_order(rows, ids, lambda row: row[0])
+
+
+def _row_query(key: tuple[tuple[str, ...], Q | None, int], *args: int) -> QuerySet[Case, tuple[Any, ...]]:
+    """(For run_prepared.) The rows of the cases `args` (after the reader's id when the key holds their message
+    visibility) with their counts."""
+    fields, visibility, _count = key
+    reader, ids = (None, args) if visibility is None else (args[0], args[1:])
+    counts = _row_counts(reader, visibility)
+    return Case.objects.filter(pk__in=ids).order_by().annotate(**counts).values_list("id", *fields, *counts)
 
 
 def inbox_rows(ids: list[int], *, reader: User | None = None) -> list[InboxRow]:
@@ -116,15 +123,14 @@ def inbox_rows(ids: list[int], *, reader: User | None = None) -> list[InboxRow]:
             category_names[key] = str(Category(name=name, name_id=name_id or ""))
         return category_names[key]
 
-    rows = _in_order(_inbox_row_query(reader).filter(pk__in=ids), ids, lambda row: row["id"])
     return [
-        InboxRow(id=row["id"], reference=row["reference"], title=row["title"],
-                 category=category(row["category__name"], row["category__name_id"]), status=row["status"],
-                 priority=row["priority"], threat_to_life=row["threat_to_life"], tlp=row["tlp"],
-                 authority=row["requesting_org__name"], assignee=row["assignee__full_name"] or "",
-                 next_due=row["next_due_at"], submitted_at=row["submitted_at"], item_count=row["item_count"],
-                 pending_count=row["pending_count"], unread=row.get("unread", 0))
-        for row in rows
+        InboxRow(id=pk, reference=reference, title=title, category=category(category_name, category_name_id),
+                 status=status, priority=priority, threat_to_life=threat_to_life, tlp=tlp, authority=authority,
+                 assignee=assignee or "", next_due=next_due, submitted_at=submitted_at, item_count=item_count,
+                 pending_count=pending_count, unread=unread[0] if unread else 0)
+        for (pk, reference, title, category_name, category_name_id, status, priority, threat_to_life, tlp, authority,
+             assignee, next_due, submitted_at, item_count, pending_count, *unread)
+        in _row_values(ids, _INBOX_ROW_FIELDS, reader)
     ]
 
 
@@ -133,9 +139,9 @@ def _count_in(grouped: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(grouped.annotate(n=Count("*")).values("n"), output_field=IntegerField()), 0)
 
 
-def _unread_in_case(reader: User) -> QuerySet[Message, Any]:
-    """The reader's unread messages of the outer case: past their read marker (all, without one), visible to them,
-    not their own."""
-    marker = ReadMarker.objects.filter(user=reader, case=OuterRef(OuterRef("pk"))).values("last_read_message_id")[:1]
+def _unread_in_case(reader: int, visibility: Q) -> QuerySet[Message, Any]:
+    """The reader's unread messages of the outer case: past their read marker (all, without one), visible to them
+    (`visibility`, the policy's message_visibility), not their own."""
+    marker = ReadMarker.objects.filter(user_id=reader, case=OuterRef(OuterRef("pk"))).values("last_read_message_id")[:1]
     return (Message.objects.filter(case=OuterRef("pk"), id__gt=Coalesce(Subquery(marker), 0))
-            .filter(permissions.message_visibility(reader)).exclude(author=reader).order_by().values("case"))
+            .filter(visibility).exclude(author_id=reader).order_by().values("case"))

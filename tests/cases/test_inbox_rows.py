@@ -1,0 +1,65 @@
+"""The inbox's rows read through a statement compiled once per process: each reader still gets their own unread
+count (the reader is bound on every run, never baked into the kept SQL), their side's internal notes only, and the
+same values as a row freshly built through the ORM."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import User
+from cases.actions.thread import mark_read, post_message
+from cases.choices import Status
+from cases.queries.inbox_rows import case_row_values, case_rows, inbox_rows
+from tests.factories import World
+
+from .conftest import make_case
+
+pytestmark = pytest.mark.django_db
+
+
+def unread(reader: User, case_id: int) -> int:
+    return inbox_rows([case_id], reader=reader)[0].unread
+
+
+def test_each_reader_counts_only_what_they_may_read(world: World) -> None:
+    case = make_case(world, state=Status.IN_PROGRESS)
+    readers = [world.liaison, world.lead, world.moderator, world.manager]
+    for reader in readers:
+        mark_read(user=reader, case=case)
+    assert [unread(reader, case.pk) for reader in readers] == [0, 0, 0, 0]
+
+    post_message(actor=world.moderator, case=case, body="The first channel is down.")
+    post_message(actor=world.manager, case=case, body="Checking the second channel.", internal=True)
+    post_message(actor=world.liaison, case=case, body="Thank you.")  # posting reads the thread up to one's post
+
+    # The lead reads both shared messages, not the platform's internal note; the moderator the note and the
+    # liaison's message; the manager the liaison's message; the liaison nothing more.
+    expected = {world.liaison.pk: 0, world.lead.pk: 2, world.moderator.pk: 2, world.manager.pk: 1}
+    assert {reader.pk: unread(reader, case.pk) for reader in readers} == expected
+    assert {reader.pk: case_row_values([case.pk], ("reference",), reader=reader)[0]["unread"]
+            for reader in readers} == expected
+
+    mark_read(user=world.lead, case=case)
+    assert unread(world.lead, case.pk) == 0
+    assert unread(world.moderator, case.pk) == 2  # another reader's marker moves nothing
+
+
+def test_rows_keep_the_order_asked_for_and_agree_with_the_model_rows(world: World) -> None:
+    first = make_case(world, state=Status.IN_PROGRESS, targets=["https://t.me/alpha_one", "https://t.me/alpha_two",
+                                                                 "https://t.me/alpha_three"])
+    second = make_case(world)
+    post_message(actor=world.moderator, case=first, body="Looking at it.")
+    ids = [second.pk, first.pk, 10**9]  # a case no longer there is left out
+
+    rows = inbox_rows(ids, reader=world.liaison)
+    models = case_rows(ids, reader=world.liaison)
+    values = case_row_values(ids, ("reference", "status"), reader=world.liaison)
+    assert [row.reference for row in rows] == [second.reference, first.reference]
+    assert [(row.item_count, row.pending_count, row.unread) for row in rows] == \
+        [(case.item_count, case.pending_count, case.unread) for case in models]
+    assert [(v["reference"], v["status"], v["item_count"], v["unread"]) for v in values] == \
+        [(row.reference, row.status, row.item_count, row.unread) for row in rows]
+    assert rows[1].item_count == 3 and rows[1].unread >= 1
+    # Without a reader: the same rows, no unread count.
+    assert [(row.reference, row.unread) for row in inbox_rows(ids)] == [(second.reference, 0), (first.reference, 0)]
+    assert "unread" not in case_row_values(ids, ("reference",))[0]
