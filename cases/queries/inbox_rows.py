@@ -24,10 +24,11 @@ def case_rows(ids: list[int], *, reader: User | None = None) -> list[Case]:
     """These cases, in this order, loaded as an inbox row shows them (one query; none for no ids)."""
     if not ids:
         return []
+    counts = _row_counts(None, None) if reader is None else _row_counts(reader.pk,
+                                                                        permissions.message_visibility(reader))
     rows = (Case.objects.filter(pk__in=ids)
             .select_related("category", "requesting_org", "responding_org", "queue", "assignee")
-            .annotate(**_row_counts(reader and reader.pk, reader and permissions.message_visibility(reader)),
-                      next_due=F("next_due_at")))
+            .annotate(**counts, next_due=F("next_due_at")))
     return _in_order(rows, ids, lambda case: case.pk)
 
 
