@@ -31,7 +31,6 @@ from .inbox import (
     search_condition,
     total_from_counts,
     unread_badges,
-    unread_total,
 )
 from .records import (
     EmailReview,
@@ -46,5 +45,5 @@ __all__ = [
     "AccessEntry", "CaseFilters", "CasePage", "InboxRow", "inbox_page", "EmailReview", "capped_count", "search_condition", "total_from_counts", "SEARCH_COUNT_CAP", "unread_badges", "Sighting", "access_panel", "assignee_candidates", "case_items",
     "deconfliction", "email_review", "item_tally", "expired_evidence", "filtered_cases", "filters_from_query", "grantable_people", "inbox_counts", "inbox_listing",
     "issued_report", "people_on_case", "people_who_can_see", "read_marker", "read_stored_email",
-    "timeline", "unread_total", "verify_report",
+    "timeline", "verify_report",
 ]
