@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Membership, Organization, User
 from cases import audit
+from cases.kept_statements import run_prepared
 
 from . import tokens
 from .models import ApiToken, IdempotencyRecord, TokenScope
@@ -84,8 +86,7 @@ def authenticate_token(raw: str) -> tuple[User, ApiToken]:
     prefix = tokens.prefix_of(raw)
     if prefix is None:
         raise TokenRefused
-    token = (ApiToken.objects.select_related("user", "user__membership", "user__membership__organization")
-             .filter(prefix=prefix).first())
+    token = _token_by_prefix(prefix)
     now = timezone.now()
     if token is None or not tokens.matches(raw, token.digest) or not token.is_usable(now):
         raise TokenRefused
@@ -97,6 +98,47 @@ def authenticate_token(raw: str) -> tuple[User, ApiToken]:
         ).update(last_used_at=now)
         token.last_used_at = now
     return token.user, token
+
+
+# The token with its person, membership and organisation, as select_related("user", "user__membership",
+# "user__membership__organization").filter(prefix=…).first() reads them, in one statement compiled once per process
+# (kept_statements.run_prepared; building it through the ORM cost more Python than running it): the prefix is bound on
+# every run, and each row is loaded into its model as the ORM loads a selected relation.
+_TOKEN_PATHS: tuple[tuple[str, type[Model]], ...] = (
+    ("", ApiToken), ("user__", User), ("user__membership__", Membership),
+    ("user__membership__organization__", Organization))
+
+
+def _token_columns() -> list[str]:
+    return [path + field.attname for path, model in _TOKEN_PATHS for field in model._meta.concrete_fields]
+
+
+def _token_query(key: tuple[()], prefix: str) -> QuerySet[ApiToken, tuple[Any, ...]]:
+    """(For run_prepared.) The newest token with this prefix, as the values of _token_columns."""
+    return ApiToken.objects.filter(prefix=prefix).values_list(*_token_columns())[:1]
+
+
+def _token_by_prefix(prefix: str) -> ApiToken | None:
+    database = ApiToken.objects.db
+    rows = run_prepared(_token_query, (), prefix, database=database)
+    if not rows:
+        return None
+    values, loaded = list(rows[0]), []
+    for _path, model in _TOKEN_PATHS:
+        width = len(model._meta.concrete_fields)
+        row, values = values[:width], values[width:]
+        names = [field.attname for field in model._meta.concrete_fields]
+        loaded.append(None if row[0] is None else model.from_db(database, names, row))
+    token, user, membership, organization = loaded
+    assert isinstance(token, ApiToken) and isinstance(user, User)
+    token.user = user
+    if membership is None:
+        User.membership.related.set_cached_value(user, None)  # known to have none, as select_related leaves it
+    else:
+        assert isinstance(membership, Membership) and isinstance(organization, Organization)
+        user.membership = membership
+        membership.organization = organization
+    return token
 
 
 def prune_idempotency_records(*, now: datetime | None = None) -> int:

@@ -109,21 +109,30 @@ def key_columns(keys: tuple[Key, ...]) -> tuple[str, ...]:
 
 def keyset_rows(qs: QuerySet[Any], keys: tuple[Key, ...], after: list[Any] | None, count: int) -> list[dict[str, Any]]:
     """Up to `count` rows of `qs` in its keys' order, from the start (`after` None) or after the row whose keys are
-    `after`, as dicts of key_columns. In one query at any depth: the ranges of keyset_ranges, each read through the
-    ordering index up to `count` rows, in one UNION ALL, ordered and cut to `count`."""
+    `after`, as dicts of key_columns. In one query at any depth (keyset_query)."""
+    query = keyset_query(qs, keys, after, count)
+    columns = key_columns(keys)
+    return [] if query is None else [dict(zip(columns, row, strict=True)) for row in query]
+
+
+def keyset_query(qs: QuerySet[Any], keys: tuple[Key, ...], after: list[Any] | None,
+                 count: int) -> QuerySet[Any, tuple[Any, ...]] | None:
+    """keyset_rows' query, unevaluated, as tuples of key_columns (None: no row can follow `after`): the ranges of
+    keyset_ranges, each read through the ordering index up to `count` rows, in one UNION ALL, ordered and cut to
+    `count`."""
     columns = key_columns(keys)
     order = [key.order() for key in keys]
     qs = qs.order_by(*order)
     if after is None:
-        return list(qs.values(*columns)[:count])
+        return qs.values_list(*columns)[:count]
     ranges = keyset_ranges(keys, after)
     if len(ranges) <= 1:
-        return list(qs.filter(*ranges).values(*columns)[:count]) if ranges else []
+        return qs.filter(*ranges).values_list(*columns)[:count] if ranges else None
     if connections[qs.db].features.supports_slicing_ordering_in_compound:
-        parts = [qs.filter(condition).values(*columns)[:count] for condition in ranges]
+        parts = [qs.filter(condition).values_list(*columns)[:count] for condition in ranges]
     else:  # SQLite: a compound's parts take no ORDER BY or LIMIT; the outer ORDER BY and LIMIT decide alone
-        parts = [qs.filter(condition).order_by().values(*columns) for condition in ranges]
-    return list(parts[0].union(*parts[1:], all=True).order_by(*order)[:count])
+        parts = [qs.filter(condition).order_by().values_list(*columns) for condition in ranges]
+    return parts[0].union(*parts[1:], all=True).order_by(*order)[:count]
 
 
 def row_key(row: Model | Mapping[str, Any], keys: tuple[Key, ...]) -> list[Any]:

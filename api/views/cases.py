@@ -16,14 +16,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from cases import item_lists, permissions, queries
+from cases import item_lists, permissions
 from cases.actions.cases import create_case, transition_case
 from cases.choices import Status, Transition
 from cases.forms import CaseForm
 from cases.models import Case, Category
 from cases.queries.inbox import SORTS, CaseFilters, case_row_values
 
-from .. import pagination
+from .. import case_pages, pagination
 from ..idempotency import idempotent
 from ..problems import Unprocessable
 from ..serializers import (
@@ -142,14 +142,13 @@ class CaseListView(ApiView):
         scope = cursor_scope(filters)
         keys = KEYSETS[filters.sort]
         after = pagination.decode_key(request, scope, Case, keys)
-        qs = queries.filtered_cases(user, filters)
         # The page's ids and sort keys first (through the ordering index, the same cost at any depth), then their
-        # rows' values; the total counted up to the cap as the inbox counts it.
-        keyed = pagination.keyset_rows(qs, keys, after, limit + 1)
+        # rows' values; the total counted up to the cap as the inbox counts it. Both statements kept (case_pages).
+        keyed, count = case_pages.case_page(user, filters, keys, after, limit + 1)
         if after is None and len(keyed) <= limit:
             total, total_is_capped = len(keyed), False  # the first page holds the whole list: nothing to count
         else:
-            total, total_is_capped = queries.capped_count(qs)
+            total, total_is_capped = count()
         page = keyed[:limit]
         rows = case_row_values([row["id"] for row in page], CASE_SUMMARY_COLUMNS, reader=user)
         next_url = (pagination.next_key_link(request, pagination.row_key(page[-1], keys), scope)
