@@ -19,10 +19,11 @@ from django.utils import timezone
 from accounts.actions import deactivate_member
 from accounts.reauthentication import SIGNED_IN_AT_SESSION_KEY
 from api.actions import create_api_token, revoke_api_token
-from api.models import ApiToken
+from api.models import ApiToken, TokenScope
+from api.tokens import new_secret
 from cases.models import AuditEvent
 from tests.cases.conftest import make_case
-from tests.factories import World
+from tests.factories import UserFactory, World
 
 from .conftest import Api, token_for
 
@@ -187,3 +188,20 @@ def test_the_session_works_with_its_csrf_token_only(world: World) -> None:
     assert taken.status_code == 200
     event = AuditEvent.objects.filter(action="case.submit").get()
     assert event.data["via"] == "API (signed-in session)"
+
+
+def test_each_token_names_its_own_person_and_one_without_a_membership_fails(world: World) -> None:
+    """Tokens are read by one statement kept for the process (api.actions._token_by_prefix): each request binds its
+    own token, and a person who belongs to no organisation (no membership row) is refused like a deactivated one."""
+    make_case(world)
+    liaison, other = token_for(world.liaison), token_for(world.other_liaison)
+    for _ in range(2):
+        assert len(Api(liaison).get("/api/v1/cases/").json()["results"]) == 1
+        assert Api(other).get("/api/v1/cases/").json()["results"] == []
+    loner = UserFactory()
+    secret = new_secret()
+    ApiToken.objects.create(user=loner, name="Orphan", scope=TokenScope.READ_ONLY, prefix=secret.prefix,
+                            digest=secret.digest, created_at=timezone.now(),
+                            expires_at=timezone.now() + timedelta(days=1))
+    assert Api(secret.token).get("/api/v1/cases/").status_code == 401
+    assert Api(liaison).get("/api/v1/cases/").status_code == 200
