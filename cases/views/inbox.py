@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import SafeString, mark_safe
@@ -22,6 +23,7 @@ from liaison.input_policy import page_number
 
 from .. import permissions, queries
 from ..choices import Priority, Status
+from ..kept_statements import run_prepared
 from ..models import Category
 from . import case_rows
 
@@ -60,15 +62,25 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     context |= {
         "status_options": _options([("open", _("Open")), *Status.choices], filters.status),
         "priority_options": _options([("threat_to_life", _("Threat to life")), *Priority.choices], filters.priority),
-        "category_options": _options(((c.slug, str(c)) for c in Category.objects.all()), filters.category),
-        "authority_options": _options(((str(pk), name) for pk, name in Organization.objects.filter(
-            kind=OrgKind.AUTHORITY).order_by("name").values_list("pk", "name")), filters.authority)
-        if side == OrgKind.PLATFORM else "",
+        "category_options": _options(((slug, str(Category(name=name, name_id=name_id)))
+                                      for slug, name, name_id in run_prepared(_categories, ())), filters.category),
+        "authority_options": _options(((str(pk), name) for pk, name in run_prepared(_authorities, ())),
+                                      filters.authority) if side == OrgKind.PLATFORM else "",
         "sort_options": _options([("priority", _("Priority, then oldest")), ("due", _("Next deadline first")),
                                   ("newest", _("Newest first")), ("oldest", _("Oldest first")),
                                   ("updated", _("Recently updated")), ("reference", _("Reference"))], filters.sort),
     }
     return render(request, "cases/list.html", context)
+
+
+def _categories(key: tuple[()]) -> QuerySet[Category, tuple[str, str, str]]:
+    """(For run_prepared: the filter's options are read on every inbox page.) Every category in its order, with the
+    names a reader's language picks from."""
+    return Category.objects.values_list("slug", "name", "name_id")
+
+
+def _authorities(key: tuple[()]) -> QuerySet[Organization, tuple[int, str]]:
+    return Organization.objects.filter(kind=OrgKind.AUTHORITY).order_by("name").values_list("pk", "name")
 
 
 def _options(choices: Iterable[tuple[str, Any]], selected: str) -> SafeString:

@@ -4,6 +4,8 @@ same values as a row freshly built through the ORM."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from accounts.models import User
@@ -63,3 +65,20 @@ def test_rows_keep_the_order_asked_for_and_agree_with_the_model_rows(world: Worl
     # Without a reader: the same rows, no unread count.
     assert [(row.reference, row.unread) for row in inbox_rows(ids)] == [(second.reference, 0), (first.reference, 0)]
     assert "unread" not in case_row_values(ids, ("reference",))[0]
+
+
+def test_the_filter_offers_categories_and_authorities_added_after_the_first_page(mfa_client: Any, world: World) -> None:
+    """The filter's options are read through statements kept per process: what is added later still shows."""
+    from accounts.roles import OrgKind
+    from cases.models import Category
+    from tests.factories import OrganizationFactory
+
+    client = mfa_client
+    client.force_login(world.manager)
+    first = client.get("/cases/").content.decode()
+    assert "Ministry (test)" in first and "Commission (test)" in first
+    Category.objects.create(slug="new-harm", name="A harm added later", name_id="Bahaya yang ditambahkan kemudian")
+    OrganizationFactory(name="Agency added later", kind=OrgKind.AUTHORITY, country="TH")
+    later = client.get("/cases/?category=new-harm").content.decode()
+    assert '<option value="new-harm" selected>A harm added later</option>' in later
+    assert "Agency added later" in later
