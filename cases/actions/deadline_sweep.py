@@ -155,10 +155,10 @@ def _sweep_batch(deadlines: list[Deadline], now: datetime, counts: dict[str, int
         data={"deadline": deadline.pk, "point": point, "at": as_iso(now)}) for deadline, point in announced])
     audiences = _audiences(list({d.case_id: d.case for d, _point in announced}.values()))
     notices = [Notice(users=audiences[deadline.case_id], kind="deadline", source_key=f"deadline:{deadline.pk}:{point}",
-                      case=deadline.case, title=_notice(deadline, point)[0], body=_notice(deadline, point)[1],
+                      case=deadline.case, title=title, body=body,
                       url=reverse("cases:detail", args=[deadline.case.reference]) + "#deadlines",
                       event=_event(deadline, point))
-               for deadline, point in announced]
+               for deadline, point in announced for title, body in [_notice(deadline, point)]]
     transaction.on_commit(lambda: notify_many(notices))
 
 
