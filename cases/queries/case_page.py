@@ -21,6 +21,8 @@ from ..models import (
     AuditEvent,
     Case,
     CaseUserObjectPermission,
+    Deadline,
+    DeadlineProposal,
     Message,
     MessageRevision,
     ReadMarker,
@@ -142,38 +144,61 @@ def deconfliction(user: User, keys: list[str], exclude_case: Case | None = None)
     Platform staff learn of every other open (non-RED) case their platform received, but only the ones they may
     open by reference and authority (a moderator's queues): the rest are a count. An authority learns only of
     its own earlier cases; another authority's case is never revealed to it. One query: whether each case may be
-    opened is asked inside it, of the policy's own queryset.
+    opened is asked inside it, of the policy's own queryset. Its SQL is prepared once per process for the person's
+    side and role, whether a case is excluded and the number of keys rounded up to a power of two
+    (kept_statements.run_prepared): the organisation, membership, person, case and keys are bound.
     """
     if not keys:
         return {}
-    membership = permissions.membership_of(user)
-    if membership is None:
+    member = permissions.member_of(user)
+    if member is None:
         return {}
-    items = ReportedItem.objects.filter(key__in=set(keys), case__status__in=OPEN_STATUSES).exclude(
-        case__tlp=TLP.RED
-    )
-    if exclude_case is not None:
-        items = items.exclude(case_id=exclude_case.pk)
-    if membership.organization.kind == OrgKind.AUTHORITY:
-        items = items.filter(case__requesting_org_id=membership.organization_id)
+    wanted = sorted(set(keys))
+    excluded = () if exclude_case is None else (exclude_case.pk,)
+    if len(wanted) <= MAX_KEPT_KEYS:
+        # Padded with the last key (a repeated value changes nothing in IN): a few statements, not one per count.
+        size = 1 << (len(wanted) - 1).bit_length()
+        rows = run_prepared(_sightings_query, (member.shape, size, bool(excluded)),
+                            *member.ids, *excluded, *wanted, *[wanted[-1]] * (size - len(wanted)))
     else:
-        items = items.filter(case__responding_org_id=membership.organization_id)
-    openable = Exists(permissions.cases_visible_to_inside(user).filter(pk=OuterRef("case_id")))
+        rows = list(_sightings_query((member.shape, len(wanted), bool(excluded)), *member.ids, *excluded, *wanted))
     found: dict[str, Sightings] = defaultdict(Sightings)
     outside: dict[str, set[int]] = defaultdict(set)
-    for key, case_id, reference, org_name, org_id, may_open in items.annotate(may_open=openable).values_list(
-        "key", "case_id", "case__reference", "case__requesting_org__name", "case__requesting_org_id", "may_open"
-    ).order_by("case__reference")[:5000]:
+    for key, case_id, reference, org_name, org_id, may_open in rows:
         sightings = found[key]
         if not may_open:
             outside[key].add(case_id)
             continue
-        sighting = Sighting(reference, org_name, org_id == membership.organization_id)
+        sighting = Sighting(reference, org_name, org_id == member.organisation_id)
         if sighting not in sightings:
             sightings.append(sighting)
     for key, case_ids in outside.items():
         found[key].outside = len(case_ids)
     return dict(found)
+
+
+# Beyond this many distinct keys (an intake of thousands of lines), the sightings run through the ORM as built.
+MAX_KEPT_KEYS = 512
+
+
+def _sightings_query(key: tuple[tuple[str, str], int, bool], *args: Any) -> QuerySet[ReportedItem, tuple[Any, ...]]:
+    """The sightings' statement for (the member's shape, the number of keys, whether a case is excluded), from its
+    arguments: the member's ids (permissions.Member.ids), the excluded case if any, then the keys."""
+    shape, size, excluding = key
+    ids, rest = args[:len(args) - size - excluding], args[len(args) - size - excluding:]
+    organisation_id = ids[0]
+    excluded, keys = (rest[0], rest[1:]) if excluding else (None, rest)
+    items = ReportedItem.objects.filter(key__in=keys, case__status__in=OPEN_STATUSES).exclude(case__tlp=TLP.RED)
+    if excluded is not None:
+        items = items.exclude(case_id=excluded)
+    if shape[0] == OrgKind.AUTHORITY:
+        items = items.filter(case__requesting_org_id=organisation_id)
+    else:
+        items = items.filter(case__responding_org_id=organisation_id)
+    openable = Exists(permissions.cases_visible_to_inside_of(shape, *ids).filter(pk=OuterRef("case_id")))
+    return items.annotate(may_open=openable).values_list(
+        "key", "case_id", "case__reference", "case__requesting_org__name", "case__requesting_org_id", "may_open"
+    ).order_by("case__reference")[:5000]
 
 
 @dataclass(frozen=True)
@@ -229,14 +254,16 @@ class ThreadEntry:
 
 def thread_entries(user: User, case: Case) -> list[ThreadEntry]:
     """The messages and system entries this person may see (permissions.messages_visible_to), oldest first, with
-    their earlier versions: two queries whatever the length of the thread."""
+    their earlier versions: two queries whatever the length of the thread, each prepared once per process (the
+    messages' by the reader's side, permissions.message_side_of)."""
+    side = permissions.message_side_of(user, case)
+    if side is None:
+        return []
     entries = [
         ThreadEntry(pk, kind, author_id, (name or "") if author_id is not None else "", organisation or "", body,
                     system_action, system_params, created_at, edited_at)
         for pk, kind, author_id, name, organisation, body, system_action, system_params, created_at, edited_at in
-        permissions.messages_visible_to(user, case).order_by("id").values_list(
-            "id", "kind", "author_id", "author__full_name", "author__membership__organization__name", "body",
-            "system_action", "system_params", "created_at", "edited_at")
+        run_prepared(_thread_query, (side,), case.pk)
     ]
     if entries:
         by_id = {entry.pk: entry for entry in entries}
@@ -244,6 +271,12 @@ def thread_entries(user: User, case: Case) -> list[ThreadEntry]:
             if message_id in by_id:
                 by_id[message_id].revisions.append((replaced_at, body))
     return entries
+
+
+def _thread_query(key: tuple[str], case_id: int) -> QuerySet[Message, tuple[Any, ...]]:
+    return Message.objects.filter(case_id=case_id).filter(permissions.message_visibility_of(key[0])).order_by("id") \
+        .values_list("id", "kind", "author_id", "author__full_name", "author__membership__organization__name", "body",
+                     "system_action", "system_params", "created_at", "edited_at")
 
 
 def _revisions_query(key: tuple[()], case_id: int) -> QuerySet[MessageRevision, tuple[int, datetime, str]]:
@@ -314,14 +347,35 @@ def access_panel(case: Case) -> list[AccessEntry]:
 
 
 def read_marker(user: User, case: Case) -> int:
+    """The last message this person has read on the case (0 when none), its statement prepared once per process."""
+    rows = run_prepared(_read_marker_query, (), user.pk, case.pk)
+    return (rows[0][0] if rows else None) or 0
 
-    return ReadMarker.objects.filter(user=user, case=case).values_list("last_read_message_id", flat=True).first() or 0
+
+def _read_marker_query(key: tuple[()], user_id: int, case_id: int) -> QuerySet[ReadMarker, tuple[int | None]]:
+    return ReadMarker.objects.filter(user_id=user_id, case_id=case_id).order_by("id") \
+        .values_list("last_read_message_id")[:1]
 
 
-def people_who_can_see(case: Case) -> list[User]:
+@dataclass(frozen=True)
+class Mentionable:
+    """A person the thread's @-mention suggestions name: their id, address and name only."""
+
+    pk: int
+    email: str
+    full_name: str
+
+
+def people_who_can_see(case: Case) -> list[Mentionable]:
     """Active people of the two organisations who can see the case (for @-mention suggestions): their names and
-    addresses only."""
-    return list(permissions.people_who_can_view(case).only("pk", "email", "full_name").order_by("full_name")[:200])
+    addresses only, read as values (the statement prepared once per shape of case, permissions.viewers_of)."""
+    shape, ids = permissions.viewers_of(case)
+    return [Mentionable(*row) for row in run_prepared(_mention_query, shape, *ids)]
+
+
+def _mention_query(key: tuple[bool, bool, bool, bool], *ids: int | None) -> QuerySet[User, tuple[int, str, str]]:
+    return permissions.people_who_can_view_of(key, *ids).order_by("full_name").values_list("pk", "email",
+                                                                                         "full_name")[:200]
 
 
 def people_on_case(case: Case) -> dict[str, set[User]]:
@@ -378,3 +432,36 @@ def grantable_people(case: Case) -> QuerySet[User]:
         is_active=True, membership__deactivated_at__isnull=True,
         membership__organization__in=[case.requesting_org_id, case.responding_org_id],
     ).select_related("membership__organization").order_by("membership__organization__name", "full_name")
+
+
+_DEADLINE_FIELDS = tuple(field.attname for field in Deadline._meta.concrete_fields)
+_PROPOSAL_FIELDS = tuple(field.attname for field in DeadlineProposal._meta.concrete_fields)
+
+
+def _deadlines_query(key: tuple[()], case_id: int) -> QuerySet[Deadline, tuple[Any, ...]]:
+    return Deadline.objects.filter(case_id=case_id).order_by("due_at", "id").values_list(*_DEADLINE_FIELDS)
+
+
+def case_deadlines(case: Case) -> list[Deadline]:
+    """The case's deadlines by due time, read through a statement prepared once per process."""
+    database = Deadline.objects.db
+    return [Deadline.from_db(database, _DEADLINE_FIELDS, row)
+            for row in run_prepared(_deadlines_query, (), case.pk, database=database)]
+
+
+def _proposals_query(key: tuple[()], case_id: int) -> QuerySet[DeadlineProposal, tuple[Any, ...]]:
+    return DeadlineProposal.objects.filter(case_id=case_id).order_by("-proposed_at", "-id") \
+        .values_list(*_PROPOSAL_FIELDS, "proposed_by__full_name", "answered_by__full_name")
+
+
+def deadline_proposals(case: Case) -> list[DeadlineProposal]:
+    """The case's deadline proposals, newest first, each with `proposed_by_name` and `answered_by_name` (no person is
+    built as an object; the latter None while unanswered) and `case` the given instance."""
+    database = DeadlineProposal.objects.db
+    proposals = []
+    for row in run_prepared(_proposals_query, (), case.pk, database=database):
+        proposal = DeadlineProposal.from_db(database, _PROPOSAL_FIELDS, row[:len(_PROPOSAL_FIELDS)])
+        proposal.case = case
+        proposal.proposed_by_name, proposal.answered_by_name = row[len(_PROPOSAL_FIELDS):]  # type: ignore[attr-defined]
+        proposals.append(proposal)
+    return proposals
