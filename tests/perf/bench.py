@@ -94,6 +94,7 @@ SCENARIOS = [
              (_le("median_ms", 50), _le("queries", 25))),
     Scenario("case.big", "case page, 1,000-item case, moderator", "≤ 100 ms", (_le("median_ms", 100),)),
     Scenario("overview.manager", "overview `/`, T&S manager", "≤ 50 ms", (_le("median_ms", 50),)),
+    Scenario("http.bare", "gunicorn, 2 workers, 20 clients: the bare view (the floor over HTTP), moderator", "—"),
     Scenario("http.inbox", "gunicorn, 2 workers, 20 clients: moderator on `/cases/`",
              "≥ 150 req/s, p95 ≤ 150 ms, 0 errors", (_ge("rps", 150), _le("p95_ms", 150), _le("errors", 0))),
     Scenario("http.case", "gunicorn, 2 workers, 20 clients: moderator on a case page",

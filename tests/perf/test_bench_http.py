@@ -98,7 +98,7 @@ def server(bench_data: BenchData, tmp_path_factory: pytest.TempPathFactory) -> I
         "LIAISON_WEBHOOK_SECRET_KEY": "ZHJpbGwtd2ViaG9vay1rZXktbm90LWEtc2VjcmV0ISE=",  # a Fernet key
         "ALLOWED_HOSTS": "127.0.0.1,localhost", "BEHIND_TLS_PROXY": "true", "LIAISON_VAR_DIR": str(work / "var"),
         "STATIC_ROOT": str(bench.BENCH_DIR / "static"), "LIAISON_EVIDENCE_MAX_BYTES": str(2 * GIB),
-        "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "liaison.settings",
+        "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "tests.perf.bench_settings",
     })
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=bench.ROOT, env=env,
                    check=True)
@@ -216,6 +216,13 @@ def load(server: Server, path: str, session_key: str, tmp_path: Path) -> dict[st
         return _wrk(server, path, session_key, SECONDS, script)
     _python_load(server, path, session_key, 3)
     return _python_load(server, path, session_key, SECONDS)
+
+
+def test_http_bare_view_under_load(server: Server, sessions: dict[str, str], recorder: bench.Recorder,
+                                   tmp_path: Path) -> None:
+    """The floor over HTTP: the bare view (50 case rows, one indexed query) through the same server and load."""
+    with recorder.failure("http.bare"):
+        recorder.record("http.bare", **load(server, "/bench/bare/", sessions["moderator"], tmp_path))
 
 
 def test_http_inbox_under_load(server: Server, sessions: dict[str, str], recorder: bench.Recorder,
