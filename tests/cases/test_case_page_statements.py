@@ -74,7 +74,7 @@ def test_a_kept_case_statement_follows_queues_and_grants(world: World, django_as
     found = permissions.get_case_for_user(world.moderator_my, case.reference)
     with django_assert_num_queries(0):  # its relations come with it
         assert (found.pk, found.requesting_org.name, found.queue.name) == (case.pk, organisation, "MY")
-        assert found.category.name and found.created_by.full_name == world.liaison.full_name
+        assert found.category.name and found.created_by_id == world.liaison.pk
         assert found.responding_org.name == world.platform.name and found.assignee is None
     world.moderator.membership.queues.add(world.queue_my)
     assert permissions.get_case_for_user(world.moderator, case.reference).pk == case.pk
