@@ -79,3 +79,26 @@ def test_the_check_sees_english_outside_a_translate_tag(tmp_path: Path, settings
         '<p>{% translate "All good" %} · {{ value }}</p>')
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path), *settings.TEMPLATES[0]["DIRS"]]}]
     assert sorted(untranslated_words("probe.html")) == ["Case closed", "Open the case"]
+
+
+TRANSLATION_CALL_IN_FSTRING = re.compile(r"\{[^{}]*\b(?:_|gettext|ngettext|pgettext|npgettext|gettext_lazy)\(")
+
+
+def test_no_translation_call_inside_an_f_string() -> None:
+    """`makemessages` (xgettext) does not read calls inside an f-string's braces: a sentence translated there drops
+    out of the catalogue at the next `make messages`, and Indonesian readers get it in English. The pages built in
+    Python translate their words first and put the result in the f-string."""
+    import tokenize
+
+    root = TEMPLATES.parent
+    found = []
+    for path in sorted(root.glob("*/**/*.py")):
+        parts = path.relative_to(root).parts
+        if parts[0] in {".venv", "var", "tests", "node_modules"} or "migrations" in parts:
+            continue
+        with path.open("rb") as source:
+            for token in tokenize.tokenize(source.readline):
+                if token.type == tokenize.STRING and re.match(r"[rbuRBU]*[fF]", token.string) \
+                        and TRANSLATION_CALL_IN_FSTRING.search(token.string):
+                    found.append(f"{path.relative_to(root)}:{token.start[0]}")
+    assert not found, found

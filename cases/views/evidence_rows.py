@@ -32,9 +32,11 @@ def render_evidence_rows(reference: str, evidence: Iterable[Evidence]) -> SafeSt
     view_url = url_pattern("cases:evidence", reference)
     download_url = url_pattern("cases:evidence_download", reference)
     zone = timezone.get_current_timezone()
-    internal = f' · <span class="badge text-bg-dark">{esc(_("internal"))}</span>'
-    withdrawn = f' · <span class="badge text-bg-secondary">{esc(_("withdrawn"))}</span>'
-    purged = f' · <span class="badge text-bg-secondary">{esc(_("purged"))}</span>'
+    # Translated outside the f-strings: makemessages (xgettext) does not read calls inside them.
+    internal, withdrawn, purged = esc(_("internal")), esc(_("withdrawn")), esc(_("purged"))
+    internal = f' · <span class="badge text-bg-dark">{internal}</span>'
+    withdrawn = f' · <span class="badge text-bg-secondary">{withdrawn}</span>'
+    purged = f' · <span class="badge text-bg-secondary">{purged}</span>'
     sha_label, added_label, download = esc(_("SHA-256")), esc(_("Added")), esc(_("Download"))
     muted = ' class="text-body-secondary"'
     parts: list[str] = []
