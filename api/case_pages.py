@@ -14,7 +14,6 @@ Only SQL is kept, never a row or a count. A search (`q`) runs through the ORM as
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from cases import permissions, queries
-from cases.kept_statements import KeptStatements
+from cases.kept_statements import KeptStatements, run_kept_sql
 from cases.models import Case
 from cases.queries import inbox
 from cases.queries.inbox import CaseFilters
@@ -107,15 +106,7 @@ def _run(key: Hashable, build: Callable[..., QuerySet[Any, Any] | None], slots: 
     params = list(kept.params)
     for position, index in kept.positions:
         params[position] = slots[index].value
-    connection = connections[database]
-    with connection.cursor() as cursor:
-        cursor.execute(kept.sql, params)
-        rows = cursor.fetchall()
-    if kept.compiler is None:
-        return [tuple(row) for row in rows]
-    compiler = copy.copy(kept.compiler)
-    compiler.connection = connection
-    return list(compiler.results_iter(results=[rows], tuple_expected=True))
+    return run_kept_sql(kept.sql, params, database=database, compiler=kept.compiler)
 
 
 def _stand_ins(index: int, field: Field[Any, Any], database: str) -> tuple[Any, Any]:

@@ -10,7 +10,7 @@ Every kept statement of the project lives in a `KeptStatements`, so their bound 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -93,10 +93,19 @@ def run_prepared(build: Callable[..., QuerySet[Any, Any]], key: tuple[Any, ...],
     if prepared is None:
         return [tuple(row) for row in build(key, *args)]
     params = [args[prepared.slots[(type(p), p)]] if (type(p), p) in prepared.slots else p for p in prepared.params]
+    return run_kept_sql(prepared.sql, params, database=database, compiler=prepared.compiler)
+
+
+def run_kept_sql(sql: str, params: Sequence[Any], *, database: str, compiler: Any = None) -> list[tuple[Any, ...]]:
+    """A kept statement run with this request's parameters: its rows as fetched or, with `compiler` (the kept
+    SQLCompiler it came from, detached from its connection), converted as the ORM converts them, by a copy bound to
+    this thread's connection."""
     connection = connections[database]
     with connection.cursor() as cursor:
-        cursor.execute(prepared.sql, params)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
-    compiler = copy.copy(prepared.compiler)
-    compiler.connection = connection
-    return list(compiler.results_iter(results=[rows], tuple_expected=True))
+    if compiler is None:
+        return [tuple(row) for row in rows]
+    bound = copy.copy(compiler)
+    bound.connection = connection
+    return list(bound.results_iter(results=[rows], tuple_expected=True))

@@ -23,7 +23,7 @@ from accounts.permissions import membership_of
 from accounts.roles import OrgKind, Role
 
 from ..choices import TLP, Status
-from ..kept_statements import KeptStatements, run_prepared
+from ..kept_statements import KeptStatements, run_kept_sql, run_prepared
 from ..models import Case, CaseUserObjectPermission
 
 VIEW_PERMISSION = "view_case"
@@ -59,13 +59,13 @@ def side_of(user: User) -> str:
 INLINE_GRANTS = 100
 
 
-def _grants(user: User) -> QuerySet[CaseUserObjectPermission]:
-    return CaseUserObjectPermission.objects.filter(user=user, permission__codename=VIEW_PERMISSION)
+def _grants(user_id: int) -> QuerySet[CaseUserObjectPermission]:
+    return CaseUserObjectPermission.objects.filter(user_id=user_id, permission__codename=VIEW_PERMISSION)
 
 
 def granted_case_ids(user: User) -> list[int]:
     """The cases named to this person through guardian (direct foreign-key table)."""
-    return list(_grants(user).values_list("content_object_id", flat=True))
+    return list(_grants(user.pk).values_list("content_object_id", flat=True))
 
 
 # The statement reading a person's first INLINE_GRANTS + 1 granted ids, compiled once per process per database and
@@ -79,13 +79,12 @@ def _granted_ids(user: User) -> list[int]:
     database = CaseUserObjectPermission.objects.db
 
     def build() -> tuple[str, tuple[Any, ...]]:
-        query = _grants(user).values_list("content_object_id", flat=True)[:INLINE_GRANTS + 1].query
+        query = _grants(user.pk).values_list("content_object_id", flat=True)[:INLINE_GRANTS + 1].query
         sql, params = query.get_compiler(using=database).as_sql()
         return sql, tuple(params)
 
-    with connections[database].cursor() as cursor:
-        cursor.execute(*_GRANT_STATEMENTS.get((database, user.pk), build))
-        return [row[0] for row in cursor.fetchall()]
+    sql, params = _GRANT_STATEMENTS.get((database, user.pk), build)
+    return [row[0] for row in run_kept_sql(sql, params, database=database)]
 
 
 def _granted_condition(user: User) -> Q | None:
@@ -97,7 +96,7 @@ def _named_condition(user: User, ids: list[int]) -> Q | None:
         return None
     if len(ids) <= INLINE_GRANTS:
         return Q(pk__in=ids)
-    return Q(pk__in=_grants(user).values("content_object_id"))
+    return Q(pk__in=_grants(user.pk).values("content_object_id"))
 
 
 def _scope(membership: Membership) -> Q:
@@ -171,10 +170,10 @@ def cases_visible_to_inside(user: User) -> QuerySet[Case]:
     """cases_visible_to as a subquery that costs no query of its own (the named cases a semi-join on the grants,
     not a list read first): for asking, inside one query over other rows, which of their cases the person may
     open. The same set as cases_visible_to."""
-    membership = _membership(user)
-    if membership is None:
+    member = member_of(user)
+    if member is None:
         return Case.objects.none()
-    return _visible_cases(membership, user, Q(pk__in=_grants(user).values("content_object_id")))
+    return cases_visible_to_inside_of(member.shape, *member.ids)
 
 
 @dataclass(frozen=True)
@@ -218,8 +217,7 @@ def cases_visible_to_inside_of(shape: tuple[str, str], organisation_id: int, use
     """cases_visible_to_inside for the Member of this shape and ids (Member.ids), built from the values alone: the
     same predicate (scope AND ((baseline AND NOT RED) OR named), the named cases a semi-join on the grants)."""
     kind, role = shape
-    named = Q(pk__in=CaseUserObjectPermission.objects.filter(
-        user_id=user_id, permission__codename=VIEW_PERMISSION).values("content_object_id"))
+    named = Q(pk__in=_grants(user_id).values("content_object_id"))
     return _visible_from(_scope_of(kind, organisation_id), _baseline_of(kind, role, membership_id, user_id), named)
 
 

@@ -19,7 +19,7 @@ from accounts.roles import OrgKind
 
 from .. import permissions
 from ..choices import OPEN_STATUSES, Status
-from ..kept_statements import KeptStatements
+from ..kept_statements import KeptStatements, run_kept_sql
 from ..link_identity import TargetError, normalise_target
 from ..models import (
     Case,
@@ -149,9 +149,7 @@ def _run_kept(key: tuple[Any, ...], database: str, build: Callable[[datetime], R
     kept = _KEPT.find((database, *key))
     if kept is not None:
         sql, params, positions = kept
-        with connection.cursor() as cursor:
-            cursor.execute(sql, _bind(params, positions, clock))
-            return from_rows(cursor.fetchall())
+        return from_rows(run_kept_sql(sql, _bind(params, positions, clock), database=database))
     sentinels: dict[Any, str] = {adapt(value): name for name, value in _clock(_SENTINEL).items()}
     captured: list[tuple[str, tuple[Any, ...], tuple[tuple[int, str], ...]]] = []
 
@@ -430,8 +428,6 @@ def unread_badges(user: User) -> dict[str, int]:
         sql = f"SELECT (SELECT COUNT(*) FROM ({notifications}) AS n), (SELECT COUNT(*) FROM ({messages}) AS m)"  # noqa: S608
         return sql, (*n_params, *m_params)
 
-    statement = _BADGE_STATEMENTS.get((database, user.pk, permissions.message_visibility(user)), build)
-    with connections[database].cursor() as cursor:
-        cursor.execute(*statement)
-        unread_n, unread_m = cursor.fetchone()
+    sql, params = _BADGE_STATEMENTS.get((database, user.pk, permissions.message_visibility(user)), build)
+    [(unread_n, unread_m)] = run_kept_sql(sql, params, database=database)
     return {"unread_notifications": unread_n or 0, "unread_messages": unread_m or 0}
