@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,30 +21,70 @@ from ..models import Case, ReportedItem
 MAX_ITEMS_PER_CASE = 20000
 
 
-def append_items(*, actor: User, case: Case, rows: Iterable[AcceptedRow]) -> list[ReportedItem]:
-    """Add the rows not yet in the case, after its last item. The caller holds the case's row lock."""
+def append_items(*, actor: User, case: Case, rows: Iterable[AcceptedRow]) -> list[AcceptedRow]:
+    """Add the rows not yet in the case, after its last item, and return the rows added. The caller holds the case's
+    row lock."""
     existing = set(case.items.values_list("key", flat=True))
     start = case.items.count()
-    new_items: list[ReportedItem] = []
+    added: list[AcceptedRow] = []
     for row in rows:
         if row.key in existing:
             continue
         existing.add(row.key)
-        new_items.append(ReportedItem(case=case, position=start + len(new_items) + 1, target=row.target,
-                                      key=row.key, kind=row.kind, note=row.note,
-                                      warning=row.warning[:MAX_WARNING_LENGTH]))
-    if start + len(new_items) > MAX_ITEMS_PER_CASE:
+        added.append(row)
+    if start + len(added) > MAX_ITEMS_PER_CASE:
         raise ValidationError(_("A case holds at most %(max)d items.") % {"max": MAX_ITEMS_PER_CASE})
-    created = ReportedItem.objects.bulk_create(new_items, batch_size=1000)
-    if created:
+    if added:
+        _insert_items(case=case, start=start, rows=added)
         audit.record(actor=actor, action="items.added", case=case,
-                     data={"count": len(created), "targets": [i.target for i in created[:50]]})
-    return created
+                     data={"count": len(added), "targets": [row.target for row in added[:50]]})
+    return added
+
+
+# The columns an added item is written with, in this order; the rest (decided_by, decided_at) stay NULL.
+_CONSTANT_COLUMNS = ("case", "outcome", "outcome_reason", "created_at")
+_ROW_COLUMNS = ("position", "target", "key", "kind", "note", "warning")
+
+
+def _insert_items(*, case: Case, start: int, rows: Sequence[AcceptedRow]) -> None:
+    """One INSERT of the rows as items at positions start+1, start+2, ... with the values `ReportedItem(...).save()`
+    would write (pending, no reason, created now). Written as SQL, not `bulk_create`: its per-field preparation of
+    model instances cost about 1 s for 10,000 items, the insert itself a tenth of that. On PostgreSQL the rows go as
+    one array per column (`unnest`), else as one `executemany`."""
+    meta = ReportedItem._meta
+    by_name = {column.name: column for column in meta.concrete_fields}
+    columns = [by_name[name] for name in (*_CONSTANT_COLUMNS, *_ROW_COLUMNS)]
+    constants = [column.get_db_prep_save(value, connection) for column, value in zip(
+        columns[:len(_CONSTANT_COLUMNS)], (case.pk, Outcome.PENDING.value, "", timezone.now()), strict=True)]
+    values = [_row_values(row) for row in rows]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column.column) for column in columns)
+    table = quote(meta.db_table)
+    # Only the model's own table and column names and their types are written into the text; every value is bound.
+    if connection.vendor == "postgresql":
+        casts = [column.db_type(connection) for column in columns]
+        constant_sql = ", ".join(f"%s::{cast}" for cast in casts[:len(_CONSTANT_COLUMNS)])
+        array_sql = ", ".join(f"%s::{cast}[]" for cast in casts[len(_CONSTANT_COLUMNS):])
+        sql = f"INSERT INTO {table} ({names}) SELECT {constant_sql}, * FROM unnest({array_sql})"  # noqa: S608
+        arrays = [list(range(start + 1, start + len(rows) + 1)), *map(list, zip(*values, strict=True))]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*constants, *arrays])
+    else:
+        placeholders = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, [(*constants, start + n, *row) for n, row in enumerate(values, start=1)])
+
+
+def _row_values(row: AcceptedRow) -> tuple[str, str, str, str, str]:
+    """An accepted row's target, key, kind, note and warning as its item stores them."""
+    return row.target, row.key, row.kind, row.note, row.warning[:MAX_WARNING_LENGTH]
 
 
 @transaction.atomic
-def add_items(*, actor: User, case: Case, rows: Iterable[AcceptedRow]) -> list[ReportedItem]:
-    """The accepted rows of a reviewed list; a list without one (every row rejected) adds nothing and says so."""
+def add_items(*, actor: User, case: Case, rows: Iterable[AcceptedRow]) -> list[AcceptedRow]:
+    """The accepted rows of a reviewed list, returning those added (a row whose target the case already reports is
+    not); a list without one (every row rejected) adds nothing and says so."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     permissions.ensure_can_view(actor, case)
     if not permissions.can_edit_items(actor, case):
