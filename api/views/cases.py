@@ -4,7 +4,6 @@ form and intake rules), one case (ETag), and the workflow's moves, each calling 
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from django.http import HttpResponse
@@ -21,9 +20,11 @@ from cases.actions.cases import create_case, transition_case
 from cases.choices import Status, Transition
 from cases.forms import CaseForm
 from cases.models import Case, Category
-from cases.queries.inbox import SORTS, CaseFilters, case_row_values
+from cases.queries import case_pages
+from cases.queries.inbox import SORTS, CaseFilters, case_row_values, list_scope
+from cases.queries.keyset import KEYSETS
 
-from .. import case_pages, pagination
+from .. import pagination
 from ..idempotency import idempotent
 from ..problems import Unprocessable
 from ..serializers import (
@@ -49,17 +50,6 @@ UNPROCESSABLE: dict[Any, Any] = {(422, PROBLEM_JSON): PROBLEM}
 IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
                                    description="Retrying with the same key and body replays the first answer.")
 
-Key = pagination.Key
-# Each sort's columns as the cursor holds them (the inbox's orders, ending with a unique column; NULLs last).
-KEYSETS: dict[str, tuple[pagination.Key, ...]] = {
-    "priority": (Key("priority_rank", descending=True), Key("submitted_at", nullable=True), Key("id")),
-    "newest": (Key("created_at", descending=True), Key("id", descending=True)),
-    "oldest": (Key("created_at"), Key("id")),
-    "reference": (Key("reference"),),
-    "updated": (Key("updated_at", descending=True), Key("id", descending=True)),
-    "due": (Key("next_due_at", nullable=True), Key("priority_rank", descending=True), Key("id")),
-}
-assert set(KEYSETS) == {*SORTS, "due"}
 
 LIST_FILTERS = [
     OpenApiParameter("status", str, description="A status, or `open`.",
@@ -70,7 +60,7 @@ LIST_FILTERS = [
     OpenApiParameter("assignee", str, description="A person's id, `me` or `none`."),
     OpenApiParameter("q", str, description="A reference, a link, or words of the title."),
     OpenApiParameter("deadline", str, enum=["due_soon", "breached"]),
-    OpenApiParameter("sort", str, enum=[*SORTS, "due"]),
+    OpenApiParameter("sort", str, enum=list(SORTS)),
     OpenApiParameter("cursor", str, description="From the previous page's `next`."),
     OpenApiParameter("limit", int, description=f"1 to {pagination.MAX_LIMIT} (default {pagination.DEFAULT_LIMIT})."),
 ]
@@ -91,7 +81,7 @@ def case_payload(user: User, case: Case) -> dict[str, Any]:
 def filters_from(request: Request) -> CaseFilters:
     params = request.query_params
     sort = params.get("sort", "priority")
-    if sort not in SORTS and sort != "due":
+    if sort not in SORTS:
         raise exceptions.ValidationError({"sort": [_("Unknown sort.")]})
     return CaseFilters(status=params.get("status", ""), priority=params.get("priority", ""),
                        category=params.get("category", ""), authority=params.get("authority", ""),
@@ -101,7 +91,7 @@ def filters_from(request: Request) -> CaseFilters:
 
 def cursor_scope(filters: CaseFilters) -> str:
     """A cursor belongs to the list it was made for (same filters and sort): another list's cursor is refused."""
-    return hashlib.sha256(json.dumps(sorted(vars(filters).items())).encode()).hexdigest()[:16]
+    return list_scope(filters)
 
 
 def cursor_after(filters: CaseFilters, row: Case) -> str:

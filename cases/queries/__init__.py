@@ -17,6 +17,7 @@ from .case_page import (
     read_marker,
     timeline,
 )
+from .case_pages import PageCursor, inbox_listing
 from .inbox import (
     SEARCH_COUNT_CAP,
     CaseFilters,
@@ -26,9 +27,10 @@ from .inbox import (
     filtered_cases,
     filters_from_query,
     inbox_counts,
-    inbox_listing,
     inbox_page,
+    list_scope,
     search_condition,
+    sort_keys,
     total_from_counts,
     unread_badges,
 )
@@ -44,6 +46,6 @@ from .records import (
 __all__ = [
     "AccessEntry", "CaseFilters", "CasePage", "InboxRow", "inbox_page", "EmailReview", "capped_count", "search_condition", "total_from_counts", "SEARCH_COUNT_CAP", "unread_badges", "Sighting", "access_panel", "assignee_candidates", "case_items",
     "deconfliction", "email_review", "item_tally", "expired_evidence", "filtered_cases", "filters_from_query", "grantable_people", "inbox_counts", "inbox_listing",
-    "issued_report", "people_on_case", "people_who_can_see", "read_marker", "read_stored_email",
+    "PageCursor", "list_scope", "sort_keys", "issued_report", "people_on_case", "people_who_can_see", "read_marker", "read_stored_email",
     "timeline", "verify_report",
 ]

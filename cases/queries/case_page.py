@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, QuerySet
+from django.db.models.lookups import In
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
@@ -177,8 +180,30 @@ def deconfliction(user: User, keys: list[str], exclude_case: Case | None = None)
     return dict(found)
 
 
-# Beyond this many distinct keys (an intake of thousands of lines), the sightings run through the ORM as built.
+# Beyond this many distinct keys (an intake of thousands of lines), the sightings run through the ORM as built, the
+# keys bound as one array on PostgreSQL (AnyOf).
 MAX_KEPT_KEYS = 512
+
+
+class AnyOf(Lookup):
+    """`column IN (values)`, written on PostgreSQL as `column = ANY(%s)` with the values bound as one array parameter.
+
+    For the thousands of keys of an intake: Django's `__in` prepares, resolves and binds every value on its own
+    (0.9 s of the preview's CPU for 10,000 keys), and the statement's text grows with them. The values are taken as
+    the column stores them (here str keys); elsewhere it is Django's `In`, value by value, as before."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> list[Any]:
+        return list(self.rhs)
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
+        return In(self.lhs, self.rhs).as_sql(compiler, connection)
+
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, self.rhs)
 
 
 def _sightings_query(key: tuple[tuple[str, str], int, bool], *args: Any) -> QuerySet[ReportedItem, tuple[Any, ...]]:
@@ -188,7 +213,8 @@ def _sightings_query(key: tuple[tuple[str, str], int, bool], *args: Any) -> Quer
     ids, rest = args[:len(args) - size - excluding], args[len(args) - size - excluding:]
     organisation_id = ids[0]
     excluded, keys = (rest[0], rest[1:]) if excluding else (None, rest)
-    items = ReportedItem.objects.filter(key__in=keys, case__status__in=OPEN_STATUSES).exclude(case__tlp=TLP.RED)
+    matching = AnyOf(F("key"), keys) if size > MAX_KEPT_KEYS else Q(key__in=keys)
+    items = ReportedItem.objects.filter(matching, case__status__in=OPEN_STATUSES).exclude(case__tlp=TLP.RED)
     if excluded is not None:
         items = items.exclude(case_id=excluded)
     if shape[0] == OrgKind.AUTHORITY:

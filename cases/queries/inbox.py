@@ -3,6 +3,8 @@ counts of open work. Their joins and indexes are chosen so a page costs the same
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Count, F, Field, Model, Q, QuerySet
+from django.db.models import Count, Field, Model, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -29,14 +31,10 @@ from ..models import (
     ReportedItem,
 )
 from .inbox_rows import InboxRow, case_row_values, case_rows, inbox_rows  # noqa: F401 (the API reads them here)
+from .keyset import KEYSETS, Key, keyset_order
 
-SORTS = {
-    "priority": ("-priority_rank", "submitted_at", "id"),
-    "newest": ("-created_at", "-id"),
-    "oldest": ("created_at", "id"),
-    "reference": ("reference",),
-    "updated": ("-updated_at", "-id"),
-}
+# The inbox's sorts, each a keyset (keyset.KEYSETS: its columns end with a unique one, NULLs last everywhere).
+SORTS = tuple(KEYSETS)
 
 
 @dataclass
@@ -104,9 +102,12 @@ def filtered_cases(user: User, filters: CaseFilters, *, visible: QuerySet[Case] 
         qs = qs.filter(status__in=OPEN_STATUSES).filter(_due_soon(now))
     elif filters.deadline == "breached":
         qs = qs.filter(status__in=OPEN_STATUSES).filter(_breached(now))
-    if filters.sort == "due":
-        return qs.order_by(F("next_due_at").asc(nulls_last=True), "-priority_rank", "id")
-    return qs.order_by(*SORTS.get(filters.sort, SORTS["priority"]))
+    return keyset_order(qs, sort_keys(filters))
+
+
+def sort_keys(filters: CaseFilters) -> tuple[Key, ...]:
+    """The columns of the list's order (an unknown sort: by priority)."""
+    return KEYSETS.get(filters.sort, KEYSETS["priority"])
 
 
 def _due_soon(now: datetime | None = None) -> Q:
@@ -176,6 +177,11 @@ def _bind(params: tuple[Any, ...], positions: tuple[tuple[int, str], ...], clock
     return tuple(bound)
 
 
+def list_scope(filters: CaseFilters) -> str:
+    """What a cursor of a list is bound to (its filters and sort): another list's cursor is refused."""
+    return hashlib.sha256(json.dumps(sorted(vars(filters).items())).encode()).hexdigest()[:16]
+
+
 def search_condition(text: str) -> Q:
     """One indexed path per kind of query, never an OR that no index serves: a reference exactly (unique index),
     a link by its normalised key (item key index), otherwise words of the title and parts of a reference
@@ -196,48 +202,11 @@ def search_condition(text: str) -> Q:
 RowT = TypeVar("RowT")
 
 
-def inbox_listing(user: User, filters: CaseFilters, visible: permissions.VisibleCases, page: int, per_page: int, *,
-                  counts: dict[str, Any]) -> CasePage[InboxRow]:
-    """inbox_page(filtered_cases(user, filters), page, per_page, reader=user, ...) as the inbox page asks it, with its
-    statements kept (`_run_kept`: the ids of the page and, when the counts do not hold it, the capped total), except
-    for a search, whose text makes every statement another."""
-    count_cap = SEARCH_COUNT_CAP if filters.q else None
-    known_total = total_from_counts(filters, counts)
-    if filters.q.strip():
-        return inbox_page(filtered_cases(user, filters, visible=visible.queryset), page, per_page,
-                          count_cap=count_cap, reader=user, known_total=known_total)
-    database = Case.objects.db
-    key = ("inbox", *visible.key, filters.status, filters.priority, filters.category, filters.authority,
-           filters.assignee, filters.sort, filters.deadline, settings.LIAISON_DUE_SOON_MINUTES)
-
-    def cases(now: datetime) -> QuerySet[Case]:
-        return filtered_cases(user, filters, visible=visible.queryset, now=now)
-
-    offset = max(page - 1, 0) * per_page
-    ids: list[int] = _run_kept((*key, "ids", offset, per_page), database,
-                               lambda now: list(cases(now).values_list("id", flat=True)[offset:offset + per_page + 1]),
-                               lambda rows: [row[0] for row in rows])
-    has_next = len(ids) > per_page
-    ids = ids[:per_page]
-    capped = False
-    if known_total is not None:
-        total = known_total
-    else:
-        cap = COUNT_CAP
-        if _past_cap(offset, len(ids), has_next, cap):
-            total, capped = cap, True
-        else:
-            found: int = _run_kept((*key, "count", cap), database,
-                                   lambda now: cases(now).order_by().values("pk")[:cap + 1].count(),
-                                   lambda rows: int(rows[0][0]))
-            total, capped = min(found, cap), found > cap
-    return CasePage(rows=inbox_rows(ids, reader=user), total=total, total_is_capped=capped,
-                    page=max(page, 1), has_next=has_next, per_page=per_page)
-
-
 @dataclass
 class CasePage(Generic[RowT]):
-    """One page of the inbox: its rows, the total (capped), and where the pages around it start."""
+    """One page of the inbox: its rows, the total (capped), and where the pages around it start: `first_key` and
+    `last_key`, the sort keys of its first and last rows (keyset.row_key), for the links to the pages before and
+    after it (inbox_listing gives them)."""
 
     rows: list[RowT]
     total: int
@@ -251,6 +220,13 @@ class CasePage(Generic[RowT]):
         return None if self.total_is_capped else max((self.total + self.per_page - 1) // self.per_page, 1)
 
     per_page: int = 50
+    has_previous: bool | None = None  # None: page > 1
+    first_key: list[Any] | None = None
+    last_key: list[Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.has_previous is None:
+            self.has_previous = self.page > 1
 
 
 def capped_count(qs: QuerySet[Any], cap: int | None = None) -> tuple[int, bool]:
@@ -291,12 +267,12 @@ def _total_of(qs: QuerySet[Case], offset: int, found: int, has_next: bool, cap: 
     """capped_count(qs, cap), without counting when the page proves it: a page whose next row lies past the cap
     shows that more than cap rows exist (a deep page of a long list costs no count of ten thousand rows)."""
     cap = COUNT_CAP if cap is None else cap
-    if _past_cap(offset, found, has_next, cap):
+    if past_cap(offset, found, has_next, cap):
         return cap, True
     return capped_count(qs, cap)
 
 
-def _past_cap(offset: int, found: int, has_next: bool, cap: int) -> bool:
+def past_cap(offset: int, found: int, has_next: bool, cap: int) -> bool:
     """Whether a page proves that more than `cap` rows exist: its next row lies past the cap."""
     return has_next and offset + found + 1 > cap
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -24,7 +25,8 @@ from liaison.input_policy import page_number
 from .. import permissions, queries
 from ..choices import Priority, Status
 from ..kept_statements import run_prepared
-from ..models import Category
+from ..models import Case, Category
+from ..queries.keyset import key_from_json
 from . import case_rows
 
 
@@ -40,15 +42,25 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     visible = permissions.visible_cases_of(user)
     assert visible is not None  # a membership was found above
     counts = queries.inbox_counts(user, visible=visible)
-    listing = queries.inbox_listing(user, filters, visible, page, per_page, counts=counts)
+    scope = queries.list_scope(filters)
+    cursor = _cursor(request.GET, filters, scope, page)
+    listing = queries.inbox_listing(user, filters, visible, page, per_page, counts=counts, cursor=cursor)
     rows = listing.rows
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("cursor", None)
     columns = case_rows.Columns(authority=side == OrgKind.PLATFORM)
     context = {
         "cases": rows, "case_header": case_rows.header(columns), "case_rows": case_rows.rows(rows, columns),
         "total": listing.total, "total_capped": listing.total_is_capped, "page": listing.page,
-        "pages": listing.pages, "has_next": listing.has_next, "filters": filters,
+        "pages": listing.pages, "has_next": listing.has_next, "has_previous": listing.has_previous,
+        "filters": filters,
+        # The links to the pages around this one hold the key of its first or last row (signed, bound to this list):
+        # read from there, a page costs the same at any depth. The page's number is for display, and for a link
+        # whose cursor no longer holds (its page is then read by number).
+        "next_cursor": encode_cursor(listing.last_key, False, listing.page + 1, scope) if listing.has_next else "",
+        "previous_cursor": encode_cursor(listing.first_key, True, listing.page - 1, scope)
+        if listing.has_previous and listing.page > 2 else "",
         "query": query.urlencode(),
         "counts": counts,
         "can_create": permissions.can_create_case(user),
@@ -81,6 +93,34 @@ def _categories(key: tuple[()]) -> QuerySet[Category, tuple[str, str, str]]:
 
 def _authorities(key: tuple[()]) -> QuerySet[Organization, tuple[int, str]]:
     return Organization.objects.filter(kind=OrgKind.AUTHORITY).order_by("name").values_list("pk", "name")
+
+
+_CURSOR_SALT = "cases.inbox.cursor"
+
+
+def encode_cursor(key: list[Any] | None, backwards: bool, page: int, scope: str) -> str:
+    """The `cursor` of a link to page `page`: after the row whose sort key is `key` (`backwards`: before it)."""
+    if key is None:
+        return ""
+    return signing.dumps({"k": key, "b": backwards, "p": page, "s": scope}, salt=_CURSOR_SALT, compress=True)
+
+
+def _cursor(params: QueryDict, filters: queries.CaseFilters, scope: str, page: int) -> queries.PageCursor | None:
+    """The cursor of a "Next" or "Previous" link, if it proves itself: signed here, for this list (its filters and
+    sort) and the page the link names. Anything else (forged, stale, another list's) is ignored: the page is then
+    read by its number."""
+    raw = params.get("cursor", "")
+    if not raw:
+        return None
+    try:
+        value: Any = signing.loads(raw, salt=_CURSOR_SALT)
+        if not isinstance(value, dict) or value.get("s") != scope or value.get("p") != page \
+                or not isinstance(value.get("b"), bool) or not isinstance(value.get("k"), list):
+            return None
+        key = key_from_json(Case, queries.sort_keys(filters), value["k"])
+    except (signing.BadSignature, ValueError, TypeError, ValidationError):
+        return None
+    return queries.PageCursor(key=key, backwards=value["b"], page=page)
 
 
 def _options(choices: Iterable[tuple[str, Any]], selected: str) -> SafeString:

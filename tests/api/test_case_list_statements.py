@@ -1,4 +1,4 @@
-"""The case list's statements are built once per process and run again with each request's values (api.case_pages):
+"""The case list's statements are built once per process and run again with each request's values (cases.queries.case_pages):
 a kept page and total follow new cases and the clock, a cursor's values are bound afresh, one person's statement
 never answers for another, and every kept answer is the one the ORM gives."""
 
@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from api import case_pages, pagination
-from api.views.cases import KEYSETS
 from cases import queries
 from cases.choices import Status
 from cases.models import Case
+from cases.queries import case_pages, keyset
 from cases.queries.inbox import CaseFilters
+from cases.queries.keyset import KEYSETS
 from tests.cases.conftest import make_case
 from tests.factories import World
 
@@ -122,7 +122,7 @@ def test_kept_pages_and_totals_are_the_orms(world: World, sort: str, monkeypatch
             for kept_already in (False, True):  # built, then run from the kept statements only
                 after = None
                 while True:
-                    orm, orm_total = pagination.keyset_rows(qs, keys, after, 3), queries.capped_count(qs)
+                    orm, orm_total = keyset.keyset_rows(qs, keys, after, 3), queries.capped_count(qs)
                     with monkeypatch.context() as patched:
                         if kept_already:
                             for name in ("keyset_query", "keyset_rows"):

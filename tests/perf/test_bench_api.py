@@ -8,12 +8,12 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from api import pagination
 from api.actions import create_api_token
-from api.views.cases import KEYSETS, cursor_after
+from api.views.cases import cursor_after
 from cases import queries
 from cases.models import Case
 from cases.queries.inbox import CaseFilters
+from cases.queries.keyset import KEYSETS, keyset_order
 
 from . import bench
 from .conftest import BenchData
@@ -42,7 +42,7 @@ def test_api_case_list_deep_page(bench_data: BenchData, recorder: bench.Recorder
     client = api_client(bench_data, "manager")
     manager = bench_data.person("manager")
     filters = CaseFilters()  # what a request without parameters asks for: every case the manager sees, by priority
-    ordered = pagination.keyset_order(queries.filtered_cases(manager, filters), KEYSETS[filters.sort])
+    ordered = keyset_order(queries.filtered_cases(manager, filters), KEYSETS[filters.sort])
     count = ordered.count()
     depth = min(DEEP_ROW, max(count - 2, 0))  # a small world (make perf) has fewer rows: near its end
     row = Case.objects.get(pk=ordered.values_list("pk", flat=True)[depth])

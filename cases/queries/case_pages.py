@@ -1,11 +1,12 @@
-"""The case list's two statements, a page's sort keys (from the start or after a cursor) and the capped total, built
+"""The case list's two statements (the inbox's and the API's), a page's sort keys (from the start, from a page's
+number or after a cursor, forwards or backwards) and the capped total, built
 through the ORM once per process per key and then run as SQL with this request's values bound: building them (the
 visibility predicate, the filters, the keyset ranges, the count around them) cost more Python than running them.
 
 The key holds everything a statement's text depends on: the database, the person's visibility key
-(permissions.visible_cases_of: organisation, side, role, membership, person, the named cases), the filters, the sort,
-which of the cursor's values are NULL (a NULL key is another condition, not another value), the number of rows asked
-for and the due-soon window. The values that change from one request to the next, the cursor's values and the clock,
+(permissions.visible_cases_of: organisation, side, role, membership, person, the named cases), the filters, the sort
+and its direction, which of the cursor's values are NULL (a NULL key is another condition, not another value), the
+number of rows asked for, the offset of a page asked for by its number, and the due-soon window. The values that change from one request to the next, the cursor's values and the clock,
 are never in the kept text: the statement is built with stand-ins there (values no real argument takes), the
 parameters holding them are remembered by position, and every run binds this request's values in their place. A
 builder whose parameters do not hold every stand-in as a whole value is not kept (it runs through the ORM every time).
@@ -26,13 +27,13 @@ from django.db.models import DateTimeField, Field, IntegerField, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from cases import permissions, queries
-from cases.kept_statements import KeptStatements, run_kept_sql
-from cases.models import Case
-from cases.queries import inbox
-from cases.queries.inbox import CaseFilters
 
-from .pagination import Key, key_columns, keyset_query, keyset_rows
+from .. import permissions
+from ..kept_statements import KeptStatements, run_kept_sql
+from ..models import Case
+from . import inbox
+from .inbox import CaseFilters, CasePage, InboxRow
+from .keyset import Key, backwards, key_columns, keyset_query, keyset_rows, row_key
 
 
 @dataclass(frozen=True)
@@ -149,31 +150,35 @@ def _clock_slot(deadline: str, database: str) -> list[Slot]:
 
 
 def case_page(user: User, filters: CaseFilters, keys: tuple[Key, ...], after: list[Any] | None,
-              count: int) -> tuple[list[dict[str, Any]], Callable[[], tuple[int, bool]]]:
+              count: int, *, offset: int = 0, cap: int | None = None,
+              visible: permissions.VisibleCases | None = None,
+              ) -> tuple[list[dict[str, Any]], Callable[[], tuple[int, bool]]]:
     """Up to `count` rows (dicts of key_columns) of filtered_cases(user, filters) in the order of `keys`, from the
-    start or after the row whose keys are `after` (pagination.keyset_rows), and the function that counts the list as
-    queries.capped_count does (called only when the page does not tell the total)."""
-    visible = permissions.visible_cases_of(user)
+    start (past `offset` rows) or after the row whose keys are `after` (keyset.keyset_rows), and the function that
+    counts the list as inbox.capped_count does up to `cap` (called only when the page does not tell the total).
+    `visible`: permissions.visible_cases_of(user), when the caller has it already."""
+    visible = permissions.visible_cases_of(user) if visible is None else visible
+    cap = inbox.COUNT_CAP if cap is None else cap
     if visible is None or filters.q.strip():
-        qs = queries.filtered_cases(user, filters, visible=None if visible is None else visible.queryset)
-        return keyset_rows(qs, keys, after, count), lambda: queries.capped_count(qs)
-    database, cap = Case.objects.db, inbox.COUNT_CAP
+        qs = inbox.filtered_cases(user, filters, visible=None if visible is None else visible.queryset)
+        return keyset_rows(qs, keys, after, count, offset), lambda: inbox.capped_count(qs, cap)
+    database = Case.objects.db
     clock = _clock_slot(filters.deadline, database)
     cursor = [] if after is None else [_slot(i, _column(key.field), value, database)
                                        for i, (key, value) in enumerate(zip(keys, after, strict=True))
                                        if value is not None]
     shape = None if after is None else tuple(value is None for value in after)
-    listed = ("api.cases", database, *visible.key, filters.status, filters.priority, filters.category,
+    listed = ("cases", database, *visible.key, filters.status, filters.priority, filters.category,
               filters.authority, filters.assignee, filters.deadline, filters.sort,
               settings.LIAISON_DUE_SOON_MINUTES if clock else None)
 
     def cases(now: datetime | None) -> QuerySet[Case]:
-        return queries.filtered_cases(user, filters, visible=visible.queryset, now=now)
+        return inbox.filtered_cases(user, filters, visible=visible.queryset, now=now)
 
     def page(*stand_ins: Any) -> QuerySet[Any, tuple[Any, ...]] | None:
         now, given = (stand_ins[0] if clock else None), iter(stand_ins[len(clock):])
         return keyset_query(cases(now), keys, None if after is None else [
-            None if value is None else next(given) for value in after], count)
+            None if value is None else next(given) for value in after], count, offset)
 
     def count_query(*stand_ins: Any) -> QuerySet[Any, Any]:
         return cases(stand_ins[0] if clock else None).order_by().values_list("pk")[:cap + 1]
@@ -182,14 +187,63 @@ def case_page(user: User, filters: CaseFilters, keys: tuple[Key, ...], after: li
         columns = key_columns(keys)
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
-    rows = _run(("page", *listed, shape, count), page, [*clock, *cursor], database)
-    keyed = keyset_rows(cases(None), keys, after, count) if rows is None else as_dicts(rows)
+    rows = _run(("page", *listed, keys, shape, count, offset), page, [*clock, *cursor], database)
+    keyed = keyset_rows(cases(None), keys, after, count, offset) if rows is None else as_dicts(rows)
 
     def total() -> tuple[int, bool]:
         counted = _run(("total", *listed, cap), count_query, clock, database, counted=True)
         if counted is None:
-            return queries.capped_count(cases(None), cap)
+            return inbox.capped_count(cases(None), cap)
         found = counted[0][0]
         return min(found, cap), found > cap
 
     return keyed, total
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Where an inbox page starts, as its "Next" and "Previous" links say: after (`backwards`: before) the row whose
+    sort key is `key`; `page` is its number, for display."""
+
+    key: list[Any]
+    backwards: bool
+    page: int
+
+
+def inbox_listing(user: User, filters: CaseFilters, visible: permissions.VisibleCases, page: int, per_page: int, *,
+                  counts: dict[str, Any], cursor: PageCursor | None = None) -> CasePage[InboxRow]:
+    """One page of filtered_cases(user, filters) as the inbox shows it (inbox_rows, with this reader's unread
+    messages), with its total: the open-work counts' when they hold it (total_from_counts), else capped
+    (SEARCH_COUNT_CAP for a search). A page asked for by its number walks the rows before it; a page reached by a
+    "Next" or "Previous" link (`cursor`) is read after or before the key of a row of the page it came from, at the
+    cost of the first page at any depth (case_page; its statements kept)."""
+    keys = inbox.sort_keys(filters)
+    cap = inbox.SEARCH_COUNT_CAP if filters.q.strip() else inbox.COUNT_CAP
+    offset, has_previous = 0, None
+    if cursor is not None and cursor.backwards:
+        keyed, count = case_page(user, filters, backwards(keys), cursor.key, per_page + 1, cap=cap, visible=visible)
+        if len(keyed) > per_page:  # rows before this page remain
+            keyed, has_next, has_previous = keyed[:per_page][::-1], True, True
+            page = max(cursor.page, 2)
+        else:  # the list's start (a case that left the list shortened it): the first page, whole
+            cursor, page = None, 1
+    if cursor is None:
+        offset = max(page - 1, 0) * per_page
+        keyed, count = case_page(user, filters, keys, None, per_page + 1, offset=offset, cap=cap, visible=visible)
+        has_next = len(keyed) > per_page
+        keyed = keyed[:per_page]
+    elif not cursor.backwards:
+        keyed, count = case_page(user, filters, keys, cursor.key, per_page + 1, cap=cap, visible=visible)
+        has_next, has_previous, page = len(keyed) > per_page, True, cursor.page
+        keyed = keyed[:per_page]
+    known_total = inbox.total_from_counts(filters, counts)
+    if known_total is not None:
+        total, capped = known_total, False
+    elif cursor is None and inbox.past_cap(offset, len(keyed), has_next, cap):
+        total, capped = cap, True
+    else:
+        total, capped = count()
+    return CasePage(rows=inbox.inbox_rows([row["id"] for row in keyed], reader=user), total=total,
+                    total_is_capped=capped, page=max(page, 1), has_next=has_next, per_page=per_page,
+                    has_previous=has_previous, first_key=row_key(keyed[0], keys) if keyed else None,
+                    last_key=row_key(keyed[-1], keys) if keyed else None)
