@@ -177,7 +177,8 @@ class CaseGroupObjectPermission(GroupObjectPermissionBase):
 
 
 class ReportedItem(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: item_case_outcome and item_unique_key_per_case both start with the case.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="items", db_index=False)
     position = models.PositiveIntegerField(default=0)
     target = models.CharField(_("target"), max_length=2048)
     key = models.CharField(_("normalised key"), max_length=2048)
@@ -197,7 +198,9 @@ class ReportedItem(models.Model):
         verbose_name = _("reported item")
         verbose_name_plural = _("reported items")
         indexes = [
-            models.Index(fields=["key"], name="item_key"),
+            # Deconfliction looks keys up here and reads their cases from the index alone (PostgreSQL; other databases
+            # ignore `include`).
+            models.Index(fields=["key"], name="item_key", include=["case"]),
             models.Index(fields=["case", "outcome"], name="item_case_outcome"),
         ]
         constraints = [

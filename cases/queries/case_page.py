@@ -181,18 +181,21 @@ def deconfliction(user: User, keys: list[str], exclude_case: Case | None = None)
 
 
 # Beyond this many distinct keys (an intake of thousands of lines), the sightings run through the ORM as built, the
-# keys bound as one array on PostgreSQL (AnyOf).
+# keys bound as one array on PostgreSQL (InArray).
 MAX_KEPT_KEYS = 512
 
 
-class AnyOf(Lookup):
-    """`column IN (values)`, written on PostgreSQL as `column = ANY(%s)` with the values bound as one array parameter.
+class InArray(Lookup):
+    """`column IN (values)`, written on PostgreSQL as `column IN (SELECT unnest(%s::<type>[]))` with the values bound
+    as one array parameter.
 
-    For the thousands of keys of an intake: Django's `__in` prepares, resolves and binds every value on its own
-    (0.9 s of the preview's CPU for 10,000 keys), and the statement's text grows with them. The values are taken as
-    the column stores them (here str keys); elsewhere it is Django's `In`, value by value, as before."""
+    For the thousands of keys of an intake: Django's `__in` prepares, resolves and binds every value on its own (0.9 s
+    of the preview's CPU for 10,000 keys) and writes a statement that grows with them; `= ANY(array)` binds one
+    parameter, but PostgreSQL then reads the whole table (200 ms for 1,000,000 items), where the set-returning
+    `unnest` lets it look each value up in the column's index (`item_key`, which carries the case id). The values
+    are taken as the column stores them (here str keys); on other databases it is Django's `In`, as before."""
 
-    lookup_name = "any_of"
+    lookup_name = "in_array"
     prepare_rhs = False
 
     def get_prep_lookup(self) -> list[Any]:
@@ -203,7 +206,8 @@ class AnyOf(Lookup):
 
     def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", (*lhs_params, self.rhs)
+        array_type = self.lhs.output_field.db_type(connection)
+        return f"{lhs} IN (SELECT unnest(%s::{array_type}[]))", (*lhs_params, self.rhs)
 
 
 def _sightings_query(key: tuple[tuple[str, str], int, bool], *args: Any) -> QuerySet[ReportedItem, tuple[Any, ...]]:
@@ -213,7 +217,7 @@ def _sightings_query(key: tuple[tuple[str, str], int, bool], *args: Any) -> Quer
     ids, rest = args[:len(args) - size - excluding], args[len(args) - size - excluding:]
     organisation_id = ids[0]
     excluded, keys = (rest[0], rest[1:]) if excluding else (None, rest)
-    matching = AnyOf(F("key"), keys) if size > MAX_KEPT_KEYS else Q(key__in=keys)
+    matching = InArray(F("key"), keys) if size > MAX_KEPT_KEYS else Q(key__in=keys)
     items = ReportedItem.objects.filter(matching, case__status__in=OPEN_STATUSES).exclude(case__tlp=TLP.RED)
     if excluded is not None:
         items = items.exclude(case_id=excluded)
