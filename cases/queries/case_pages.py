@@ -10,7 +10,8 @@ number of rows asked for, the offset of a page asked for by its number, and the 
 are never in the kept text: the statement is built with stand-ins there (values no real argument takes), the
 parameters holding them are remembered by position, and every run binds this request's values in their place. A
 builder whose parameters do not hold every stand-in as a whole value is not kept (it runs through the ORM every time).
-Only SQL is kept, never a row or a count. A search (`q`) runs through the ORM as typed, as the inbox's does.
+Only SQL is kept, never a row or a count. A search (`q`) is kept by its kind (a reference, a link, a part of a
+title), its text bound as the others are.
 """
 
 from __future__ import annotations
@@ -149,6 +150,19 @@ def _clock_slot(deadline: str, database: str) -> list[Slot]:
     return [Slot(_NOW, (adapt(_NOW[0] + window), adapt(_NOW[1] + window)), adapt(timezone.now() + window))]
 
 
+def _search_slot(text: str, database: str) -> tuple[str, list[Slot]]:
+    """A search's kind (inbox.search_terms), which chooses the statement, and its value as a slot: the reference or
+    the link's key as it is compared, a part of a title as the LIKE pattern the ORM makes of it."""
+    if not text:
+        return "", []
+    kind, value = inbox.search_terms(text)
+    stand_ins = ("\x00stand-in-q-a", "\x00stand-in-q-b")
+    if kind in ("reference", "link"):
+        return kind, [Slot(stand_ins, stand_ins, value)]
+    like = connections[database].ops.prep_for_like_query
+    return kind, [Slot(stand_ins, (f"%{stand_ins[0]}%", f"%{stand_ins[1]}%"), f"%{like(value)}%")]
+
+
 def case_page(user: User, filters: CaseFilters, keys: tuple[Key, ...], after: list[Any] | None,
               count: int, *, offset: int = 0, cap: int | None = None,
               visible: permissions.VisibleCases | None = None,
@@ -159,39 +173,43 @@ def case_page(user: User, filters: CaseFilters, keys: tuple[Key, ...], after: li
     `visible`: permissions.visible_cases_of(user), when the caller has it already."""
     visible = permissions.visible_cases_of(user) if visible is None else visible
     cap = inbox.COUNT_CAP if cap is None else cap
-    if visible is None or filters.q.strip():
-        qs = inbox.filtered_cases(user, filters, visible=None if visible is None else visible.queryset)
+    if visible is None:
+        qs = inbox.filtered_cases(user, filters)
         return keyset_rows(qs, keys, after, count, offset), lambda: inbox.capped_count(qs, cap)
     database = Case.objects.db
     clock = _clock_slot(filters.deadline, database)
+    kind, search = _search_slot(filters.q.strip(), database)
     cursor = [] if after is None else [_slot(i, _column(key.field), value, database)
                                        for i, (key, value) in enumerate(zip(keys, after, strict=True))
                                        if value is not None]
     shape = None if after is None else tuple(value is None for value in after)
     listed = ("cases", database, *visible.key, filters.status, filters.priority, filters.category,
-              filters.authority, filters.assignee, filters.deadline, filters.sort,
+              filters.authority, filters.assignee, filters.deadline, filters.sort, kind,
               settings.LIAISON_DUE_SOON_MINUTES if clock else None)
 
-    def cases(now: datetime | None) -> QuerySet[Case]:
-        return inbox.filtered_cases(user, filters, visible=visible.queryset, now=now)
+    def cases(now: datetime | None, searched: str | None = None) -> QuerySet[Case]:
+        return inbox.filtered_cases(user, filters, visible=visible.queryset, now=now,
+                                    search=None if searched is None else (kind, searched))
 
     def page(*stand_ins: Any) -> QuerySet[Any, tuple[Any, ...]] | None:
-        now, given = (stand_ins[0] if clock else None), iter(stand_ins[len(clock):])
-        return keyset_query(cases(now), keys, None if after is None else [
+        now, searched = (stand_ins[0] if clock else None), (stand_ins[len(clock)] if search else None)
+        given = iter(stand_ins[len(clock) + len(search):])
+        return keyset_query(cases(now, searched), keys, None if after is None else [
             None if value is None else next(given) for value in after], count, offset)
 
     def count_query(*stand_ins: Any) -> QuerySet[Any, Any]:
-        return cases(stand_ins[0] if clock else None).order_by().values_list("pk")[:cap + 1]
+        now, searched = (stand_ins[0] if clock else None), (stand_ins[len(clock)] if search else None)
+        return cases(now, searched).order_by().values_list("pk")[:cap + 1]
 
     def as_dicts(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         columns = key_columns(keys)
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
-    rows = _run(("page", *listed, keys, shape, count, offset), page, [*clock, *cursor], database)
+    rows = _run(("page", *listed, keys, shape, count, offset), page, [*clock, *search, *cursor], database)
     keyed = keyset_rows(cases(None), keys, after, count, offset) if rows is None else as_dicts(rows)
 
     def total() -> tuple[int, bool]:
-        counted = _run(("total", *listed, cap), count_query, clock, database, counted=True)
+        counted = _run(("total", *listed, cap), count_query, [*clock, *search], database, counted=True)
         if counted is None:
             return inbox.capped_count(cases(None), cap)
         found = counted[0][0]

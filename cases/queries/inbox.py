@@ -75,8 +75,9 @@ def filters_from_query(user: User, params: Mapping[str, str]) -> CaseFilters:
 
 
 def filtered_cases(user: User, filters: CaseFilters, *, visible: QuerySet[Case] | None = None,
-                   now: datetime | None = None) -> QuerySet[Case]:
-    """`now`: the clock the deadline filters read (this instant unless given)."""
+                   now: datetime | None = None, search: tuple[str, str] | None = None) -> QuerySet[Case]:
+    """`now`: the clock the deadline filters read (this instant unless given); `search`: the search as
+    search_terms gives it, in place of the one filters.q asks for."""
     qs = permissions.cases_visible_to(user) if visible is None else visible
     if filters.status == "open":
         qs = qs.filter(status__in=OPEN_STATUSES)
@@ -96,7 +97,9 @@ def filtered_cases(user: User, filters: CaseFilters, *, visible: QuerySet[Case] 
         qs = qs.filter(assignee__isnull=True)
     elif filters.assignee.isdigit():
         qs = qs.filter(assignee_id=int(filters.assignee))
-    if filters.q.strip():
+    if search is not None:
+        qs = qs.filter(search_condition_of(*search))
+    elif filters.q.strip():
         qs = qs.filter(search_condition(filters.q.strip()))
     if filters.deadline == "due_soon":
         qs = qs.filter(status__in=OPEN_STATUSES).filter(_due_soon(now))
@@ -186,17 +189,34 @@ def search_condition(text: str) -> Q:
     """One indexed path per kind of query, never an OR that no index serves: a reference exactly (unique index),
     a link by its normalised key (item key index), otherwise words of the title and parts of a reference
     (trigram indexes on PostgreSQL)."""
+    return search_condition_of(*search_terms(text))
+
+
+def search_terms(text: str) -> tuple[str, str]:
+    """What a search looks for, as (kind, value): ("reference", the reference in capitals), ("link", the link's
+    normalised key), ("reference_or_title", a part of a reference or a title) or ("title", a part of a title)."""
     if REFERENCE_SHAPE.fullmatch(text):
-        return Q(reference=text.upper())
+        return "reference", text.upper()
     try:
         key = normalise_target(text).key
     except TargetError:
         key = ""
     if key and ("." in text or text.startswith(("@", "tg:"))):
-        return Q(pk__in=ReportedItem.objects.filter(key=key).values("case_id"))
+        return "link", key
     if PARTIAL_REFERENCE_SHAPE.fullmatch(text):
-        return Q(reference__icontains=text) | Q(title__icontains=text)
-    return Q(title__icontains=text)
+        return "reference_or_title", text
+    return "title", text
+
+
+def search_condition_of(kind: str, value: str) -> Q:
+    """The condition of search_terms' (kind, value)."""
+    if kind == "reference":
+        return Q(reference=value)
+    if kind == "link":
+        return Q(pk__in=ReportedItem.objects.filter(key=value).values("case_id"))
+    if kind == "reference_or_title":
+        return Q(reference__icontains=value) | Q(title__icontains=value)
+    return Q(title__icontains=value)
 
 
 RowT = TypeVar("RowT")

@@ -108,16 +108,21 @@ def built_again(*args: Any, **kwargs: Any) -> None:
 
 @pytest.mark.parametrize("sort", sorted(KEYSETS))
 def test_kept_pages_and_totals_are_the_orms(world: World, sort: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = "https://t.me/kept_statement_channel"
     for n in range(9):
-        case = make_case(world, priority=["urgent", "normal", "high"][n % 3])
+        case = make_case(world, priority=["urgent", "normal", "high"][n % 3], title=f"Judi {n} 100%_off",
+                         targets=[f"https://t.me/kept_{n}", *([shared] if n % 3 else [])])
         if n % 2:
             Case.objects.filter(pk=case.pk).update(next_due_at=timezone.now() + timedelta(hours=n))
     make_case(world, actor=world.other_liaison)
     make_case(world, submit=False)
     keys = KEYSETS[sort]
+    reference = Case.objects.order_by("id").values_list("reference", flat=True)[2]
+    searches = ["judi", "100%_", "t.me/kept_statement_channel", "@kept_4", reference, reference[:6], "nothing-like-it"]
     for person in (world.liaison, world.moderator, world.manager):
         for filters in (CaseFilters(sort=sort), CaseFilters(sort=sort, status="open", priority="urgent"),
-                        CaseFilters(sort=sort, deadline="due_soon"), CaseFilters(sort=sort, assignee="none")):
+                        CaseFilters(sort=sort, deadline="due_soon"), CaseFilters(sort=sort, assignee="none"),
+                        *(CaseFilters(sort=sort, q=q) for q in searches)):
             qs = queries.filtered_cases(person, filters)
             for kept_already in (False, True):  # built, then run from the kept statements only
                 after = None

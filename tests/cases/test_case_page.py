@@ -100,7 +100,7 @@ def test_search_finds_items_by_target_and_number_within_a_filter(world, mfa_clie
     case, ids = worked_case(world)
     target = ReportedItem.objects.get(pk=ids[120]).target
     mfa_client.force_login(world.liaison)
-    found = mfa_client.get(case.get_absolute_url(), {"item_q": target.rsplit("_", 1)[-1], "show": "pending"})
+    found = mfa_client.get(case.get_absolute_url(), {"item_q": target.rsplit("/", 1)[-1], "show": "pending"})
     page = found.content.decode()
     assert rows_in(page) == 1 and target in page and "1 item matches." in page
     assert rows_in(mfa_client.get(case.get_absolute_url(), {"item_q": "#121", "show": "removed"}).content.decode()) == 0
