@@ -210,6 +210,14 @@ class InArray(Lookup):
         return f"{lhs} IN (SELECT unnest(%s::{array_type}[]))", (*lhs_params, self.rhs)
 
 
+def keys_already_in(case: Case, keys: list[str]) -> set[str]:
+    """Which of these keys the case already reports (a list added to it skips them): the keys bound as one array on
+    PostgreSQL (InArray), however many."""
+    if not keys:
+        return set()
+    return set(case.items.filter(InArray(F("key"), sorted(set(keys)))).values_list("key", flat=True))
+
+
 def _sightings_query(key: tuple[tuple[str, str], int, bool], *args: Any) -> QuerySet[ReportedItem, tuple[Any, ...]]:
     """The sightings' statement for (the member's shape, the number of keys, whether a case is excluded), from its
     arguments: the member's ids (permissions.Member.ids), the excluded case if any, then the keys."""

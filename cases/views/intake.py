@@ -23,6 +23,7 @@ from ..actions.cases import create_case, submit_case
 from ..actions.items import add_items as add_item_rows
 from ..forms import CaseForm, EvidenceForm, ItemListForm
 from ..models import Case
+from ..queries.case_page import keys_already_in
 from .case import detail_context, error_text
 from .evidence import handle_evidence_form
 
@@ -67,9 +68,7 @@ def _take_intake(request: AuthenticatedRequest, token: str) -> list[item_lists.A
 
 def _preview_context(user: User, parsed: item_lists.Intake, exclude: Case | None = None) -> dict[str, Any]:
     sightings = queries.deconfliction(user, parsed.keys, exclude_case=exclude)
-    existing: set[str] = set()
-    if exclude is not None:
-        existing = set(exclude.items.filter(key__in=parsed.keys).values_list("key", flat=True))
+    existing = keys_already_in(exclude, parsed.keys) if exclude is not None else set()
     return {
         "parsed": parsed,
         "preview_rows": parsed.accepted[:PREVIEW_ROWS],

@@ -465,6 +465,22 @@ def test_items_added_to_a_case_keep_their_warning(world, mfa_client):
     assert case.items.get(target=LOOK_ALIKE).warning
 
 
+def test_a_long_list_added_to_a_case_counts_the_targets_it_already_has(world, mfa_client):
+    """Past the kept statements' sizes (512 keys) the keys are looked up as one array; the count is the same."""
+    held = unique_targets(3, "held")
+    case = make_case(world, targets=held)
+    mfa_client.force_login(world.liaison)
+    pasted = "\n".join([held[0], held[2], *unique_targets(600, "long")])
+    response = mfa_client.post(reverse("cases:add_items", args=[case.reference]),
+                               {"step": "preview", "pasted": pasted})
+    assert response.status_code == 200
+    assert "2 targets are already in this case and will be skipped." in response.content.decode()
+    mfa_client.post(reverse("cases:add_items", args=[case.reference]),
+                    {"step": "confirm", "token": token_of(response)})
+    assert case.items.count() == 603
+    assert list(case.items.order_by("position").values_list("position", flat=True)) == list(range(1, 604))
+
+
 def test_a_preview_stored_before_warnings_existed_still_saves(world, mfa_client):
     mfa_client.force_login(world.liaison)
     session = mfa_client.session
