@@ -7,4 +7,4 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (logins and account changes go to the audit chain)
+        from . import checks, receivers  # noqa: F401  (the deployment checks; logins and account changes go to the audit chain)

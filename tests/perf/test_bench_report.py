@@ -39,4 +39,5 @@ def test_outcome_report_of_1000_items(bench_data: BenchData, recorder: bench.Rec
         recorder.record("report", seconds=statistics.median(totals), peak_mib=peak,
                         items=bench_data.big_resolved.items.count(),
                         detail=f"render {statistics.median(r for r, _s in runs):.2f} s + sign "
-                               f"{statistics.median(s for _r, s in runs):.2f} s; cold {cold:.2f} s")
+                               f"{statistics.median(s for _r, s in runs):.2f} s; cold {cold:.2f} s; fonts subset by "
+                               f"{report_rendering.font_subsetter()}")
