@@ -507,6 +507,17 @@ def _collector_ignores_older_objects() -> Iterator[None]:
                 gc.unfreeze()
 
 
+def load_libraries() -> None:
+    """Imports what PDFs are made with, for a worker to call once at its start (cases/tasks.py): WeasyPrint's
+    bindings parse their C declarations on import, most of the 0.4 s it takes, which a worker's first report paid.
+    Called before the pool's processes are forked, the processes replaced after --max-tasks-per-child inherit them
+    too. Nothing is set up that a forked process must not share: the fonts are registered in each process and
+    thread at its first PDF (`_renderer`)."""
+    if renderer_unavailable() is None:
+        import weasyprint.document  # noqa: F401
+        import weasyprint.pdf  # noqa: F401
+
+
 def html_to_pdf(html: str, *, base_url: str | None = None) -> bytes:
     """A PDF from report HTML: set in the report fonts (embedded), fetching nothing from outside. Raises
     RendererUnavailable on a host without the libraries WeasyPrint needs."""

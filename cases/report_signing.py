@@ -116,6 +116,15 @@ def _timestamper() -> Any:
     return HTTPTimeStamper(settings.LIAISON_TSA_URL, timeout=10)
 
 
+def load_libraries() -> None:
+    """Imports pyHanko, for a worker to call once at its start (see `report_rendering.load_libraries`): 0.3 s of a
+    worker's first report otherwise."""
+    import pyhanko.pdf_utils.incremental_writer  # noqa: F401
+    import pyhanko.sign.fields  # noqa: F401
+    import pyhanko.sign.signers  # noqa: F401
+    import pyhanko.stamp.static  # noqa: F401
+
+
 def sign_pdf(pdf: bytes, identity: SigningIdentity, *, approver_name: str, approver_role: str,
              reason: str = "", location: str = "", time_zone: str = "UTC") -> bytes:
     """A PAdES certification signature (no later changes allowed) with a visible block naming the approver,

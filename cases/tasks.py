@@ -5,12 +5,16 @@ Actions start tasks by name through cases.jobs. Tasks are idempotent: a task del
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_init
 from django.core.management import call_command
 
 from accounts.models import User
 from outbox.receipts import OutboxTask
 
+from . import report_rendering, report_signing
 from .actions.checkpoints import make_checkpoint
 from .actions.deadline_sweep import sweep_deadlines
 from .actions.evidence import verify_evidence_integrity
@@ -18,6 +22,14 @@ from .actions.notifications import notify_case_event, notify_message, send_diges
 from .actions.reports import generate_report, notify_report_issued, requeue_stale_reports
 from .maildir import poll_maildir
 from .models import AuditCheckpoint, Case, Evidence, Message
+
+
+@worker_init.connect
+def load_report_libraries(**kwargs: Any) -> None:
+    """A worker imports what reports are made with as it starts (before a prefork pool forks), not in its first
+    report: 0.7 CPU s of it (tests/perf/test_report_speed.py, the worker's first report)."""
+    report_rendering.load_libraries()
+    report_signing.load_libraries()
 
 
 @shared_task

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import io
+import sys
 import threading
 
 import pytest
@@ -89,3 +90,13 @@ def test_deploy_check_warns_without_harfbuzz_subset(monkeypatch):
     warnings = [message for message in run_checks(include_deployment_checks=True) if message.id == "cases.W001"]
     assert len(warnings) == 1
     assert "libharfbuzz-subset0" in (warnings[0].hint or "")
+
+
+def test_a_worker_loads_the_pdf_libraries_as_it_starts():
+    from celery.signals import worker_init
+
+    from cases import tasks
+
+    assert tasks.load_report_libraries in worker_init._live_receivers(None)
+    tasks.load_report_libraries()
+    assert {"weasyprint.document", "weasyprint.pdf", "pyhanko.sign.signers"} <= set(sys.modules)
