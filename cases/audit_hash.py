@@ -6,6 +6,7 @@ event breaks every link after it. `verify_audit` and the checkpoints use the sam
 
 from __future__ import annotations
 
+import binascii
 import bisect
 import hashlib
 import json
@@ -13,6 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -202,14 +205,20 @@ def _copy_unescape_bytes(match: re.Match[bytes]) -> bytes:
     return _COPY_ESCAPES_BYTES[match.group(1)[0]]  # KeyError as above
 
 
-def check_copy_rows(block: bytes, heads: Sequence[int] = ()) -> CopyCheck | None:
-    """Check a block of COPY rows (COPY_COLUMNS, one line each): fast digests, and for any that differs from the
-    stored hash the reference's. None when a row is unusual: the caller then checks the block through the ORM.
-    Pure, so it runs in worker processes."""
+def check_copy_rows(block: bytes, heads: Sequence[int] = (), rows: int | None = None) -> CopyCheck | None:
+    """Check a block of COPY rows (COPY_COLUMNS, one line each; `rows` of them when the caller counted): fast
+    digests, and for any that differs from the stored hash the reference's. None when a row is unusual: the caller
+    then checks the block through the ORM. Pure, so it runs in worker processes."""
     if not block:
         return CopyCheck(0, 0, "", "")
     if not block.endswith(b"\n"):
         block += b"\n"
+        rows = None
+    return _check_block(block, heads, rows) or _check_row_by_row(block, heads)
+
+
+def _check_row_by_row(block: bytes, heads: Sequence[int]) -> CopyCheck | None:
+    """`check_copy_rows` a row at a time: it names the first row that breaks the chain."""
     count = block.count(b"\n")
     fields = block.replace(b"\n", b"\t").split(b"\t")
     fields.pop()  # after the last newline
@@ -269,6 +278,102 @@ def check_copy_rows(block: bytes, heads: Sequence[int] = ()) -> CopyCheck | None
         position += 1
     return CopyCheck(count, int(fields[0]), fields[8].decode(), previous.decode() if position else "", broken,
                      _heads(fields[0::_WIDTH], fields[9::_WIDTH], heads))
+
+
+# --- The same check for a whole block at once ---------------------------------------------------------------------
+#
+# `_check_block` writes exactly the bytes the row loop of `check_copy_rows` writes, from the same pieces under the
+# same conditions (or stricter ones), but a column at a time: each column is a slice of the split block, the
+# canonical forms are one join of all the pieces split again at the newline that ends each form, and the digests are
+# held against the stored hashes as one string. It answers only when every row holds (each link, each digest equal
+# to its stored hash); anything else, a break included, goes to the row loop, which names the row and its reason.
+# What the row loop decides per row, this decides per column:
+# - the texts hold no '"' or backslash, ids and NULLs are written as there;
+# - each time has the shape PostgreSQL writes in UTC with DateStyle ISO: 10 characters, a space, 8, an optional
+#   fraction of 1 to 6 digits, "+00", and no other space (so its length, the space at 10, the '.' or '+' at 19 and
+#   the "+00" at the end are what the row loop asks for); the space becomes 'T', the "+00" goes, and the piece for
+#   the length pads the fraction, as there;
+# - `data` is a jsonb column, so each COPY text is one JSON value, and "[" + the distinct texts joined by "," + "]"
+#   reads as those values in order (checked: as many values as texts); orjson writes each with sorted keys, as
+#   there, and a form holding "e+" sends the block to the row loop;
+# - no piece holds a newline (COPY escapes them in the texts, orjson in `data`), so the joined forms split at the
+#   newlines are the rows' forms (checked: as many as rows).
+
+_SHAPE_OF_TIMES = re.compile(rb"(?:.{10} .{8}(?:\.[0-9]{1,6})?\+00\n)*")
+# By the length of the time without its "+00": what follows it up to the prev_hash (see _TIMES).
+_AFTER_TIME = {length - 3: piece for length, (_cut, piece, _separator) in _TIMES.items()}
+_DIGEST = methodcaller("digest")
+_PIECES = 22  # per row: the fixed texts between the fields, and the fields
+
+
+def _check_block(block: bytes, heads: Sequence[int], rows: int | None) -> CopyCheck | None:
+    """The whole block checked at once, or None: a row breaks the chain or is unusual (see above)."""
+    count = block.count(b"\n") if rows is None else rows
+    fields = block.replace(b"\n", b"\t").split(b"\t")
+    fields.pop()  # after the last newline
+    if not count or len(fields) != _WIDTH * count:
+        return None
+    texts = b"".join([*fields[2::_WIDTH], *fields[3::_WIDTH], *fields[4::_WIDTH], *fields[5::_WIDTH],
+                      *fields[6::_WIDTH]])
+    if b'"' in texts or b"\\" in texts:
+        return None
+    links, stored = fields[8::_WIDTH], fields[9::_WIDTH]
+    if links[1:] != stored[:-1]:  # the first row's link is the caller's to check
+        return None
+    times = b"\n".join(fields[1::_WIDTH]) + b"\n"
+    if times.count(b" ") != count or _SHAPE_OF_TIMES.fullmatch(times) is None:
+        return None
+    moments = times.replace(b" ", b"T").replace(b"+00\n", b"\n").split(b"\n")
+    moments.pop()
+    data_texts = fields[7::_WIDTH]
+    distinct = list(dict.fromkeys(data_texts))
+    array = b"[" + b",".join(distinct) + b"]"
+    if b"\\" in array:
+        try:
+            array = _COPY_ESCAPE_BYTES.sub(_copy_unescape_bytes, array)
+        except KeyError:
+            return None
+    try:
+        values = orjson.loads(array)
+        forms = list(map(orjson.dumps, values, repeat(None), repeat(_SORT_KEYS)))
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError):
+        return None
+    if len(forms) != len(distinct) or b"e+" in b"".join(forms):
+        return None
+    pieces: list[bytes] = [b""] * (_PIECES * count)
+    pieces[0::_PIECES] = [b'"}\n{"action":"'] * count  # the end of the row before, then the start of this one
+    pieces[1::_PIECES] = fields[2::_WIDTH]
+    pieces[2::_PIECES] = [b'","actor":'] * count
+    pieces[3::_PIECES] = [actor or b"null" for actor in fields[10::_WIDTH]]
+    pieces[4::_PIECES] = [b',"actor_org":'] * count
+    pieces[5::_PIECES] = [org or b"null" for org in fields[11::_WIDTH]]
+    pieces[6::_PIECES] = [b',"case":'] * count
+    pieces[7::_PIECES] = [case or b"null" for case in fields[12::_WIDTH]]
+    pieces[8::_PIECES] = [b',"data":'] * count
+    pieces[9::_PIECES] = (list(map(dict(zip(distinct, forms, strict=True)).__getitem__, data_texts))
+                          if len(distinct) < count else forms)
+    pieces[10::_PIECES] = [b',"ip":'] * count
+    pieces[11::_PIECES] = [b'"' + ip + b'"' if ip else b"null" for ip in fields[5::_WIDTH]]
+    pieces[12::_PIECES] = [b',"object_id":"'] * count
+    pieces[13::_PIECES] = fields[4::_WIDTH]
+    pieces[14::_PIECES] = [b'","object_type":"'] * count
+    pieces[15::_PIECES] = fields[3::_WIDTH]
+    pieces[16::_PIECES] = [b'","occurred_at":"'] * count
+    pieces[17::_PIECES] = moments
+    pieces[18::_PIECES] = list(map(_AFTER_TIME.__getitem__, map(len, moments)))
+    pieces[19::_PIECES] = links
+    pieces[20::_PIECES] = [b'","side":"'] * count
+    pieces[21::_PIECES] = fields[6::_WIDTH]
+    pieces.append(b'"}')
+    canonical = b"".join(pieces).split(b"\n")
+    if len(canonical) != count + 1:
+        return None
+    del canonical[0]
+    # Every digest in hex, 64 characters a line, against the stored hashes one a line.
+    if binascii.hexlify(b"".join(map(_DIGEST, map(hashlib.sha256, canonical))), b"\n", 32) != b"\n".join(stored):
+        return None
+    return CopyCheck(count, int(fields[0]), links[0].decode(), stored[-1].decode(), None,
+                     _heads(fields[0::_WIDTH], stored, heads))
 
 
 def _reference_holds(row: list[Any]) -> bool:

@@ -7,17 +7,22 @@ from __future__ import annotations
 import json
 import math
 from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 from django.db import connection, transaction
+from django.db.models import F
 
 from cases import audit, audit_stream
 from cases.audit_hash import (
     COPY_COLUMNS,
     GENESIS,
+    HASH,
     HASHED_FIELDS,
+    LINK,
+    _check_block,
+    _check_row_by_row,
     canonical_row,
     check_copy_rows,
     fast_hash,
@@ -213,6 +218,88 @@ def test_unusual_copy_lines_send_the_block_to_the_orm():
         assert check_copy_rows(unusual) is None
 
 
+# --- A whole block at once (`_check_block`) against the row loop ------------------------------------------------
+
+
+PLAIN_DATA: list[dict[str, object]] = [
+    {}, {"note": ""}, {"point": "half"}, {"text": "ünïcödé ✓ 😀", "n": 3, "at": "2026-03-01T10:00:00+00:00"},
+    {"nested": {"b": [1, 2.5, None, True, {}]}, "a": "x", "B": -7}, {"quote": 'say "hi" \\ / \n\t', "e": "1e5"},
+]
+
+
+def plain_rows(count: int) -> list[tuple[int, tuple, str]]:
+    """Rows as most of a chain holds them: times with no fraction and with 1 to 6 digits of it, NULL ids and
+    addresses, texts without quotes, `data` with escapes and repeated values."""
+    moments = [datetime(2026, 3, 1, 10, 0, n, us, tzinfo=UTC)
+               for n, us in enumerate((0, 1, 10, 100, 1000, 10000, 120000, 999999, 123456))]
+    rows, previous = [], GENESIS
+    for n in range(count):
+        fields = (moments[n % len(moments)], n % 3 or None, 2 if n % 4 else None, "evidence.viewed", n % 5 or None,
+                  "Evidence", str(n), "192.0.2.1" if n % 2 else None, "platform" if n % 3 == 0 else "",
+                  read_data(json.dumps(PLAIN_DATA[n % len(PLAIN_DATA)])), previous)
+        previous = hash_row(*fields)
+        rows.append((100 + n, fields, previous))
+    return rows
+
+
+def copy_block(rows: list[tuple[int, tuple, str]]) -> bytes:
+    return b"\n".join(copy_line(*row) for row in rows) + b"\n"
+
+
+def test_a_whole_block_is_checked_at_once_as_the_row_loop_checks_it():
+    rows = plain_rows(90)
+    block = copy_block(rows)
+    heads = [100, 137, 189, 400]
+    whole = _check_block(block, heads, None)
+    assert whole is not None, "the block was not checked at once"
+    assert whole == _check_block(block, heads, 90) == _check_row_by_row(block, heads) == check_copy_rows(block, heads)
+    assert (whole.count, whole.first_id, whole.first_prev_hash, whole.last_hash, whole.broken) == (
+        90, 100, GENESIS, rows[-1][2], None)
+    assert whole.heads == [(0, 100, rows[0][2]), (37, 137, rows[37][2]), (89, 189, rows[89][2])]
+    assert _check_block(block, (), 91) is None  # a count that is not the block's: the row loop counts
+
+
+def _edited_data_byte(rows: list[tuple[int, tuple, str]]) -> bytes:
+    block = copy_block(rows)
+    line = copy_line(*rows[39])
+    assert b"\\u00fc" not in line and "ünïcödé".encode() in line
+    return block.replace(line, line.replace("ünïcödé".encode(), "ünïcödë".encode()))
+
+
+def _changed_time(rows: list[tuple[int, tuple, str]]) -> bytes:
+    event_id, fields, stored = rows[39]
+    rows[39] = (event_id, (fields[0] + timedelta(microseconds=1), *fields[1:]), stored)
+    return copy_block(rows)
+
+
+def _reordered(rows: list[tuple[int, tuple, str]]) -> bytes:
+    """Events 139 and 140 trade places: each id now holds the other's fields and hashes."""
+    (first_id, first, first_hash), (second_id, second, second_hash) = rows[39], rows[40]
+    rows[39], rows[40] = (first_id, second, second_hash), (second_id, first, first_hash)
+    return copy_block(rows)
+
+
+def _deleted(rows: list[tuple[int, tuple, str]]) -> bytes:
+    del rows[39]
+    return copy_block(rows)
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    (_edited_data_byte, (39, 139, HASH)),
+    (_changed_time, (39, 139, HASH)),
+    (_reordered, (39, 139, LINK)),
+    (_deleted, (39, 140, LINK)),
+], ids=["a byte of data edited", "a time changed", "two events reordered", "an event deleted"])
+def test_a_change_is_named_at_its_event_when_blocks_are_checked_at_once(change, named):
+    """The whole-block check never answers for a block with a change in it; the row loop names the event."""
+    rows = plain_rows(90)
+    assert _check_block(copy_block(rows), (), None) is not None
+    block = change(rows)
+    assert _check_block(block, (), None) is None
+    check = check_copy_rows(block)
+    assert check is not None and check.broken == named
+
+
 # --- Batched appends -----------------------------------------------------------------------------------------
 
 
@@ -328,6 +415,55 @@ def test_a_deleted_event_and_checkpoints_are_reported_alike(world, small_blocks,
     report = audit.verify_chain(workers=workers)
     assert report.broken_at is not None and "removed from the end" in report.reason
     reports_agree(report, reference_report())
+
+
+def _edit_data(victim: int, _following: int) -> None:
+    data = AuditEvent.objects.filter(pk=victim).values_list("data", flat=True).get()
+    data["at"] = data["at"].replace(":00:00+", ":00:01+")  # one character
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE cases_auditevent SET data = %s WHERE id = %s", [json.dumps(data), victim])
+
+
+def _move_time(victim: int, _following: int) -> None:
+    AuditEvent.objects.filter(pk=victim).update(occurred_at=F("occurred_at") + timedelta(microseconds=1))
+
+
+def _swap(victim: int, following: int) -> None:
+    """The two events trade places: each id now holds the other's fields and hashes."""
+    first, second = (AuditEvent.objects.filter(pk__in=[victim, following]).order_by("id")
+                     .values(*HASHED_FIELDS, "hash"))
+    AuditEvent.objects.filter(pk=victim).update(hash="")  # SQLite keeps hashes unique
+    AuditEvent.objects.filter(pk=following).update(**first)
+    AuditEvent.objects.filter(pk=victim).update(**second)
+
+
+def _delete(victim: int, _following: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cases_auditevent WHERE id = %s", [victim])
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize(("change", "named_after", "reason"), [
+    (_edit_data, 0, "stored hash does not match the event's contents"),
+    (_move_time, 0, "stored hash does not match the event's contents"),
+    (_swap, 0, "prev_hash does not match the previous event's hash"),
+    (_delete, 1, "prev_hash does not match the previous event's hash"),
+], ids=["a byte of data edited", "a time moved", "two events reordered", "an event deleted"])
+def test_each_kind_of_change_is_named_at_its_event(world, small_blocks, workers, change, named_after, reason):
+    """Inside a block and at the first row of one, on either database, whether this process or workers check."""
+    ids = many(world, 300)
+    assert audit.verify_chain(workers=workers).ok
+    for victim_index in (150, 160):  # inside a block of 40, and the first row of the next
+        victim = ids[victim_index]
+        with transaction.atomic():
+            with append_only_suspended():
+                change(victim, ids[victim_index + 1])
+            report = audit.verify_chain(workers=workers)
+            assert (report.broken_at, report.checked, report.reason) == (
+                ids[victim_index + named_after], victim_index, reason)
+            reports_agree(report, reference_report())
+            transaction.set_rollback(True)
+    assert audit.verify_chain(workers=workers).ok
 
 
 @postgresql_only
