@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import repeat
-from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -302,7 +301,6 @@ def _check_row_by_row(block: bytes, heads: Sequence[int]) -> CopyCheck | None:
 _SHAPE_OF_TIMES = re.compile(rb"(?:.{10} .{8}(?:\.[0-9]{1,6})?\+00\n)*")
 # By the length of the time without its "+00": what follows it up to the prev_hash (see _TIMES).
 _AFTER_TIME = {length - 3: piece for length, (_cut, piece, _separator) in _TIMES.items()}
-_DIGEST = methodcaller("digest")
 _PIECES = 22  # per row: the fixed texts between the fields, and the fields
 
 
@@ -370,7 +368,8 @@ def _check_block(block: bytes, heads: Sequence[int], rows: int | None) -> CopyCh
         return None
     del canonical[0]
     # Every digest in hex, 64 characters a line, against the stored hashes one a line.
-    if binascii.hexlify(b"".join(map(_DIGEST, map(hashlib.sha256, canonical))), b"\n", 32) != b"\n".join(stored):
+    digests = b"".join([digest.digest() for digest in map(hashlib.sha256, canonical)])
+    if binascii.hexlify(digests, b"\n", 32) != b"\n".join(stored):
         return None
     return CopyCheck(count, int(fields[0]), links[0].decode(), stored[-1].decode(), None,
                      _heads(fields[0::_WIDTH], stored, heads))
