@@ -480,6 +480,7 @@ def font_subsetter() -> str:
 
 _collector_lock = threading.Lock()
 _collector_users = 0
+_collector_froze = False
 
 
 @contextlib.contextmanager
@@ -491,18 +492,21 @@ def _collector_ignores_older_objects() -> Iterator[None]:
     return to it when the last PDF being made in the process is done (renders in several threads share one
     window). Just before, one collection of the objects made meanwhile frees the PDF's own reference cycles (the
     document is no longer referenced then): left for later, they were frozen with the rest during the next report
-    and the process held two reports' boxes at once (peak RSS 337 MiB against 270 MiB)."""
-    global _collector_users
+    and the process held two reports' boxes at once (peak RSS 337 MiB against 270 MiB). A process that keeps
+    objects frozen of its own accord (gc.freeze() after a fork) is left as it is: unfreezing would undo it."""
+    global _collector_users, _collector_froze
     with _collector_lock:
         if _collector_users == 0:
-            gc.freeze()
+            _collector_froze = gc.get_freeze_count() == 0
+            if _collector_froze:
+                gc.freeze()
         _collector_users += 1
     try:
         yield
     finally:
         with _collector_lock:
             _collector_users -= 1
-            if _collector_users == 0:
+            if _collector_users == 0 and _collector_froze:
                 gc.collect()
                 gc.unfreeze()
 

@@ -83,6 +83,16 @@ def test_older_objects_are_out_of_the_collectors_sight_only_while_a_pdf_is_made(
     assert gc.get_freeze_count() == 0
 
 
+def test_objects_the_process_froze_itself_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        report_rendering.html_to_pdf(HTML)
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_deploy_check_warns_without_harfbuzz_subset(monkeypatch):
     if report_rendering.font_subsetter() == "HarfBuzz":  # CI installs it (.ci/run)
         assert "cases.W001" not in {message.id for message in run_checks(include_deployment_checks=True)}
