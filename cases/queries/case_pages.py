@@ -34,7 +34,7 @@ from ..kept_statements import KeptStatements, run_kept_sql
 from ..models import Case
 from . import inbox
 from .inbox import CaseFilters, CasePage, InboxRow
-from .keyset import Key, backwards, key_columns, keyset_query, keyset_rows, row_key
+from .keyset import Key, backwards, key_columns, keyset_query, keyset_rows, model_field, row_key
 
 
 @dataclass(frozen=True)
@@ -124,12 +124,6 @@ def _stand_ins(index: int, field: Field[Any, Any], database: str) -> tuple[Any, 
     return f"\x00stand-in-{index}-a", f"\x00stand-in-{index}-b"
 
 
-def _column(name: str) -> Field[Any, Any]:
-    field = Case._meta.get_field(name)
-    assert isinstance(field, Field)
-    return field
-
-
 def _slot(index: int, field: Field[Any, Any], value: Any, database: str) -> Slot:
     connection = connections[database]
     stand_ins = _stand_ins(index, field, database)
@@ -179,7 +173,7 @@ def case_page(user: User, filters: CaseFilters, keys: tuple[Key, ...], after: li
     database = Case.objects.db
     clock = _clock_slot(filters.deadline, database)
     kind, search = _search_slot(filters.q.strip(), database)
-    cursor = [] if after is None else [_slot(i, _column(key.field), value, database)
+    cursor = [] if after is None else [_slot(i, model_field(Case, key.field), value, database)
                                        for i, (key, value) in enumerate(zip(keys, after, strict=True))
                                        if value is not None]
     shape = None if after is None else tuple(value is None for value in after)

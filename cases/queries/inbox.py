@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Count, Field, Model, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -31,7 +31,7 @@ from ..models import (
     ReportedItem,
 )
 from .inbox_rows import InboxRow, case_row_values, case_rows, inbox_rows  # noqa: F401 (the API reads them here)
-from .keyset import KEYSETS, Key, keyset_order
+from .keyset import KEYSETS, Key, keyset_order, model_field
 
 # The inbox's sorts, each a keyset (keyset.KEYSETS: its columns end with a unique one, NULLs last everywhere).
 SORTS = tuple(KEYSETS)
@@ -394,9 +394,7 @@ def _unread_messages_sql(user: User, database: str) -> tuple[str, tuple[Any, ...
 
 
 def _column(model: type[Model], name: str) -> str:
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field) and field.column
-    return field.column
+    return model_field(model, name).column
 
 
 # A badge counts up to this many and then shows "99+": a person far behind costs no more than one who is not.

@@ -134,11 +134,12 @@ def key_from_json(model: type[Model], keys: tuple[Key, ...], values: list[Any]) 
     (or a ValidationError) for values that are not."""
     if len(values) != len(keys):
         raise ValueError("another sort's key")
-    return [None if value is None else _field(model, key.field).to_python(value)
+    return [None if value is None else model_field(model, key.field).to_python(value)
             for key, value in zip(keys, values, strict=True)]
 
 
-def _field(model: type[Model], name: str) -> Field[Any, Any]:
+def model_field(model: type[Model], name: str) -> Field[Any, Any]:
+    """The model's concrete field of that name (a column: not a relation's reverse side)."""
     field = model._meta.get_field(name)
     assert isinstance(field, Field)
     return field
