@@ -36,16 +36,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from .report_context import (  # noqa: F401 (signing and the pages read them here)
-    SIGNATURE_ANCHOR,
-    SIGNATURE_FIELD,
-    SIGNATURE_HEIGHT_MM,
-    SIGNATURE_WIDTH_MM,
-    Clock,
-    ca_url,
-    report_context,
-    verify_url,
-)
+from .report_context import report_context
 
 if TYPE_CHECKING:
     from accounts.models import User

@@ -19,15 +19,15 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .report_rendering import (
+from .report_context import (
     SIGNATURE_ANCHOR,
     SIGNATURE_FIELD,
     SIGNATURE_HEIGHT_MM,
     SIGNATURE_WIDTH_MM,
     Clock,
-    html_to_pdf,
     verify_url,
 )
+from .report_rendering import html_to_pdf
 from .signing_identity import SigningIdentity
 
 _PT_PER_MM = 72 / 25.4

@@ -21,7 +21,7 @@ from cases.choices import Status, Transition
 from cases.forms import CaseForm
 from cases.models import Case, Category
 from cases.queries import case_pages
-from cases.queries.inbox import SORTS, CaseFilters, case_row_values, list_scope
+from cases.queries.inbox import CaseFilters, case_row_values, list_scope
 from cases.queries.keyset import KEYSETS
 
 from .. import pagination
@@ -60,7 +60,7 @@ LIST_FILTERS = [
     OpenApiParameter("assignee", str, description="A person's id, `me` or `none`."),
     OpenApiParameter("q", str, description="A reference, a link, or words of the title."),
     OpenApiParameter("deadline", str, enum=["due_soon", "breached"]),
-    OpenApiParameter("sort", str, enum=list(SORTS)),
+    OpenApiParameter("sort", str, enum=list(KEYSETS)),
     OpenApiParameter("cursor", str, description="From the previous page's `next`."),
     OpenApiParameter("limit", int, description=f"1 to {pagination.MAX_LIMIT} (default {pagination.DEFAULT_LIMIT})."),
 ]
@@ -81,7 +81,7 @@ def case_payload(user: User, case: Case) -> dict[str, Any]:
 def filters_from(request: Request) -> CaseFilters:
     params = request.query_params
     sort = params.get("sort", "priority")
-    if sort not in SORTS:
+    if sort not in KEYSETS:
         raise exceptions.ValidationError({"sort": [_("Unknown sort.")]})
     return CaseFilters(status=params.get("status", ""), priority=params.get("priority", ""),
                        category=params.get("category", ""), authority=params.get("authority", ""),
@@ -89,14 +89,9 @@ def filters_from(request: Request) -> CaseFilters:
                        deadline=params.get("deadline", ""))
 
 
-def cursor_scope(filters: CaseFilters) -> str:
-    """A cursor belongs to the list it was made for (same filters and sort): another list's cursor is refused."""
-    return list_scope(filters)
-
-
 def cursor_after(filters: CaseFilters, row: Case) -> str:
     """The cursor of the page after `row` in the list of `filters` (as a `next` link holds it)."""
-    return pagination.encode_key(pagination.row_key(row, KEYSETS[filters.sort]), cursor_scope(filters))
+    return pagination.encode_key(pagination.row_key(row, KEYSETS[filters.sort]), list_scope(filters))
 
 
 def intake_from(data: dict[str, Any]) -> item_lists.Intake:
@@ -129,7 +124,7 @@ class CaseListView(ApiView):
         user = self.actor
         filters = filters_from(request)
         limit = pagination.limit_of(request)
-        scope = cursor_scope(filters)
+        scope = list_scope(filters)  # a cursor of another list (filters or sort) is refused
         keys = KEYSETS[filters.sort]
         after = pagination.decode_key(request, scope, Case, keys)
         # The page's ids and sort keys first (through the ordering index, the same cost at any depth), then their

@@ -57,27 +57,25 @@ def _insert_items(*, case: Case, start: int, rows: Sequence[AcceptedRow]) -> Non
     columns = [by_name[name] for name in (*_CONSTANT_COLUMNS, *_ROW_COLUMNS)]
     constants = [column.get_db_prep_save(value, connection) for column, value in zip(
         columns[:len(_CONSTANT_COLUMNS)], (case.pk, Outcome.PENDING.value, "", timezone.now()), strict=True)]
+    # One list per column, in the order of _ROW_COLUMNS.
+    arrays: list[list[Any]] = [list(range(start + 1, start + len(rows) + 1)), [row.target for row in rows],
+                               [row.key for row in rows], [row.kind for row in rows], [row.note for row in rows],
+                               [row.warning[:MAX_WARNING_LENGTH] for row in rows]]
     quote = connection.ops.quote_name
     names = ", ".join(quote(column.column) for column in columns)
     table = quote(meta.db_table)
     # Only the model's own table and column names and their types are written into the text; every value is bound.
-    if connection.vendor == "postgresql":
-        casts = [column.db_type(connection) for column in columns]
-        constant_sql = ", ".join(f"%s::{cast}" for cast in casts[:len(_CONSTANT_COLUMNS)])
-        array_sql = ", ".join(f"%s::{cast}[]" for cast in casts[len(_CONSTANT_COLUMNS):])
-        sql = f"INSERT INTO {table} ({names}) SELECT {constant_sql}, * FROM unnest({array_sql})"  # noqa: S608
-        # In the order of _ROW_COLUMNS.
-        arrays: list[list[Any]] = [list(range(start + 1, start + len(rows) + 1)), [row.target for row in rows],
-                                   [row.key for row in rows], [row.kind for row in rows], [row.note for row in rows],
-                                   [row.warning[:MAX_WARNING_LENGTH] for row in rows]]
-        with connection.cursor() as cursor:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            casts = [column.db_type(connection) for column in columns]
+            constant_sql = ", ".join(f"%s::{cast}" for cast in casts[:len(_CONSTANT_COLUMNS)])
+            array_sql = ", ".join(f"%s::{cast}[]" for cast in casts[len(_CONSTANT_COLUMNS):])
+            sql = f"INSERT INTO {table} ({names}) SELECT {constant_sql}, * FROM unnest({array_sql})"  # noqa: S608
             cursor.execute(sql, [*constants, *arrays])
-    else:
-        placeholders = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, [(*constants, start + n, row.target, row.key, row.kind, row.note,
-                                      row.warning[:MAX_WARNING_LENGTH]) for n, row in enumerate(rows, start=1)])
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
+            cursor.executemany(sql, [(*constants, *values) for values in zip(*arrays, strict=True)])
 
 
 @transaction.atomic

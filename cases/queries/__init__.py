@@ -5,11 +5,9 @@ One module per page group (inbox, case page, records); every read is importable 
 
 from .case_page import (
     AccessEntry,
-    Sighting,
     access_panel,
     assignee_candidates,
     case_items,
-    deconfliction,
     grantable_people,
     item_tally,
     people_on_case,
@@ -18,6 +16,7 @@ from .case_page import (
     timeline,
 )
 from .case_pages import PageCursor, inbox_listing
+from .deconfliction import Sighting, deconfliction
 from .inbox import (
     SEARCH_COUNT_CAP,
     CaseFilters,

@@ -28,13 +28,6 @@ from ..models import (
     ReadMarker,
     ReportedItem,
 )
-from .deconfliction import (  # noqa: F401 (the pages read them here)
-    MAX_KEPT_KEYS,
-    Sighting,
-    Sightings,
-    deconfliction,
-    keys_already_in,
-)
 
 # The outcomes that leave an item up, whatever the reason: one filter, "no action", covers them all.
 NO_ACTION_OUTCOMES = (Outcome.NO_ACTION_NOT_ILLEGAL, Outcome.NO_ACTION_INSUFFICIENT, Outcome.NO_ACTION_NOT_FOUND,

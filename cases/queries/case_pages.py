@@ -231,12 +231,11 @@ def inbox_listing(user: User, filters: CaseFilters, visible: permissions.Visible
     cost of the first page at any depth (case_page; its statements kept)."""
     keys = inbox.sort_keys(filters)
     cap = inbox.SEARCH_COUNT_CAP if filters.q.strip() else inbox.COUNT_CAP
-    offset, has_previous = 0, None
+    offset = 0
     if cursor is not None and cursor.backwards:
         keyed, count = case_page(user, filters, backwards(keys), cursor.key, per_page + 1, cap=cap, visible=visible)
-        if len(keyed) > per_page:  # rows before this page remain
-            keyed, has_next, has_previous = keyed[:per_page][::-1], True, True
-            page = max(cursor.page, 2)
+        if len(keyed) > per_page:  # rows before this page remain (so it is not the first: a "Previous" link shows)
+            keyed, has_next, page = keyed[:per_page][::-1], True, max(cursor.page, 2)
         else:  # the list's start (a case that left the list shortened it): the first page, whole
             cursor, page = None, 1
     if cursor is None:
@@ -246,7 +245,7 @@ def inbox_listing(user: User, filters: CaseFilters, visible: permissions.Visible
         keyed = keyed[:per_page]
     elif not cursor.backwards:
         keyed, count = case_page(user, filters, keys, cursor.key, per_page + 1, cap=cap, visible=visible)
-        has_next, has_previous, page = len(keyed) > per_page, True, cursor.page
+        has_next, page = len(keyed) > per_page, cursor.page  # a "Next" link's page is 2 or later
         keyed = keyed[:per_page]
     known_total = inbox.total_from_counts(filters, counts)
     if known_total is not None:
@@ -257,5 +256,5 @@ def inbox_listing(user: User, filters: CaseFilters, visible: permissions.Visible
         total, capped = count()
     return CasePage(rows=inbox.inbox_rows([row["id"] for row in keyed], reader=user), total=total,
                     total_is_capped=capped, page=max(page, 1), has_next=has_next, per_page=per_page,
-                    has_previous=has_previous, first_key=row_key(keyed[0], keys) if keyed else None,
+                    first_key=row_key(keyed[0], keys) if keyed else None,
                     last_key=row_key(keyed[-1], keys) if keyed else None)

@@ -33,9 +33,6 @@ from ..models import (
 from .inbox_rows import InboxRow, case_row_values, case_rows, inbox_rows  # noqa: F401 (the API reads them here)
 from .keyset import KEYSETS, Key, keyset_order, model_field
 
-# The inbox's sorts, each a keyset (keyset.KEYSETS: its columns end with a unique one, NULLs last everywhere).
-SORTS = tuple(KEYSETS)
-
 
 @dataclass
 class CaseFilters:
@@ -240,13 +237,8 @@ class CasePage(Generic[RowT]):
         return None if self.total_is_capped else max((self.total + self.per_page - 1) // self.per_page, 1)
 
     per_page: int = 50
-    has_previous: bool | None = None  # None: page > 1
     first_key: list[Any] | None = None
     last_key: list[Any] | None = None
-
-    def __post_init__(self) -> None:
-        if self.has_previous is None:
-            self.has_previous = self.page > 1
 
 
 def capped_count(qs: QuerySet[Any], cap: int | None = None) -> tuple[int, bool]:

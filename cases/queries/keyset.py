@@ -41,15 +41,13 @@ class Key:
         return Q(**{f"{self.field}__isnull": True}) if value is None else Q(**{self.field: value})
 
     def ranges_after(self, value: Any) -> list[Q]:
-        """`after(value)` as conditions each of which is one range of this column (NULLs: their own range)."""
-        beyond = None if value is None else Q(**{
-            f"{self.field}__{'lt' if self.descending != self.reversed else 'gt'}": value})
-        if self.reversed:  # NULLs come first: after them every value, after a value no NULL
-            return [Q(**{f"{self.field}__isnull": False})] if beyond is None and self.nullable else \
-                [] if beyond is None else [beyond]
-        if beyond is None:
-            return []
-        return [beyond, Q(**{f"{self.field}__isnull": True})] if self.nullable else [beyond]
+        """`after(value)` as conditions each of which is one range of this column (NULLs: their own range). NULLs
+        sort last, so after a NULL comes nothing and after a value come the NULLs; read backwards the other way
+        round."""
+        if value is None:
+            return [Q(**{f"{self.field}__isnull": False})] if self.reversed else []
+        beyond = Q(**{f"{self.field}__{'lt' if self.descending != self.reversed else 'gt'}": value})
+        return [beyond, Q(**{f"{self.field}__isnull": True})] if self.nullable and not self.reversed else [beyond]
 
 
 def backwards(keys: tuple[Key, ...]) -> tuple[Key, ...]:

@@ -17,7 +17,7 @@ from .. import permissions
 from ..actions.checkpoints import make_checkpoint, record_checkpoint_download
 from ..audit_checkpoints import MEDIA_TYPE, filename
 from ..models import AuditCheckpoint
-from ..report_rendering import ca_url
+from ..report_context import ca_url
 from ..signing_identity import SigningIdentityError, ca_fingerprint
 
 CHECKPOINTS_PER_PAGE = 50

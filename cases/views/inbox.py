@@ -53,14 +53,12 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     context = {
         "cases": rows, "case_header": case_rows.header(columns), "case_rows": case_rows.rows(rows, columns),
         "total": listing.total, "total_capped": listing.total_is_capped, "page": listing.page,
-        "pages": listing.pages, "has_next": listing.has_next, "has_previous": listing.has_previous,
-        "filters": filters,
+        "pages": listing.pages, "has_next": listing.has_next, "filters": filters,
         # The links to the pages around this one hold the key of its first or last row (signed, bound to this list):
         # read from there, a page costs the same at any depth. The page's number is for display, and for a link
         # whose cursor no longer holds (its page is then read by number).
         "next_cursor": encode_cursor(listing.last_key, False, listing.page + 1, scope) if listing.has_next else "",
-        "previous_cursor": encode_cursor(listing.first_key, True, listing.page - 1, scope)
-        if listing.has_previous and listing.page > 2 else "",
+        "previous_cursor": encode_cursor(listing.first_key, True, listing.page - 1, scope) if listing.page > 2 else "",
         "query": query.urlencode(),
         "counts": counts,
         "can_create": permissions.can_create_case(user),

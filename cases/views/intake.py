@@ -23,7 +23,7 @@ from ..actions.cases import create_case, submit_case
 from ..actions.items import add_items as add_item_rows
 from ..forms import CaseForm, EvidenceForm, ItemListForm
 from ..models import Case
-from ..queries.case_page import keys_already_in
+from ..queries.deconfliction import keys_already_in
 from .case import detail_context, error_text
 from .evidence import handle_evidence_form
 

@@ -25,7 +25,8 @@ from liaison.input_policy import int_param
 from .. import queries
 from ..choices import ItemKind, Outcome
 from ..models import Case
-from ..queries.case_page import ITEM_FILTERS, NO_ACTION_OUTCOMES, ItemTally, Sighting, item_page
+from ..queries.case_page import ITEM_FILTERS, NO_ACTION_OUTCOMES, ItemTally, item_page
+from ..queries.deconfliction import Sighting
 
 PAGE_SIZES = (25, 50, 100, 250)
 DEFAULT_PAGE_SIZE = 100

@@ -16,7 +16,8 @@ from cases import permissions
 from cases.actions.cases import grant_access
 from cases.choices import DeadlineKind
 from cases.models import Case, Deadline
-from cases.queries.case_page import MAX_KEPT_KEYS, deconfliction, people_who_can_see
+from cases.queries.case_page import people_who_can_see
+from cases.queries.deconfliction import MAX_KEPT_KEYS, deconfliction
 from cases.views.deadlines import render_deadline_rows
 from tests.factories import World
 

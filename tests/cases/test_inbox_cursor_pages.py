@@ -37,6 +37,23 @@ def link(page: str, rel: str) -> str | None:
     return None if found is None else html.unescape(found.group(1))
 
 
+def signed_in_over(world: World, client, settings, *, cases: int, per_page: int) -> str:
+    """The manager signed in over the world's cases and `cases` more, `per_page` a page: the inbox's address."""
+    clone_cases(world, cases)
+    settings.LIAISON_CASES_PER_PAGE = per_page
+    client.force_login(world.manager)
+    return reverse("cases:list")
+
+
+def pages_after(client, url: str, page: str) -> list[str]:
+    """The pages (their HTML) reached from `page` by following "Next" links to the last one."""
+    pages = []
+    while (following := link(page, "next")) is not None:
+        page = client.get(url + following).content.decode()
+        pages.append(page)
+    return pages
+
+
 def vary_clocks(count: int) -> None:
     """Distinct and tied sort values, and NULLs, in every sorted column: the keys must hold the order through ties."""
     now = timezone.now()
@@ -50,11 +67,8 @@ def vary_clocks(count: int) -> None:
 @pytest.mark.parametrize("sort", sorted(KEYSETS))
 def test_next_links_walk_every_case_once_in_order_and_previous_links_walk_back(world: World, mfa_client, settings,
                                                                                 sort: str) -> None:
-    clone_cases(world, 23)
+    url = signed_in_over(world, mfa_client, settings, cases=23, per_page=4)
     vary_clocks(40)
-    settings.LIAISON_CASES_PER_PAGE = 4
-    mfa_client.force_login(world.manager)
-    url = reverse("cases:list")
     params = {"status": "", "sort": sort}
     whole = []
     for number in range(1, 20):  # the same list read by page numbers (offset): the order to match
@@ -64,16 +78,15 @@ def test_next_links_walk_every_case_once_in_order_and_previous_links_walk_back(w
         whole += refs
     assert len(whole) == Case.objects.count() == len(set(whole))
 
-    pages, page = [], mfa_client.get(url, params).content.decode()
-    while True:
-        pages.append(ordered_refs(page))
-        following = link(page, "next")
-        if following is None:
-            break
-        assert "cursor=" in following
-        page = mfa_client.get(url + following).content.decode()
-        assert f"page {len(pages) + 1} of " in section(page, "case-total")
+    first = mfa_client.get(url, params).content.decode()
+    later = pages_after(mfa_client, url, first)
+    for page in [first, *later[:-1]]:
+        assert "cursor=" in (link(page, "next") or "")
+    for number, page in enumerate(later, start=2):
+        assert f"page {number} of " in section(page, "case-total")
+    pages = [ordered_refs(page) for page in [first, *later]]
     assert [ref for refs in pages for ref in refs] == whole
+    page = later[-1] if later else first
 
     back = []
     while (previous := link(page, "prev")) is not None:
@@ -84,10 +97,7 @@ def test_next_links_walk_every_case_once_in_order_and_previous_links_walk_back(w
 
 def test_a_page_reached_by_its_link_costs_the_queries_of_the_first_page(world: World, mfa_client, settings,
                                                                         django_assert_max_num_queries) -> None:
-    clone_cases(world, 30)
-    settings.LIAISON_CASES_PER_PAGE = 3
-    mfa_client.force_login(world.manager)
-    url = reverse("cases:list")
+    url = signed_in_over(world, mfa_client, settings, cases=30, per_page=3)
     first = mfa_client.get(url, {"status": ""}).content.decode()
     with CaptureQueriesContext(connection) as on_first:
         mfa_client.get(url, {"status": ""})
@@ -105,10 +115,7 @@ def test_a_page_reached_by_its_link_costs_the_queries_of_the_first_page(world: W
 
 def test_a_case_moved_between_two_pages_neither_repeats_nor_hides_another(world: World, mfa_client,
                                                                         settings) -> None:
-    clone_cases(world, 12)
-    settings.LIAISON_CASES_PER_PAGE = 4
-    mfa_client.force_login(world.manager)
-    url = reverse("cases:list")
+    url = signed_in_over(world, mfa_client, settings, cases=12, per_page=4)
     first = mfa_client.get(url, {"status": "", "sort": "oldest"}).content.decode()
     shown = ordered_refs(first)
     everything = set(Case.objects.values_list("reference", flat=True))
@@ -118,21 +125,14 @@ def test_a_case_moved_between_two_pages_neither_repeats_nor_hides_another(world:
     Case.objects.filter(pk=moved.pk).update(created_at=earliest.created_at - timedelta(days=1))
     # Read by its number, page 2 would now repeat the first page's last case; read after that case's key it does not.
     assert shown[-1] in ordered_refs(mfa_client.get(url, {"status": "", "sort": "oldest", "page": 2}).content.decode())
-    rest, following = [], link(first, "next")
-    while following:
-        page = mfa_client.get(url + following).content.decode()
-        rest += ordered_refs(page)
-        following = link(page, "next")
+    rest = [ref for page in pages_after(mfa_client, url, first) for ref in ordered_refs(page)]
     assert not set(rest) & set(shown) and len(rest) == len(set(rest))
     assert set(shown) | set(rest) == everything - {moved.reference}  # only the moved case, now behind, is not met
 
 
 @pytest.mark.parametrize("cursor", ["forged", "another-sort", "another-page", "garbage"])
 def test_a_cursor_that_does_not_prove_itself_is_ignored(world: World, mfa_client, settings, cursor: str) -> None:
-    clone_cases(world, 12)
-    settings.LIAISON_CASES_PER_PAGE = 4
-    mfa_client.force_login(world.manager)
-    url = reverse("cases:list")
+    url = signed_in_over(world, mfa_client, settings, cases=12, per_page=4)
     first = mfa_client.get(url, {"status": ""}).content.decode()
     following = link(first, "next")
     assert following is not None
@@ -152,10 +152,7 @@ def test_a_cursor_that_does_not_prove_itself_is_ignored(world: World, mfa_client
 
 def test_previous_from_a_page_whose_earlier_cases_left_the_list_shows_the_first_page(world: World, mfa_client,
                                                                                       settings) -> None:
-    clone_cases(world, 24)
-    settings.LIAISON_CASES_PER_PAGE = 4
-    mfa_client.force_login(world.manager)
-    url = reverse("cases:list")
+    url = signed_in_over(world, mfa_client, settings, cases=24, per_page=4)
     first = mfa_client.get(url, {"sort": "oldest"}).content.decode()  # open work only
     second = mfa_client.get(url + link(first, "next")).content.decode()
     third = mfa_client.get(url + link(second, "next")).content.decode()

@@ -151,7 +151,7 @@ def test_internal_notes_never_reach_the_other_side(world, mfa_client, django_cap
     assert "ZEBRA-7" in page and "ZEBRA-8" in page and "1 earlier version" in page
 
     # The outcome report with the shared thread: the shared messages, no note of either side.
-    from cases.report_rendering import report_context
+    from cases.report_context import report_context
 
     report = render_to_string("reports/outcome_report.html", report_context(
         case, language="en", include_thread=True, approver=world.manager, version=1, issued_at=timezone.now()))

@@ -32,7 +32,7 @@ from cases.choices import DeadlineKind, MessageKind, Outcome, ProposalKind, Stat
 from cases.event_text import system_line
 from cases.instants import as_iso, format_instant, zone_named
 from cases.models import AuditEvent, Case, DeadlineProposal, Message, OutcomeReport
-from cases.report_rendering import report_context
+from cases.report_context import report_context
 from tests.cases.conftest import decide_all, make_case
 from tests.cases.test_event_text import english_words_of_translated_sentences
 from tests.factories import World
