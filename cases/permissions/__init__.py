@@ -29,6 +29,8 @@ from .records import (
     can_view_evidence,
     can_view_reports,
     can_withdraw_evidence,
+    evidence_side_of,
+    evidence_visibility_of,
     evidence_visible_to,
     get_evidence_for_user,
 )
@@ -157,6 +159,8 @@ __all__ = [
     "can_view_evidence",
     "can_view_reports",
     "can_withdraw_evidence",
+    "evidence_side_of",
+    "evidence_visibility_of",
     "evidence_visible_to",
     "get_evidence_for_user",
     "membership_of",

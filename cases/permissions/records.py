@@ -22,11 +22,25 @@ from .work import _is_platform_worker, _is_requesting_worker
 # --- Evidence ------------------------------------------------------------------------------
 
 
+def evidence_visibility_of(side: str) -> Q:
+    """What of a case's evidence a person on this side sees: shared files, and internal ones of their side."""
+    return Q(internal=False) | Q(side=side)
+
+
+def evidence_side_of(user: User, case: Case) -> str | None:
+    """The side whose internal files this person sees on this case (evidence_visibility_of(side) of case.evidence,
+    the rows evidence_visible_to returns), or None when they may not see the case (no file at all)."""
+    if not can_view_case(user, case):
+        return None
+    return side_of(user)
+
+
 def evidence_visible_to(user: User, case: Case) -> QuerySet[Evidence]:
     """Evidence of a visible case: shared files, and internal ones of the person's own side."""
-    if not can_view_case(user, case):
+    side = evidence_side_of(user, case)
+    if side is None:
         return Evidence.objects.none()
-    return case.evidence.filter(Q(internal=False) | Q(side=side_of(user)))
+    return case.evidence.filter(evidence_visibility_of(side))
 
 
 def can_view_evidence(user: User, evidence: Evidence) -> bool:

@@ -1,10 +1,10 @@
-"""Reads of the record: evidence past retention, stored inbound e-mail, issued outcome reports and their
-verification."""
+"""Reads of the record: the evidence and legal holds of the case page, evidence past retention, stored inbound e-mail,
+issued outcome reports and their verification."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,15 +13,80 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+
+from .. import permissions
 from ..choices import Status
 from ..email_parsing import ParsedEmail, error_text, parse_email
+from ..kept_statements import run_prepared
 from ..models import (
+    Case,
     Evidence,
     InboundEmail,
     LegalHold,
     OutcomeReport,
 )
 from ..report_verification import IssuedReport, Verification, verify_report_bytes
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """A file of the case page's evidence panel, read as values (neither its uploader nor its item is built as an
+    object): the uploader by name, the item by its number (None when the file documents the whole case)."""
+
+    pk: int
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+    item_position: int | None
+    internal: bool
+    uploaded_by_name: str
+    uploaded_at: datetime
+    withdrawn_at: datetime | None
+    purged_at: datetime | None
+
+
+def case_evidence(user: User, case: Case) -> list[EvidenceRow]:
+    """The files of the case this person may see (the rows of permissions.evidence_visible_to), in the evidence's
+    order; the statement prepared once per process for the reader's side (permissions.evidence_side_of)."""
+    side = permissions.evidence_side_of(user, case)
+    if side is None:
+        return []
+    return [EvidenceRow(*row) for row in run_prepared(_evidence_query, (side,), case.pk)]
+
+
+def _evidence_query(key: tuple[str], case_id: int) -> QuerySet[Evidence, tuple[Any, ...]]:
+    # The evidence's own order (case, uploaded_at, id): the case is one.
+    return Evidence.objects.filter(case_id=case_id).filter(permissions.evidence_visibility_of(key[0])) \
+        .order_by("uploaded_at", "id").values_list(
+            "pk", "original_name", "content_type", "size", "sha256", "item__position", "internal",
+            "uploaded_by__full_name", "uploaded_at", "withdrawn_at", "purged_at")
+
+
+@dataclass(frozen=True)
+class HoldRow:
+    """A legal hold of the case as the evidence panel shows it, read as values: who placed it by name."""
+
+    pk: int
+    reason: str
+    placed_by_name: str
+    placed_at: datetime
+    lifted_at: datetime | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
+
+
+def legal_holds(case: Case) -> list[HoldRow]:
+    """The case's legal holds, newest first (the statement prepared once per process; the case is bound)."""
+    return [HoldRow(*row) for row in run_prepared(_holds_query, (), case.pk)]
+
+
+def _holds_query(key: tuple[()], case_id: int) -> QuerySet[LegalHold, tuple[Any, ...]]:
+    return LegalHold.objects.filter(case_id=case_id).order_by("-placed_at", "-id").values_list(
+        "pk", "reason", "placed_by__full_name", "placed_at", "lifted_at")
 
 
 def expired_evidence() -> QuerySet[Evidence]:

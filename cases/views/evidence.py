@@ -35,6 +35,7 @@ from ..evidence_files import EvidenceRejected, open_stored, safe_display_name
 from ..evidence_upload import EvidenceUploadHandler
 from ..forms import EvidenceForm
 from ..models import AuditEvent, Case, Evidence, LegalHold
+from ..queries.records import case_evidence, legal_holds
 from .downloads import stored_file_response
 
 # Room for the multipart envelope and the other fields around the files.
@@ -47,11 +48,11 @@ def evidence_context(user: User, case: Case) -> dict[str, Any]:
     side = permissions.side_of(user)
     is_platform = side == OrgKind.PLATFORM
     return {
-        "evidence_list": list(permissions.evidence_visible_to(user, case).select_related("uploaded_by", "item")),
+        "evidence_list": case_evidence(user, case),
         "can_upload_evidence": can_upload,
         "evidence_fields": upload_fields(side) if can_upload else "",
         "evidence_max_mb": settings.LIAISON_EVIDENCE_MAX_BYTES // (1024 * 1024),
-        "holds": case.legal_holds.select_related("placed_by", "lifted_by") if is_platform else [],
+        "holds": legal_holds(case) if is_platform else [],
         "can_manage_holds": permissions.can_manage_legal_hold(user, case),
     }
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from cases.templatetags.instants import instant
 
-from ..models import Evidence
+from ..queries.records import EvidenceRow
 
 
 def url_pattern(name: str, reference: str) -> str:
@@ -26,7 +26,7 @@ def url_pattern(name: str, reference: str) -> str:
     return reverse(name, args=[reference, placeholder]).replace(str(placeholder), "{}")
 
 
-def render_evidence_rows(reference: str, evidence: Iterable[Evidence]) -> SafeString:
+def render_evidence_rows(reference: str, evidence: Iterable[EvidenceRow]) -> SafeString:
     """The <tr> elements of the evidence table, with the whitespace the template loop wrote around them."""
     esc = html.escape
     view_url = url_pattern("cases:evidence", reference)
@@ -42,16 +42,15 @@ def render_evidence_rows(reference: str, evidence: Iterable[Evidence]) -> SafeSt
     parts: list[str] = []
     for ev in evidence:
         uploaded_at = timezone.localtime(ev.uploaded_at, zone)
-        uploader = ev.uploaded_by.full_name if ev.uploaded_by is not None else ""
         parts.append(
             f'\n    <tr{muted if ev.withdrawn_at or ev.purged_at else ""}>\n'
             f'      <td class="lx-e-file"><a href="{esc(view_url.format(ev.pk))}">'
             f'{esc(Truncator(ev.original_name).chars(60))}</a>\n'
             f'        <div class="small lx-muted">{esc(ev.content_type)} · {esc(filesizeformat(ev.size))}'
-            f'{f" · #{ev.item.position}" if ev.item is not None else ""}{internal if ev.internal else ""}'
+            f'{f" · #{ev.item_position}" if ev.item_position is not None else ""}{internal if ev.internal else ""}'
             f'{withdrawn if ev.withdrawn_at else ""}{purged if ev.purged_at else ""}</div></td>\n'
             f'      <td class="lx-e-sha" data-label="{sha_label}"><code data-testid="sha256">{esc(ev.sha256)}</code></td>\n'
-            f'      <td class="lx-e-added small" data-label="{added_label}">{esc(uploader)}<div class="lx-muted">'
+            f'      <td class="lx-e-added small" data-label="{added_label}">{esc(ev.uploaded_by_name)}<div class="lx-muted">'
             f'<time datetime="{uploaded_at.isoformat()}">{esc(instant(ev.uploaded_at))}</time></div></td>\n'
             '      <td class="lx-e-get">'
         )

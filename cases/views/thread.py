@@ -22,18 +22,21 @@ from .. import permissions, queries
 from ..actions.notifications import mark_notifications_read
 from ..actions.thread import edit_message, mark_read, post_message
 from ..actions.thread import mark_all_read as mark_all_cases_read
-from ..models import Case, Evidence, Message
+from ..models import Case, Message
 from ..queries.case_page import message_files, thread_entries
+from ..queries.records import EvidenceRow, case_evidence
+from .evidence_rows import url_pattern
 from .thread_rows import message_html, render_thread_entries
 
 
-def thread_context(user: User, case: Case, *, evidence: list[Evidence] | None = None) -> dict[str, Any]:
+def thread_context(user: User, case: Case, *, evidence: list[EvidenceRow] | None = None) -> dict[str, Any]:
     """The thread as this person sees it; `evidence` (what they may see of the case's files) when the page has
     read it already."""
     entries = thread_entries(user, case)
     if evidence is None:
-        evidence = list(permissions.evidence_visible_to(user, case).only("pk", "original_name", "internal", "case_id"))
-    links = tuple(sorted((e.pk, reverse("cases:evidence", args=[case.reference, e.pk])) for e in evidence))
+        evidence = case_evidence(user, case)
+    evidence_url = url_pattern("cases:evidence", case.reference)
+    links = tuple(sorted((e.pk, evidence_url.format(e.pk)) for e in evidence))
     marker = queries.read_marker(user, case)
     case_visible = permissions.can_view_case(user, case)
     for entry in entries:

@@ -23,6 +23,7 @@ from django.http import Http404, UnreadablePostError
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts.models import User
 from cases import evidence_files
@@ -625,7 +626,9 @@ def test_legal_places_and_lifts_a_hold_others_cannot_lift_it(world, case, login)
     assert hold.is_active and hold.placed_by == world.legal
     lift = reverse("cases:lift_hold", args=[case.reference, hold.pk])
 
-    assert "Court order 12/2026" in login(world.moderator).get(case.get_absolute_url()).content.decode()
+    shown = login(world.moderator).get(case.get_absolute_url()).content.decode()
+    assert "Court order 12/2026" in shown
+    assert f"Legal hold placed by {escape(world.legal.full_name)} on " in shown
     assert "Court order 12/2026" not in login(world.liaison).get(case.get_absolute_url()).content.decode()
     for persona in ("manager", "moderator", "auditor"):
         assert login(getattr(world, persona)).post(lift).status_code == 403
@@ -635,6 +638,7 @@ def test_legal_places_and_lifts_a_hold_others_cannot_lift_it(world, case, login)
     assert login(world.legal).post(lift).status_code == 302
     hold.refresh_from_db()
     assert not hold.is_active and hold.lifted_by == world.legal
+    assert "Legal hold placed by" not in login(world.moderator).get(case.get_absolute_url()).content.decode()
     assert [e.action for e in AuditEvent.objects.filter(object_type="LegalHold")] == [
         "legal_hold.placed", "legal_hold.lifted"]
 
