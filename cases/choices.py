@@ -37,6 +37,16 @@ PRIORITY_RANK = {Priority.NORMAL: 10, Priority.HIGH: 20, Priority.URGENT: 30}
 THREAT_TO_LIFE_RANK = 40
 
 
+def choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """What a field with these choices shows for a value (its `get_<field>_display()`): the label, translated, or the
+    value itself when it is not one of them. One label is translated, where `get_<field>_display()` translates every
+    label of the choices on each call (it hashes them)."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 def priority_rank(priority: str, threat_to_life: bool) -> int:
     """A sortable rank: threat to life floats above every urgent case."""
     return THREAT_TO_LIFE_RANK if threat_to_life else PRIORITY_RANK[Priority(priority)]

@@ -75,12 +75,20 @@ def format_instant(value: datetime, zone: tzinfo, *, seconds: bool = False) -> s
 
 
 class InstantWriter:
-    """format_instant for the many instants of one page (its rows), in one zone and language: the month names are
-    translated once, not once a row."""
+    """format_instant for the many instants of one page (its rows), in one zone and language: a month's name is
+    translated once, when the page first writes a time in it, not once a row (nor the eleven months it never
+    shows)."""
 
     def __init__(self, zone: tzinfo) -> None:
         self.zone = zone
-        self.months = {number: str(name).title() for number, name in MONTHS_3.items()}
+        self._months: dict[int, str] = {}
+
+    @property
+    def months(self) -> dict[int, str]:
+        """Every month's name by number."""
+        for number in MONTHS_3:
+            self._month(number)
+        return self._months
 
     def local(self, value: datetime) -> datetime:
         """The instant in the page's zone."""
@@ -88,7 +96,13 @@ class InstantWriter:
 
     def words(self, local: datetime, *, seconds: bool = False) -> str:
         """format_instant of a time already in the page's zone (`local`)."""
-        return _written(local, self.months[local.month], seconds)
+        return _written(local, self._months.get(local.month) or self._month(local.month), seconds)
+
+    def _month(self, number: int) -> str:
+        name = self._months.get(number)
+        if name is None:
+            name = self._months[number] = str(MONTHS_3[number]).title()
+        return name
 
 
 def _written(local: datetime, month: str, seconds: bool) -> str:

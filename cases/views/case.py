@@ -25,7 +25,7 @@ from ..actions.cases import assign_case, grant_access, revoke_access, transition
 from ..actions.items import remove_item as remove_draft_item
 from ..actions.items import set_item_outcomes, set_outcome_of_matching_items
 from ..actions.thread import mark_read
-from ..choices import DECIDED_OUTCOMES, Status, Transition
+from ..choices import DECIDED_OUTCOMES, TLP, Priority, RequestType, Status, Transition, choice_label
 from ..forms import AssignForm, GrantForm, ItemListForm, NoteForm, OutcomeForm
 from ..models import Case, ReportedItem
 from ..queries.case_page import TimelineEvent, assignee_choices
@@ -91,6 +91,10 @@ def detail_context(user: User, case: Case, *, item_filter: ItemFilter | None = N
     transitions = [(t, Transition(t).label) for t in permissions.available_transitions(user, case)]
     context: dict[str, Any] = {
         "case": case,
+        # The case's get_<field>_display(), each translating one label (choice_label).
+        "case_labels": {"request_type": choice_label(RequestType, case.request_type),
+                        "status": choice_label(Status, case.status), "priority": choice_label(Priority, case.priority),
+                        "tlp": choice_label(TLP, case.tlp)},
         "items": panel,
         "item_total": panel.tally.total,
         "decided_count": panel.tally.decided,

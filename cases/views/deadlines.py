@@ -27,6 +27,7 @@ from liaison.input_policy import id_param
 
 from .. import deadline_clock, permissions
 from ..actions.deadlines import answer_proposal, propose_deadline, update_sla_policy
+from ..choices import choice_label
 from ..forms import SLADurationsForm
 from ..models import Case, Deadline, DeadlineProposal, SLAPolicy
 from ..queries.case_page import case_deadlines, deadline_proposals
@@ -55,7 +56,7 @@ def render_deadline_rows(rows: list[Deadline]) -> SafeString:
         elif is_open and d.due_soon:  # type: ignore[attr-defined]
             badge = f'<i class="bi bi-alarm" aria-hidden="true"></i> {due_soon}'
         else:
-            badge = esc(str(d.get_status_display()))
+            badge = esc(choice_label(Deadline.State, d.status))
         if is_open and d.paused_at:
             since = _("Clock paused since %(since)s while the authority provides information.") % {
                 "since": esc(instant(d.paused_at))}
@@ -82,12 +83,12 @@ def render_deadline_rows(rows: list[Deadline]) -> SafeString:
         parts.append(
             f'\n    <li class="lx-deadline mb-3 p-2 rounded border lx-deadline-{esc(d.status)}{flag}">\n'
             '      <div class="d-flex justify-content-between gap-2">\n'
-            f'        <strong>{esc(d.title) if d.title else esc(str(d.get_kind_display()))}</strong>\n'
+            f'        <strong>{esc(d.title) if d.title else esc(choice_label(Deadline.Kind, d.kind))}</strong>\n'
             f'        <span class="badge lx-deadline-badge-{esc(d.status)}">{badge}</span>\n'
             '      </div>\n'
             f'      <div class="small">{due_label} {due_at}</div>\n'
             f'      {state}\n'
-            f'      <div class="small lx-muted">{esc(str(d.get_origin_display()))}{moved}</div>\n'
+            f'      <div class="small lx-muted">{esc(choice_label(Deadline.Origin, d.origin))}{moved}</div>\n'
             '    </li>\n    ')
     return mark_safe("".join(parts))  # noqa: S308  every value above is escaped
 
@@ -102,9 +103,12 @@ def deadline_context(user: User, case: Case) -> dict[str, Any]:
             deadline.is_open and deadline.paused_at is None and deadline.due_at <= now)
         if deadline.paused_at is not None:
             deadline.left_on_resume = deadline.due_at - deadline.paused_at  # type: ignore[attr-defined]
+        deadline.kind_label = choice_label(Deadline.Kind, deadline.kind)  # type: ignore[attr-defined]
     proposals = deadline_proposals(case)
     for proposal in proposals:
         proposal.can_answer = permissions.can_answer_proposal(user, proposal)  # type: ignore[attr-defined]  # display only
+        proposal.kind_label = choice_label(DeadlineProposal.Kind, proposal.kind)  # type: ignore[attr-defined]
+        proposal.status_label = choice_label(DeadlineProposal.State, proposal.status)  # type: ignore[attr-defined]
     return {
         "deadline_rows": rows,
         "deadline_items": render_deadline_rows(rows),

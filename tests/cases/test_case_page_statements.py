@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 
 from cases import permissions
 from cases.actions.cases import grant_access
-from cases.choices import DeadlineKind
+from cases.choices import TLP, DeadlineKind, Priority, RequestType, Status, choice_label
 from cases.models import Case, Deadline
 from cases.queries.case_page import people_who_can_see
 from cases.queries.deconfliction import MAX_KEPT_KEYS, deconfliction
@@ -148,3 +148,19 @@ def test_deadline_rows_rendered_in_python_equal_the_template_and_escape_everythi
             assert str(render_deadline_rows(rows)) == template.render({"deadline_rows": rows}), language
     rendered = str(render_deadline_rows(rows))
     assert "<script>" not in rendered and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;" in rendered
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_a_choice_label_is_what_the_field_displays(world: World, language: str):
+    """The case page writes its labels with choices.choice_label (one translation), where get_<field>_display()
+    translates every label of the choices: the same words for every value, and the value itself when unknown."""
+    case = make_case(world)
+    deadline = Deadline(case=case, kind=DeadlineKind.RESOLVE, due_at=timezone.now())
+    with translation.override(language):
+        for instance, field, choices in ((case, "status", Status), (case, "priority", Priority),
+                                         (case, "tlp", TLP), (case, "request_type", RequestType),
+                                         (deadline, "kind", Deadline.Kind), (deadline, "status", Deadline.State),
+                                         (deadline, "origin", Deadline.Origin)):
+            for value in [*choices.values, "unknown"]:
+                setattr(instance, field, value)
+                assert choice_label(choices, value) == getattr(instance, f"get_{field}_display")(), (field, value)

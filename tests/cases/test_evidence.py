@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import User
-from cases import evidence_files
+from cases import evidence_files, permissions
 from cases.actions.cases import close_case, withdraw_case
 from cases.actions.evidence import (
     EvidenceResult,
@@ -41,6 +41,7 @@ from cases.choices import Status
 from cases.evidence_files import EvidenceRejected
 from cases.evidence_upload import EvidenceUploadHandler
 from cases.models import AuditEvent, Case, Category, Evidence, LegalHold
+from cases.queries.records import case_evidence
 from cases.tasks import verify_evidence_task
 from tests.cases.conftest import body, make_case, page_messages, section
 from tests.conftest import enrol_totp
@@ -432,6 +433,25 @@ def test_authority_users_do_not_see_platform_internal_evidence_listed(world, log
     assert shared.original_name in response.content.decode()
     assert internal.original_name not in response.content.decode()
     assert internal.sha256 not in response.content.decode()
+
+
+@pytest.mark.parametrize("persona", list(ACCESS))
+def test_the_case_pages_evidence_rows_are_the_files_the_policy_shows(world, case, persona, shared_and_internal):
+    """The case page reads its evidence through a statement kept per reader's side (queries.records.case_evidence):
+    each person gets exactly the rows of permissions.evidence_visible_to, in the evidence's order."""
+    user = getattr(world, persona)
+    add(world.moderator, case, png(rgb=(1, 2, 3)), "later.png", item=case.items.first())
+
+    rows = case_evidence(user, case)
+
+    expected = list(permissions.evidence_visible_to(user, case).select_related("uploaded_by", "item"))
+    assert [row.pk for row in rows] == [e.pk for e in expected]
+    for row, evidence in zip(rows, expected, strict=True):
+        assert (row.original_name, row.sha256, row.size, row.internal, row.uploaded_by_name, row.uploaded_at) == (
+            evidence.original_name, evidence.sha256, evidence.size, evidence.internal,
+            evidence.uploaded_by.full_name, evidence.uploaded_at)
+        assert row.item_position == (evidence.item.position if evidence.item is not None else None)
+    assert (len(rows) == 3) == (persona in ("moderator", "manager", "legal", "auditor"))
 
 
 def test_download_headers_make_it_an_inert_attachment(world, case, login):
