@@ -8,3 +8,6 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, receivers  # noqa: F401  (the deployment checks; logins and account changes go to the audit chain)
+        from .kept_statements import remember_conversions_of_kept_statements
+
+        remember_conversions_of_kept_statements()

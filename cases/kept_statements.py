@@ -10,7 +10,8 @@ Every kept statement of the project lives in a `KeptStatements`, so their bound 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Hashable, Sequence
+import re
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -77,6 +78,8 @@ def _prepare(build: Callable[..., QuerySet[Any, Any]], key: tuple[Any, ...], arg
     baked = any(str(value).strip("\x00") in sql for value in stand_ins)
     if found != set(range(len(stand_ins))) or baked:
         return None
+    sql, params, _where = with_constants_written(
+        sql, params, {i for i, p in enumerate(params) if (type(p), p) in slots}, database)
     compiler.connection = None
     return _Prepared(compiler, sql, tuple(params), slots)
 
@@ -109,3 +112,86 @@ def run_kept_sql(sql: str, params: Sequence[Any], *, database: str, compiler: An
     bound = copy.copy(compiler)
     bound.connection = connection
     return list(bound.results_iter(results=[rows], tuple_expected=True))
+
+
+# A kept statement's constants (everything but the values bound on each run) written into its text as literals, on
+# PostgreSQL. The server plans a prepared statement afresh for every run (a custom plan) while a plan made for unknown
+# parameters (a generic plan) would be worse; with the open statuses, the organisation and the person as parameters,
+# it was: a generic plan cannot use the partial indexes of open work (their predicate needs the statuses as constants),
+# so the inbox's counts, page and badges were planned on every request (0.2 to 0.3 ms each). With the constants in the
+# text, the generic plan is the good one, and after its first runs on a connection the server plans it no more. The
+# statement's text is then one person's or one list's, as its key already is (KeptStatements). Only numbers, booleans
+# and plain words (letters, digits, `_.:@/+-`) are written; any other value (text a person typed, an instant) stays
+# a parameter.
+_PLAIN_WORD = re.compile(r"[\w.:@/+-]*")
+
+
+def with_constants_written(sql: str, params: Sequence[Any], bound: Collection[int],
+                           database: str) -> tuple[str, tuple[Any, ...], dict[int, int]]:
+    """`sql` with each parameter whose position is not in `bound` written in as a literal where it can be (see
+    above), the parameters left, and where each bound parameter now is (old position -> new). Unchanged (every
+    position where it was) on another database, or for a text whose placeholders are not the ORM's `%s`."""
+    unchanged = (sql, tuple(params), {i: i for i in range(len(params))})
+    connection = connections[database]
+    if connection.vendor != "postgresql":
+        return unchanged
+    from psycopg import sql as psycopg_sql
+
+    connection.ensure_connection()
+    pieces = re.split(r"(%%|%s|%)", sql)
+    if pieces.count("%s") != len(params) or "%" in pieces:
+        return unchanged
+    written: list[str] = []
+    left: list[Any] = []
+    renumbered: dict[int, int] = {}
+    position = 0
+    for piece in pieces:
+        if piece != "%s":
+            written.append(piece)
+            continue
+        value = _plain(params[position])
+        if position not in bound and value is not None:
+            written.append(psycopg_sql.Literal(value).as_string(connection.connection))  # " -5": never "--"
+        else:
+            value = params[position]
+            renumbered[position] = len(left)
+            left.append(value)
+            written.append("%s")
+        position += 1
+    return "".join(written), tuple(left), renumbered
+
+
+def _plain(value: Any) -> bool | int | str | None:
+    """The value as a plain bool, int or str when it may be written into a statement (choices and psycopg's sized
+    integers are such subclasses), else None."""
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str) and _PLAIN_WORD.fullmatch(value):
+        return str.__str__(value)
+    return None
+
+
+# psycopg turns a statement's %s placeholders into PostgreSQL's $1, $2, … and remembers the conversion by the
+# statement's text (an LRU of 128 texts, psycopg._queries._query2pg), but only for texts up to 4,096 bytes with at most
+# 50 parameters, so that ever-different bulk INSERTs do not fill it with megabytes. The kept statements of a list hold
+# a person's named cases and a page's 50 ids as parameters (the inbox's counts, page and rows: 59 to 65), so each was
+# converted again on every run. Raised to 16 KiB and 512 parameters, the cache still holds at most 128 × 16 KiB of text
+# (with its parts): a bulk INSERT longer than that is converted each time, as before.
+CONVERTED_STATEMENT_LENGTH = 16_384
+CONVERTED_STATEMENT_PARAMETERS = 512
+
+
+def remember_conversions_of_kept_statements() -> None:
+    """Raise psycopg's bounds on the statements whose conversion it remembers (see above); nothing without psycopg,
+    and nothing if a psycopg release names them differently (the statements are then converted each time, as
+    before; tests/cases/test_kept_statements.py says so)."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # SQLite only
+        return
+    if hasattr(_queries, "MAX_CACHED_STATEMENT_LENGTH") and hasattr(_queries, "MAX_CACHED_STATEMENT_PARAMS"):
+        _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, CONVERTED_STATEMENT_LENGTH)
+        _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS,
+                                                   CONVERTED_STATEMENT_PARAMETERS)

@@ -30,7 +30,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from .. import permissions
-from ..kept_statements import KeptStatements, run_kept_sql
+from ..kept_statements import KeptStatements, run_kept_sql, with_constants_written
 from ..models import Case
 from . import inbox
 from .inbox import CaseFilters, CasePage, InboxRow
@@ -92,6 +92,8 @@ def _prepare(build: Callable[..., QuerySet[Any, Any] | None], slots: list[Slot],
     baked = any(str(marker).strip("\x00") in sql for slot in slots for marker in slot.markers)
     if {i for _position, i in positions} != set(range(len(slots))) or baked:
         return None
+    sql, params, where = with_constants_written(sql, params, {position for position, _i in positions}, database)
+    positions = [(where[position], i) for position, i in positions]
     if counted:
         return _Kept(f"SELECT COUNT(*) FROM ({sql}) subquery", params, tuple(positions), None)  # noqa: S608 (the ORM's own SQL)
     compiler.connection = None

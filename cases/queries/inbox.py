@@ -21,7 +21,7 @@ from accounts.roles import OrgKind
 
 from .. import permissions
 from ..choices import OPEN_STATUSES, Status
-from ..kept_statements import KeptStatements, run_kept_sql
+from ..kept_statements import KeptStatements, run_kept_sql, with_constants_written
 from ..link_identity import TargetError, normalise_target
 from ..models import (
     Case,
@@ -164,7 +164,9 @@ def _run_kept(key: tuple[Any, ...], database: str, build: Callable[[datetime], R
     with connection.execute_wrapper(bind_clock):
         result = build(_SENTINEL)
     if len(captured) == 1:  # one statement, as expected: kept (anything else is simply not kept)
-        _KEPT.keep((database, *key), captured[0])
+        sql, params, positions = captured[0]
+        sql, params, where = with_constants_written(sql, params, {i for i, _name in positions}, database)
+        _KEPT.keep((database, *key), (sql, params, tuple((where[i], name) for i, name in positions)))
     return result
 
 
@@ -412,7 +414,8 @@ def unread_badges(user: User) -> dict[str, int]:
         messages, m_params = _unread_messages_sql(user, database)
         # The ORM's own SQL, every value a parameter.
         sql = f"SELECT (SELECT COUNT(*) FROM ({notifications}) AS n), (SELECT COUNT(*) FROM ({messages}) AS m)"  # noqa: S608
-        return sql, (*n_params, *m_params)
+        written, params, _where = with_constants_written(sql, (*n_params, *m_params), (), database)
+        return written, params
 
     sql, params = _BADGE_STATEMENTS.get((database, user.pk, permissions.message_visibility(user)), build)
     [(unread_n, unread_m)] = run_kept_sql(sql, params, database=database)
