@@ -99,8 +99,31 @@ DUE = gettext_lazy("Due")
 VERSION = gettext_lazy("Version %(version)s")
 
 
-def event_label(action: str) -> str:
+# A page's labels, each translated the first time the page writes it (a page is written in one language): by action
+# for event_label, by (choices, value) for the kinds event_details names. Made for one page, never kept beyond it.
+PageLabels = dict[object, str]
+
+
+def event_label(action: str, labels: PageLabels | None = None) -> str:
     """The name of a recorded action; a generic name, never the code, for one this list does not know."""
+    if labels is None:
+        return _event_label(action)
+    label = labels.get(action)
+    if label is None:
+        label = labels[action] = _event_label(action)
+    return label
+
+
+def _kind_label(kinds: Any, value: str, labels: PageLabels | None) -> str:
+    if labels is None:
+        return str(kinds(value).label)
+    label = labels.get((kinds, value))
+    if label is None:
+        label = labels[(kinds, value)] = str(kinds(value).label)
+    return label
+
+
+def _event_label(action: str) -> str:
     name = action.removeprefix("case.")
     if action not in EVENT_LABELS and name in Transition.values:
         return str(Transition(name).label)
@@ -182,17 +205,17 @@ def notification_text(event: Mapping[str, Any] | None, *, zone: tzinfo) -> tuple
         return None
 
 
-def event_details(action: str, data: Mapping[str, Any] | None, *, zone: tzinfo) -> str:
+def event_details(action: str, data: Mapping[str, Any] | None, *, zone: tzinfo, labels: PageLabels | None = None) -> str:
     """What the audit timeline adds after an event's label: kinds named, times in the reader's zone, versions,
-    reasons and notes as written. Empty when there is nothing to add."""
+    reasons and notes as written. Empty when there is nothing to add. `labels`: the page's (see PageLabels)."""
     data = data or {}
     parts: list[str] = []
     if action in ("message.posted", "message.edited") and data.get("kind") in MessageKind.values:
-        parts.append(str(MessageKind(data["kind"]).label))
+        parts.append(_kind_label(MessageKind, data["kind"], labels))
     elif action.startswith("deadline."):
         kinds: Any = ProposalKind if action == "deadline.proposed" else DeadlineKind
         if data.get("kind") in kinds.values:
-            parts.append(str(kinds(data["kind"]).label))
+            parts.append(_kind_label(kinds, data["kind"], labels))
         if data.get("due_at"):
             parts.append(f"{DUE} {_when(data['due_at'], zone)}")
         if action == "deadline.changed":

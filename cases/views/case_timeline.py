@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from ..choices import Outcome, Status
-from ..event_text import event_details, event_label
+from ..event_text import PageLabels, event_details, event_label
 from ..instants import InstantWriter
 from ..queries.case_page import TimelineEvent
 
@@ -41,8 +41,8 @@ def _choice_label(choices: Any, value: object) -> str:
     return str(conditional_escape(str(localize(label))))
 
 
-def event_html(action: str, data: object, zone: tzinfo) -> str:
-    """What one event says (the former cases/_event.html)."""
+def event_html(action: str, data: object, zone: tzinfo, labels: PageLabels | None = None) -> str:
+    """What one event says (the former cases/_event.html); `labels`: the page's (event_text.PageLabels)."""
     d: Mapping[str, Any] = data if isinstance(data, dict) else {}
     esc = conditional_escape
     if action == "case.created":
@@ -69,8 +69,8 @@ def event_html(action: str, data: object, zone: tzinfo) -> str:
         text = (f"<strong>{_choice_label(Status, d.get('from', ''))} → "
                 f"{_choice_label(Status, d.get('to', ''))}</strong>")
         return text + (f" — {_value(d, 'note')}" if d.get("note") else "")
-    text = str(esc(event_label(action)))
-    details = event_details(action, d if isinstance(data, dict) else None, zone=zone)
+    text = str(esc(event_label(action, labels)))
+    details = event_details(action, d if isinstance(data, dict) else None, zone=zone, labels=labels)
     return text + (f' <span class="lx-muted">— {esc(details)}</span>' if details else "")
 
 
@@ -79,6 +79,7 @@ def render_timeline(events: Sequence[TimelineEvent]) -> SafeString:
     instants = InstantWriter(timezone.get_current_timezone())
     zone = instants.zone
     esc = conditional_escape
+    labels: PageLabels = {}
     parts: list[str] = []
     for event in events:
         local = instants.local(event.occurred_at)
@@ -89,5 +90,5 @@ def render_timeline(events: Sequence[TimelineEvent]) -> SafeString:
             if event.actor_org_name is not None:
                 who += f" ({esc(event.actor_org_name)})"
         parts.append(f'<li><div class="small lx-muted"><time datetime="{local.isoformat()}">{words}</time>{who}'
-                     f"</div>\n          <div>{event_html(event.action, event.data, zone)}</div></li>\n")
+                     f"</div>\n          <div>{event_html(event.action, event.data, zone, labels)}</div></li>\n")
     return mark_safe("".join(parts))  # noqa: S308  every value above is escaped

@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -47,6 +49,7 @@ def thread_context(user: User, case: Case, *, evidence: list[EvidenceRow] | None
         entry.is_unread = entry.pk > marker and entry.author_id != user.pk
         entry.can_edit = permissions.can_edit_message(user, entry, case_visible=case_visible)
     side = permissions.side_of(user)
+    mention_candidates = queries.people_who_can_see(case)
     return {
         "case": case,
         "thread_pieces": render_thread_entries(entries, reference=case.reference, side=side,
@@ -56,8 +59,14 @@ def thread_context(user: User, case: Case, *, evidence: list[EvidenceRow] | None
         "can_post": permissions.can_post_message(user, case),
         "can_post_internal": permissions.can_post_message(user, case, internal=True),
         "thread_evidence": evidence,
+        # The form's evidence <option>s and the addresses to mention, written here (every value escaped): through
+        # the template engine each was a loop iteration with its lookups.
+        "evidence_options": mark_safe("".join(  # noqa: S308  every value is escaped
+            f'<option value="{e.pk}">#E{e.pk} {escape(e.original_name)}</option>' for e in evidence)),
         "side": side,
-        "mention_candidates": queries.people_who_can_see(case),
+        "mention_candidates": mention_candidates,
+        "mention_list": mark_safe(", ".join(  # noqa: S308  every value is escaped
+            f"<code>@{escape(p.email)}</code>" for p in mention_candidates)),
     }
 
 

@@ -1145,3 +1145,7 @@ def test_the_evidence_rows_built_in_python_escape_the_name_and_type(world, case,
     assert "<img src=x" not in page
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;.txt" in page
     assert f'data-testid="download-{evidence.pk}"' in page and evidence.sha256 in page
+    # The message form's evidence choices and the addresses to mention are written in Python too, escaped.
+    assert (f'<option value="{evidence.pk}">#E{evidence.pk} &lt;img src=x onerror=&quot;alert(1)&quot;&gt;.txt'
+            "</option>") in page
+    assert f"<code>@{escape(world.liaison.email)}</code>" in page
