@@ -114,8 +114,11 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            # Django's cached loader, one compiled copy per language with each fixed {% translate %} already in it
+            # (liaison/template_loaders.py): the project's templates, then each app's.
+            "loaders": [("liaison.template_loaders.Loader", ["django.template.loaders.filesystem.Loader",
+                                                             "django.template.loaders.app_directories.Loader"])],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
+from functools import lru_cache
 from html import escape
 from typing import Any
 
-from django.urls import reverse
-from django.utils import timezone
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import timezone, translation
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import TIME_STRINGS, timeuntil
@@ -47,13 +48,14 @@ def header(columns: Columns) -> SafeString:
 
 
 def rows(cases: Sequence[InboxRow], columns: Columns) -> SafeString:
-    labels = _Labels()
+    labels = _labels(translation.get_language(), timezone.get_current_timezone(), get_script_prefix(), get_urlconf())
     now = timezone.now()
     return mark_safe("".join(_row(case, columns, labels, now) for case in cases))  # noqa: S308 (every value escaped)
 
 
 class _Once:
-    """A translated "%(num)d …" string, formatted once per number for the page (timeuntil asks it for every row)."""
+    """A translated "%(num)d …" string, formatted once per number (timeuntil asks it for every row), in the language
+    of the labels that hold it."""
 
     def __init__(self, lazy: Any) -> None:
         self.lazy = lazy
@@ -66,8 +68,16 @@ class _Once:
         return self.formatted[num]
 
 
+@lru_cache(maxsize=64)
+def _labels(language: str | None, zone: tzinfo, prefix: str, urlconf: str | None) -> _Labels:
+    """The labels of a reader's language and zone (and the site's address prefix), made once per process: what they
+    hold (translations, month names, the case address's prefix) is fixed for a process, as Django's own catalogues
+    are, which it loads once per language and keeps; so this is exactly what making them again would give."""
+    return _Labels()
+
+
 class _Labels:
-    """The page's translated words and its time zone, looked up once."""
+    """A reader's translated words and time zone, looked up once (`_labels`)."""
 
     def __init__(self) -> None:
         # Every label is escaped here once; rows put them in as they are.

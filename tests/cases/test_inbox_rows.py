@@ -82,3 +82,29 @@ def test_the_filter_offers_categories_and_authorities_added_after_the_first_page
     later = client.get("/cases/?category=new-harm").content.decode()
     assert '<option value="new-harm" selected>A harm added later</option>' in later
     assert "Agency added later" in later
+
+
+def test_a_row_is_written_in_each_readers_language_and_zone(world: World) -> None:
+    """The rows' labels are made once per language and zone in a process: an Indonesian reader in Jakarta and an
+    English one in UTC, one after the other and back, each read their own words and clock."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone, translation
+
+    from cases.views import case_rows as views
+
+    case = make_case(world, state=Status.IN_PROGRESS)
+    submitted = timezone.now().replace(hour=20, minute=30, second=0, microsecond=0) - timedelta(days=2)
+    type(case).objects.filter(pk=case.pk).update(submitted_at=submitted)
+    columns = views.Columns(authority=True)
+
+    def row(language: str, zone: str) -> str:
+        with translation.override(language), timezone.override(ZoneInfo(zone)):
+            return str(views.rows(inbox_rows([case.pk], reader=world.moderator), columns))
+
+    for _ in range(2):
+        indonesian, english = row("id", "Asia/Jakarta"), row("en", "UTC")
+        assert 'data-label="Judul"' in indonesian and 'data-label="Title"' in english
+        assert "03:30" in indonesian and "20:30" in english  # 20:30 UTC is 03:30 the next day in Jakarta
+        assert 'data-label="Title"' in row("en", "Asia/Jakarta")  # the same zone, another language
