@@ -32,9 +32,15 @@ class Category(models.Model):
         verbose_name_plural = _("categories")
 
     def __str__(self) -> str:
-        if translation.get_language() == "id" and self.name_id:
-            return self.name_id
-        return self.name
+        return self.name_for_reader(self.name, self.name_id)
+
+    @staticmethod
+    def name_for_reader(name: str, name_id: str | None, language: str | None = None) -> str:
+        """The name a reader of `language` (the active one unless given) reads: the Indonesian one where there is
+        one. From the two columns as read (the inbox reads them as values, with no instance)."""
+        if name_id and (translation.get_language() if language is None else language) == "id":
+            return name_id
+        return name
 
 
 class CaseSequence(models.Model):

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import translation
 
 from accounts.models import User
 
@@ -114,15 +115,10 @@ def inbox_rows(ids: list[int], *, reader: User | None = None) -> list[InboxRow]:
     """These cases, in this order, as inbox rows: one query (none for no ids), the same counts as case_rows."""
     if not ids:
         return []
-    category_names: dict[tuple[str, str], str] = {}
+    language = translation.get_language()
 
     def category(name: str | None, name_id: str | None) -> str:
-        if name is None:
-            return ""
-        key = (name, name_id or "")
-        if key not in category_names:  # the model says which name a reader reads
-            category_names[key] = str(Category(name=name, name_id=name_id or ""))
-        return category_names[key]
+        return "" if name is None else Category.name_for_reader(name, name_id, language)  # the model says which
 
     return [
         InboxRow(id=pk, reference=reference, title=title, category=category(category_name, category_name_id),

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 from html import escape
 from typing import Any
 
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone, translation
-from django.utils.html import format_html_join
+from django.utils.html import avoid_wrapping, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import TIME_STRINGS, timeuntil
+from django.utils.timesince import TIME_CHUNKS, TIME_STRINGS, TIME_STRINGS_KEYS, timeuntil
 from django.utils.translation import gettext as _
 
 from ..choices import Priority, Status
@@ -64,7 +64,7 @@ class _Once:
     def __mod__(self, params: dict[str, int]) -> str:
         num = params["num"]
         if num not in self.formatted:
-            self.formatted[num] = str(self.lazy % params)
+            self.formatted[num] = avoid_wrapping(str(self.lazy % params))  # as timesince writes each unit
         return self.formatted[num]
 
 
@@ -90,6 +90,7 @@ class _Labels:
         self.columns = {key: escape(name) for key, name in _column_names().items()}
         self.url_prefix = reverse("cases:detail", args=["X"]).rsplit("X", 1)[0]
         self.time_strings = {unit: _Once(text) for unit, text in TIME_STRINGS.items()}
+        self.comma = _(", ")  # timesince's separator
         # The zone read and the month names translated once for the page (what dateformat's "M" gives).
         instants = InstantWriter(timezone.get_current_timezone())
         self.months = {month: escape(name) for month, name in instants.months.items()}
@@ -161,7 +162,36 @@ def _due(due: datetime | None, labels: _Labels, now: datetime) -> str:
     if due is None:
         return "—"
     local = labels.local(due)
-    countdown = timeuntil(due, now, time_strings=labels.time_strings)  # type: ignore[arg-type]  # _Once formats as the lazy strings do
+    countdown = _until(due, now, labels)
     return (f'<span class="lx-countdown" data-due="{local.isoformat()}" data-overdue-label="{labels.overdue_by}">'
             f'{escape(countdown)}</span><div class="lx-muted">{labels.day_month(local)}, '
             f'{local.hour:02d}:{local.minute:02d}</div>')
+
+
+_FOUR_WEEKS = timedelta(days=28)
+_UNITS = tuple(zip(TIME_STRINGS_KEYS[2:], TIME_CHUNKS, strict=True))  # weeks, days, hours, minutes
+
+
+def _until(due: datetime, now: datetime, labels: _Labels) -> str:
+    """What Django's timeuntil(due, now) says ("3 hours, 20 minutes": two adjacent units at most), without its
+    per-call lazy wrappers. A deadline four weeks or more away may count months and years, by the calendar: that
+    is left to timeuntil itself."""
+    delta = due - now
+    if delta >= _FOUR_WEEKS:
+        return timeuntil(due, now, time_strings=labels.time_strings)  # type: ignore[arg-type]  # _Once formats as the lazy strings do
+    if delta.days * 86400 + delta.seconds <= 0:
+        return labels.time_strings["minute"] % {"num": 0}
+    remaining = delta.total_seconds()  # as timesince counts within a month: microseconds included
+    parts: list[str] = []
+    for name, seconds in _UNITS:
+        count = int(remaining // seconds)
+        remaining -= seconds * count
+        if count:
+            parts.append(labels.time_strings[name] % {"num": count})
+        elif parts:
+            break  # only adjacent units
+        if len(parts) == 2:
+            break
+    if not parts:
+        return labels.time_strings["minute"] % {"num": 0}
+    return labels.comma.join(parts)

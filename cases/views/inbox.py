@@ -72,7 +72,7 @@ def case_list(request: AuthenticatedRequest) -> HttpResponse:
     context |= {
         "status_options": _options([("open", _("Open")), *Status.choices], filters.status),
         "priority_options": _options([("threat_to_life", _("Threat to life")), *Priority.choices], filters.priority),
-        "category_options": _options(((slug, str(Category(name=name, name_id=name_id)))
+        "category_options": _options(((slug, Category.name_for_reader(name, name_id))
                                       for slug, name, name_id in run_prepared(_categories, ())), filters.category),
         "authority_options": _options(((str(pk), name) for pk, name in run_prepared(_authorities, ())),
                                       filters.authority) if side == OrgKind.PLATFORM else "",

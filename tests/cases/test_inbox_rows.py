@@ -108,3 +108,28 @@ def test_a_row_is_written_in_each_readers_language_and_zone(world: World) -> Non
         assert 'data-label="Judul"' in indonesian and 'data-label="Title"' in english
         assert "03:30" in indonesian and "20:30" in english  # 20:30 UTC is 03:30 the next day in Jakarta
         assert 'data-label="Title"' in row("en", "Asia/Jakarta")  # the same zone, another language
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_a_rows_countdown_says_what_djangos_timeuntil_says(language: str) -> None:
+    """The rows write a deadline's countdown without timeuntil's per-call wrappers under four weeks: the same words
+    for every distance, to the second and across month ends."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from django.utils import timezone, translation
+    from django.utils.timesince import timeuntil
+
+    from cases.views import case_rows as views
+
+    chance = random.Random(2026)
+    seconds = [0, 1, 59, 60, 61, 3599, 3600, 3660, 86399, 86400, 90000, 604799, 604800, 694800, 2419199, 2419200,
+               2419201, 2678400, 40_000_000, -1, -86400]
+    seconds += [chance.randrange(-10**5, 4 * 10**6) for _ in range(3000)]
+    with translation.override(language):
+        labels = views._labels(language, timezone.get_current_timezone(), "/", None)
+        for offset in seconds:
+            now = datetime(2026, chance.choice([1, 2, 3, 12]), chance.randrange(1, 29), chance.randrange(24),
+                           chance.randrange(60), chance.randrange(60), chance.randrange(10**6), tzinfo=UTC)
+            due = now + timedelta(seconds=offset, microseconds=chance.randrange(-500_000, 500_000))
+            assert views._until(due, now, labels) == timeuntil(due, now), (due, now)
