@@ -8,30 +8,43 @@ language, because Django loads a language's catalogue once per process and keeps
 compiled copy of each template per language and, when it compiles one, renders each such tag once, under that
 language, and leaves its text in its place. A tag with a variable, a filter or `as` is left as it is, and so is
 `{% blocktranslate %}`. `makemessages` reads the templates themselves, which do not change.
+
+The same holds for a `{% url "name" %}` with no arguments and no `as`: its address is fixed for the URLconf and the
+site's address prefix (`SCRIPT_NAME`), which the copy is also keyed by, as long as no application's URLs are
+included twice under two instance names (then the page's current application could choose between them, and the
+tag is left as it is), and as long as the address needs no escaping.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.template import Context, Template
 from django.template.base import FilterExpression
+from django.template.defaulttags import URLNode
 from django.template.loaders import cached
 from django.templatetags.i18n import TranslateNode
+from django.urls import NoReverseMatch, URLResolver, get_resolver, get_script_prefix, get_urlconf
 from django.utils import translation
+from django.utils.html import conditional_escape
 
 
 class Loader(cached.Loader):
-    """Django's cached loader (`loaders` inside it, as for that one), one compiled copy per active language."""
+    """Django's cached loader (`loaders` inside it, as for that one), one compiled copy per active language, URLconf
+    and address prefix."""
 
     def cache_key(self, template_name: str, skip: Any = None) -> str:
-        return f"{super().cache_key(template_name, skip)}|{translation.get_language() or ''}"
+        return "|".join((super().cache_key(template_name, skip), translation.get_language() or "",
+                         str(get_urlconf() or ""), get_script_prefix()))
 
     def get_template(self, template_name: str, skip: Any = None) -> Template:
         compiled = self.cache_key(template_name, skip) in self.get_template_cache
         template: Template = super().get_template(template_name, skip)
-        if not compiled:  # compiled just now, for this language: its fixed words are written in once
+        if not compiled:  # compiled just now, for this language and site: its fixed words and addresses written in
             write_fixed_translations(template)
+            write_fixed_urls(template)
         return template
 
 
@@ -64,3 +77,39 @@ def _literal(expression: FilterExpression) -> bool:
     """Written in the template, with no filter: a string constant (its value, or a Variable of a quoted literal)."""
     return not expression.filters and (isinstance(expression.var, str)
                                        or isinstance(getattr(expression.var, "literal", None), str))
+
+
+class FixedURL(URLNode):
+    """A `{% url "name" %}` with no arguments, reversed when its template was compiled for the URLconf and the
+    address prefix (its `text`)."""
+
+    text: str
+
+    def render(self, context: Context) -> str:
+        return self.text
+
+
+def write_fixed_urls(template: Template) -> None:
+    """Each of the template's `{% url %}` tags whose address is fixed (see above) reversed once now, and kept."""
+    if not _one_instance_each(get_urlconf() or settings.ROOT_URLCONF):
+        return
+    for node in template.nodelist.get_nodes_by_type(URLNode):
+        if type(node) is URLNode and not node.args and not node.kwargs and not node.asvar and _literal(node.view_name):
+            try:
+                text = node.render(Context(autoescape=template.engine.autoescape))
+            except NoReverseMatch:
+                continue  # as before: the page that renders it says so
+            if str(conditional_escape(text)) == text:
+                node.__class__ = FixedURL
+                node.text = text  # type: ignore[attr-defined]  # now a FixedURL
+
+
+@lru_cache(maxsize=8)
+def _one_instance_each(urlconf: str) -> bool:
+    """Whether every application namespace of the URLconf has one instance (the page's current application then
+    chooses nothing)."""
+    def single(resolver: URLResolver) -> bool:
+        return all(len(instances) <= 1 for instances in resolver.app_dict.values()) and all(
+            single(inner) for _prefix, inner in resolver.namespace_dict.values())
+
+    return single(get_resolver(urlconf))

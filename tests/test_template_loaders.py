@@ -1,5 +1,6 @@
-"""Templates are compiled once per language with their fixed translations written in (liaison/template_loaders.py):
-a page says exactly what Django's own rendering says, in each reader's language, whichever language came first."""
+"""Templates are compiled once per language and site with their fixed translations and addresses written in
+(liaison/template_loaders.py): a page says exactly what Django's own rendering says, in each reader's language and under
+each address prefix, whichever came first."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.template import engines
 from django.template.backends.django import DjangoTemplates
 from django.utils import translation
 
-from liaison.template_loaders import FixedTranslation
+from liaison.template_loaders import FixedTranslation, FixedURL
 
 SOURCE = """{% load i18n %}<p title="{% translate 'Search' %}">{% translate "Cases" %}</p>
 <p>{% translate "d" context "duration unit: days" %} {% translate "Cases" noop %} {% translate word %}</p>
@@ -54,3 +55,33 @@ def test_only_tags_with_written_words_are_fixed(engine: DjangoTemplates) -> None
     # variable, the `as` or the filtered one.
     assert sorted(node.text for node in nodes) == sorted(
         ["Search", "Cases", "d", "Cases", "Overview", "Organisation", "Next", "Reset"])
+
+
+URLS = """{% url 'home' %} {% url "cases:list" %} {% url 'cases:detail' 'ID-2026-000001' %} {% url 'home' as h %}[{{ h }}]
+{% url name %}"""
+
+
+@pytest.fixture
+def url_engine(tmp_path: Path) -> DjangoTemplates:
+    (tmp_path / "links.html").write_text(URLS)
+    project = engines["django"].engine
+    return DjangoTemplates({"NAME": "links", "DIRS": [tmp_path], "APP_DIRS": False, "OPTIONS": {
+        "loaders": project.loaders, "context_processors": []}})
+
+
+def test_addresses_follow_the_sites_prefix(url_engine: DjangoTemplates) -> None:
+    """A site served under a prefix (SCRIPT_NAME) gets its own copy: each address is what Django reverses there."""
+    from django.urls import get_script_prefix, set_script_prefix
+
+    context = {"name": "cases:list"}
+    before = get_script_prefix()
+    try:
+        for prefix in ["/", "/liaison/", "/", "/liaison/"]:
+            set_script_prefix(prefix)
+            rendered = url_engine.get_template("links.html").render(context)
+            assert rendered == url_engine.from_string(URLS).render(context)
+            assert f'{prefix}cases/ID-2026-000001/' in rendered and rendered.startswith(f"{prefix} {prefix}cases/")
+        fixed = url_engine.get_template("links.html").template.nodelist.get_nodes_by_type(FixedURL)
+        assert sorted(node.text for node in fixed) == ["/liaison/", "/liaison/cases/"]  # not with arguments, `as` or a variable
+    finally:
+        set_script_prefix(before)
