@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -40,11 +41,22 @@ THREAT_TO_LIFE_RANK = 40
 def choice_label(choices: type[models.TextChoices], value: str) -> str:
     """What a field with these choices shows for a value (its `get_<field>_display()`): the label, translated, or the
     value itself when it is not one of them. One label is translated, where `get_<field>_display()` translates every
-    label of the choices on each call (it hashes them)."""
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
+    label of the choices on each call (it hashes them). A label is translated once per process and language, as the
+    catalogue it comes from is loaded once per process and kept (Django's trans_real); a value that is not a choice
+    is given back as it is, never kept."""
+    key = (get_language(), choices, value)
+    label = _LABELS.get(key)
+    if label is None:
+        try:
+            label = str(choices(value).label)
+        except ValueError:
+            return value
+        _LABELS[key] = label
+    return label
+
+
+# choice_label's translated labels by (language, choices, value): bounded by the languages times the project's choices.
+_LABELS: dict[tuple[str | None, type[models.TextChoices], str], str] = {}
 
 
 def priority_rank(priority: str, threat_to_life: bool) -> int:

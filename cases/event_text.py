@@ -94,6 +94,16 @@ EVENT_LABELS = {
     "email.released_to_thread": gettext_lazy("E-mail released into the thread"),
     "email.downloaded": gettext_lazy("Stored e-mail downloaded"),
 }
+# The values of the choices this module names, read once (a choices class's `.values` builds a new list on each call).
+_VALUES: dict[Any, frozenset[str]] = {kinds: frozenset(kinds.values)
+                                      for kinds in (DeadlineKind, MessageKind, ProposalKind, Status, Transition)}
+
+
+def _is_value(kinds: Any, value: object) -> bool:
+    """`value in kinds.values`: only text equals a choice's value (stored data may hold anything JSON holds)."""
+    return isinstance(value, str) and value in _VALUES[kinds]
+
+
 OTHER_EVENT = gettext_lazy("Recorded event")
 DUE = gettext_lazy("Due")
 VERSION = gettext_lazy("Version %(version)s")
@@ -125,9 +135,9 @@ def _kind_label(kinds: Any, value: str, labels: PageLabels | None) -> str:
 
 def _event_label(action: str) -> str:
     name = action.removeprefix("case.")
-    if action not in EVENT_LABELS and name in Transition.values:
+    if action not in EVENT_LABELS and _is_value(Transition, name):
         return str(Transition(name).label)
-    if action not in EVENT_LABELS and name in Status.values:
+    if action not in EVENT_LABELS and _is_value(Status, name):
         return str(Status(name).label)
     return str(EVENT_LABELS.get(action, OTHER_EVENT))
 
@@ -210,11 +220,11 @@ def event_details(action: str, data: Mapping[str, Any] | None, *, zone: tzinfo, 
     reasons and notes as written. Empty when there is nothing to add. `labels`: the page's (see PageLabels)."""
     data = data or {}
     parts: list[str] = []
-    if action in ("message.posted", "message.edited") and data.get("kind") in MessageKind.values:
+    if action in ("message.posted", "message.edited") and _is_value(MessageKind, data.get("kind")):
         parts.append(_kind_label(MessageKind, data["kind"], labels))
     elif action.startswith("deadline."):
         kinds: Any = ProposalKind if action == "deadline.proposed" else DeadlineKind
-        if data.get("kind") in kinds.values:
+        if _is_value(kinds, data.get("kind")):
             parts.append(_kind_label(kinds, data["kind"], labels))
         if data.get("due_at"):
             parts.append(f"{DUE} {_when(data['due_at'], zone)}")
@@ -236,11 +246,11 @@ def deadline_name(kind: object, title: object = "") -> str:
 def _deadline_label(kind: object, title: object = "") -> str:
     if title:
         return str(title)
-    return str(DeadlineKind(str(kind)).label) if kind in DeadlineKind.values else str(kind or "")
+    return str(DeadlineKind(str(kind)).label) if _is_value(DeadlineKind, kind) else str(kind or "")
 
 
 def _status_label(code: object) -> str:
-    return str(Status(str(code)).label) if code in Status.values else str(code or "")
+    return str(Status(str(code)).label) if _is_value(Status, code) else str(code or "")
 
 
 def _when(value: object, zone: tzinfo) -> str:

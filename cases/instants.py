@@ -107,7 +107,9 @@ class InstantWriter:
 
 def _written(local: datetime, month: str, seconds: bool) -> str:
     # dateformat's "j M Y" ("M" is MONTHS_3[month].title()), then the clock and the zone.
-    clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    clock = f"{local.hour:02d}:{local.minute:02d}"  # strftime's %H:%M(:%S), without its C call
+    if seconds:
+        clock += f":{local.second:02d}"
     return f"{local.day} {month} {local.year:04d}, {clock} {zone_label(local)}"
 
 

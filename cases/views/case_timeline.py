@@ -9,6 +9,7 @@ sees what (the events are those `queries.timeline` let through). What each event
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
@@ -19,32 +20,33 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from ..choices import Outcome, Status
+from ..choices import Outcome, Status, choice_label
 from ..event_text import PageLabels, event_details, event_label
 from ..instants import InstantWriter
 from ..queries.case_page import TimelineEvent
 
 
 def _value(data: Mapping[str, Any], key: str) -> str:
-    """A value of the event's data as `{{ d.key }}` wrote it: missing is empty, anything else localised, escaped."""
+    """A value of the event's data as `{{ d.key }}` wrote it: missing is empty, anything else localised, escaped
+    (text is its own localised form)."""
     if key not in data:
         return ""
-    return str(conditional_escape(str(localize(data[key]))))
+    value = data[key]
+    return html.escape(value if type(value) is str else str(localize(value)))
 
 
 def _choice_label(choices: Any, value: object) -> str:
-    """`status_label` / `outcome_label` of cases/templatetags/case_labels.py, escaped."""
-    try:
-        label: object = choices(value).label
-    except ValueError:
-        label = value
-    return str(conditional_escape(str(localize(label))))
+    """`status_label` / `outcome_label` of cases/templatetags/case_labels.py, escaped (choice_label: the label in
+    the reader's language, or the value itself when it is not a choice)."""
+    if type(value) is str:
+        return html.escape(choice_label(choices, value))
+    return str(conditional_escape(str(localize(value))))
 
 
 def event_html(action: str, data: object, zone: tzinfo, labels: PageLabels | None = None) -> str:
     """What one event says (the former cases/_event.html); `labels`: the page's (event_text.PageLabels)."""
     d: Mapping[str, Any] = data if isinstance(data, dict) else {}
-    esc = conditional_escape
+    esc = html.escape  # every value here is text (never marked safe)
     if action == "case.created":
         return str(esc(_("Case created")))
     if action == "items.added":
@@ -78,7 +80,7 @@ def render_timeline(events: Sequence[TimelineEvent]) -> SafeString:
     """The <li> elements of the timeline, times to the second in the reader's zone (as `|instant:"seconds"`)."""
     instants = InstantWriter(timezone.get_current_timezone())
     zone = instants.zone
-    esc = conditional_escape
+    esc = html.escape  # names as read from the database: text, never marked safe
     labels: PageLabels = {}
     parts: list[str] = []
     for event in events:

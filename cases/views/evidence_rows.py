@@ -8,22 +8,22 @@ import html
 from collections.abc import Iterable
 
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
+from cases.addresses import address
 from cases.templatetags.instants import instant
 
 from ..queries.records import EvidenceRow
 
 
 def url_pattern(name: str, reference: str) -> str:
-    """The URL of a case's object (`name` with the reference and an id) with its id left as a {} slot: reversed once
-    a page rather than once a row (evidence, message edits)."""
+    """The URL of a case's object (`name` with the reference and an id) with its id left as a {} slot: made once a
+    page rather than once a row (evidence, message edits), from the address kept by cases.addresses."""
     placeholder = 987654321
-    return reverse(name, args=[reference, placeholder]).replace(str(placeholder), "{}")
+    return address(name, reference, placeholder).replace(str(placeholder), "{}")
 
 
 def render_evidence_rows(reference: str, evidence: Iterable[EvidenceRow]) -> SafeString:

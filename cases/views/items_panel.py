@@ -10,13 +10,15 @@ import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlencode
 
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -27,6 +29,7 @@ from ..choices import ItemKind, Outcome
 from ..models import Case
 from ..queries.case_page import ITEM_FILTERS, NO_ACTION_OUTCOMES, ItemTally, item_page
 from ..queries.deconfliction import Sighting
+from .evidence_rows import url_pattern
 
 PAGE_SIZES = (25, 50, 100, 250)
 DEFAULT_PAGE_SIZE = 100
@@ -114,10 +117,10 @@ def item_panel(user: User, case: Case, *, item_filter: ItemFilter, page: int, pe
     rows = item_page(case, show=item_filter.show, search=item_filter.search, offset=offset, limit=per_page)
     sightings = queries.deconfliction(user, [row["key"] for row in rows], exclude_case=case)
     show_kind = len(tally.kinds) > 1
-    labels = RowLabels.prepare()
+    labels = RowLabels.prepare(get_language())
     html_rows = render_item_rows(
         rows, sightings, labels=labels, can_decide=can_decide, show_kind=show_kind,
-        remove_url=_url_pattern("cases:remove_item", case.reference) if can_remove else None,
+        remove_url=url_pattern("cases:remove_item", case.reference) if can_remove else None,
     )
 
     def href(**values: Any) -> str:
@@ -127,25 +130,26 @@ def item_panel(user: User, case: Case, *, item_filter: ItemFilter, page: int, pe
         pairs = [(k, v) for k, v in chosen.items() if v not in ("", None)]
         return "?" + urlencode(pairs) + "#items"
 
-    chips = [Chip("", _("All"), tally.total, href(show=""), item_filter.show == ""),
-             Chip("pending", str(Outcome.PENDING.label), tally.pending, href(show="pending"),
+    outcome_labels = labels.outcomes
+    chips = [Chip("", labels.all, tally.total, href(show=""), item_filter.show == ""),
+             Chip("pending", outcome_labels[Outcome.PENDING], tally.pending, href(show="pending"),
                   item_filter.show == "pending"),
-             Chip("decided", _("Decided"), tally.decided, href(show="decided"), item_filter.show == "decided")]
+             Chip("decided", labels.decided, tally.decided, href(show="decided"), item_filter.show == "decided")]
     for outcome in (Outcome.REMOVED, Outcome.RESTRICTED):
         if tally.count(outcome):
-            chips.append(Chip(outcome, str(outcome.label), tally.count(outcome), href(show=outcome),
+            chips.append(Chip(outcome, outcome_labels[outcome], tally.count(outcome), href(show=outcome),
                               item_filter.show == outcome))
     no_action_chosen = item_filter.show == "no_action" or item_filter.show in NO_ACTION_OUTCOMES
     # One chip for the items left up, named for their reason when they share one.
     reasons = [outcome for outcome in NO_ACTION_OUTCOMES if tally.count(outcome)]
     if reasons:
-        label = str(reasons[0].label) if len(reasons) == 1 else _("No action")
+        label = outcome_labels[reasons[0]] if len(reasons) == 1 else labels.no_action
         chips.append(Chip("no_action", label, tally.no_action, href(show="no_action"), no_action_chosen))
     if tally.count(Outcome.DUPLICATE):
-        chips.append(Chip(Outcome.DUPLICATE, str(Outcome.DUPLICATE.label), tally.count(Outcome.DUPLICATE),
+        chips.append(Chip(Outcome.DUPLICATE, outcome_labels[Outcome.DUPLICATE], tally.count(Outcome.DUPLICATE),
                           href(show=Outcome.DUPLICATE), item_filter.show == Outcome.DUPLICATE))
     # Under "No action", its reasons, when there is more than one to tell apart.
-    detail_chips = [Chip(outcome, str(outcome.label), tally.count(outcome), href(show=outcome),
+    detail_chips = [Chip(outcome, outcome_labels[outcome], tally.count(outcome), href(show=outcome),
                          item_filter.show == outcome) for outcome in reasons] if no_action_chosen and len(reasons) > 1 else []
     return ItemPanel(
         filter=item_filter, tally=tally, shown_total=shown_total, page=page, pages=pages, per_page=per_page,
@@ -171,40 +175,46 @@ def page_window(page: int, pages: int, *, around: int = 2) -> list[int | None]:
     return numbers
 
 
-def _url_pattern(name: str, reference: str) -> str:
-    """A URL with its item id left as a {} slot, reversed once a page rather than once a row."""
-    placeholder = 987654321
-    return reverse(name, args=[reference, placeholder]).replace(str(placeholder), "{}")
 
 
 @dataclass(frozen=True)
 class RowLabels:
-    """Every word a row may show, translated once a page."""
+    """Every word the panel and its rows may show, in one language. Translated once per process and language
+    (prepare): Django loads a language's catalogue once per process and keeps it, so these are the words that
+    translating again would give. Read only."""
 
-    kinds: dict[str, str]
-    outcomes: dict[str, str]
-    months: dict[int, str]
+    kinds: Mapping[str, str]
+    outcomes: Mapping[str, str]
+    months: Mapping[int, str]
     also_reported: str
     look_alike: str
     remove: str
     outcome_heading: str
+    all: str
+    decided: str
+    no_action: str
 
-    @classmethod
-    def prepare(cls) -> RowLabels:
-        return cls(
-            kinds={value: str(label) for value, label in ItemKind.choices},
-            outcomes={value: str(label) for value, label in Outcome.choices},
-            months={number: str(name).title() for number, name in MONTHS_3.items()},
+    @staticmethod
+    @lru_cache(maxsize=16)
+    def prepare(language: str | None) -> RowLabels:
+        """The words in `language`, the active one (translation.get_language()): the key of the kept copy."""
+        return RowLabels(
+            kinds=MappingProxyType({value: str(label) for value, label in ItemKind.choices}),
+            outcomes=MappingProxyType({value: str(label) for value, label in Outcome.choices}),
+            months=MappingProxyType({number: str(name).title() for number, name in MONTHS_3.items()}),
             also_reported=_("also reported in %(ref)s by %(org)s"),
             look_alike=_("Look-alike address"),
             remove=_("Remove"),
             outcome_heading=_("Outcome"),
+            all=_("All"),
+            decided=_("Decided"),
+            no_action=_("No action"),
         )
 
     def when(self, moment: datetime) -> tuple[str, str]:
         """The ISO form and the words ("3 Dec 2026, 14:05") of an instant, in the reader's time zone."""
         local = timezone.localtime(moment)
-        return local.isoformat(), f"{local.day} {self.months[local.month]} {local.year}, {local:%H:%M}"
+        return local.isoformat(), f"{local.day} {self.months[local.month]} {local.year}, {local.hour:02d}:{local.minute:02d}"
 
 
 def render_item_rows(rows: Iterable[Mapping[str, Any]], sightings: Mapping[str, list[Sighting]], *, labels: RowLabels,
