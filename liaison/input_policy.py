@@ -78,6 +78,30 @@ class UnstorableInputMiddleware:
         return self.get_response(request)
 
 
+class ReadWholeBodyMiddleware:
+    """A request's body read to its end before its answer goes out, when nothing else read it (a sign-in redirect,
+    a refusal before the form is parsed).
+
+    Behind the proxy an evidence upload streams to gunicorn as it arrives (deploy/nginx-liaison.conf). gunicorn
+    keeps a connection only after discarding at most 64 KiB of a body the application left unread; past that it
+    closes the connection while the proxy is still sending, and the proxy then answers 502 instead of the portal's
+    answer (an expired session's upload met "Bad Gateway" about one time in six). Read here, the body is gone before
+    the answer, which the person then sees. The body is bounded by its Content-Length, which the proxy caps."""
+
+    CHUNK = 1024 * 1024
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        stream = getattr(request, "_stream", None)
+        if stream is not None and request.META.get("CONTENT_LENGTH") not in (None, "", "0"):
+            while stream.read(self.CHUNK):
+                pass
+        return response
+
+
 # The API answers in problem details (RFC 9457), never with a page.
 API_PREFIX = "/api/"
 

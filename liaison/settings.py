@@ -79,6 +79,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A body nothing read is read to its end before the answer (a streamed upload behind the proxy): input_policy.py.
+    "liaison.input_policy.ReadWholeBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Pages that need the cache server (signing in) answer 503 with a Retry-After while it does not answer.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import Any
 
 import pytest
 from django import forms
@@ -116,3 +117,43 @@ def test_text_postgresql_cannot_store() -> None:
     assert has_unstorable("a\x00b")
     assert has_unstorable("\ud800")
     assert not has_unstorable("ordinary text, ✓, \t tabs and\nnewlines, emoji 🙂")
+
+
+def test_a_body_nothing_read_is_read_before_the_answer() -> None:
+    """A streamed upload refused before its form is parsed (a sign-in redirect): its body is read to the end before
+    the answer, so the server keeps the connection and the proxy passes the answer on, not a 502."""
+    import io
+
+    from django.http import HttpResponseRedirect
+    from django.test import RequestFactory
+
+    from liaison.input_policy import ReadWholeBodyMiddleware
+
+    body = b"x" * (3 * 1024 * 1024 + 17)
+    request = RequestFactory().generic("POST", "/cases/ID-2026-000001/evidence/upload/", data=body,
+                                       content_type="application/octet-stream")
+    sent = io.BytesIO(body)
+    request.environ["wsgi.input"] = sent
+    request._stream = type(request._stream)(sent, len(body))  # type: ignore[attr-defined]  # as Django's handler makes it
+    response = ReadWholeBodyMiddleware(lambda request: HttpResponseRedirect("/accounts/login/"))(request)
+    assert response.status_code == 302
+    assert sent.tell() == len(body)
+
+
+def test_a_body_a_view_read_is_left_as_it_was_read() -> None:
+    import io
+
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from liaison.input_policy import ReadWholeBodyMiddleware
+
+    sent = io.BytesIO(b"a=1&b=2")
+    request = RequestFactory().post("/x/", data="a=1&b=2", content_type="application/x-www-form-urlencoded")
+    request._stream = type(request._stream)(sent, 7)  # type: ignore[attr-defined]
+
+    def view(request: Any) -> HttpResponse:
+        return HttpResponse(request.POST["b"])
+
+    assert ReadWholeBodyMiddleware(view)(request).content == b"2"
+    assert sent.tell() == 7
