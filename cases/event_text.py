@@ -15,9 +15,9 @@ from datetime import tzinfo
 from typing import Any
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 
-from .choices import DeadlineKind, MessageKind, ProposalKind, Status, Transition
+from .choices import DeadlineKind, MessageKind, ProposalKind, Status, Transition, choice_label
 from .instants import format_instant, from_iso
 
 # The thread's system entries: action code -> the sentence (parameters in cases.actions' add_system_entry calls).
@@ -109,37 +109,24 @@ DUE = gettext_lazy("Due")
 VERSION = gettext_lazy("Version %(version)s")
 
 
-# A page's labels, each translated the first time the page writes it (a page is written in one language): by action
-# for event_label, by (choices, value) for the kinds event_details names. Made for one page, never kept beyond it.
-PageLabels = dict[object, str]
-
-
-def event_label(action: str, labels: PageLabels | None = None) -> str:
-    """The name of a recorded action; a generic name, never the code, for one this list does not know."""
-    if labels is None:
-        return _event_label(action)
-    label = labels.get(action)
-    if label is None:
-        label = labels[action] = _event_label(action)
-    return label
-
-
-def _kind_label(kinds: Any, value: str, labels: PageLabels | None) -> str:
-    if labels is None:
-        return str(kinds(value).label)
-    label = labels.get((kinds, value))
-    if label is None:
-        label = labels[(kinds, value)] = str(kinds(value).label)
-    return label
-
-
-def _event_label(action: str) -> str:
+def event_label(action: str) -> str:
+    """The name of a recorded action; a generic name, never the code, for one this list does not know. Each name is
+    translated once per process and language (as choices.choice_label's labels)."""
+    if action in EVENT_LABELS:
+        key = (get_language(), action)
+        label = _NAMES.get(key)
+        if label is None:
+            label = _NAMES[key] = str(EVENT_LABELS[action])
+        return label
     name = action.removeprefix("case.")
-    if action not in EVENT_LABELS and _is_value(Transition, name):
-        return str(Transition(name).label)
-    if action not in EVENT_LABELS and _is_value(Status, name):
-        return str(Status(name).label)
-    return str(EVENT_LABELS.get(action, OTHER_EVENT))
+    for kinds in (Transition, Status):
+        if _is_value(kinds, name):
+            return choice_label(kinds, name)
+    return str(OTHER_EVENT)
+
+
+# event_label's names by (language, action): bounded by the languages times EVENT_LABELS.
+_NAMES: dict[tuple[str | None, str], str] = {}
 
 
 def system_line(action: str, params: Mapping[str, Any] | None, *, who: str, zone: tzinfo,
@@ -215,17 +202,17 @@ def notification_text(event: Mapping[str, Any] | None, *, zone: tzinfo) -> tuple
         return None
 
 
-def event_details(action: str, data: Mapping[str, Any] | None, *, zone: tzinfo, labels: PageLabels | None = None) -> str:
+def event_details(action: str, data: Mapping[str, Any] | None, *, zone: tzinfo) -> str:
     """What the audit timeline adds after an event's label: kinds named, times in the reader's zone, versions,
-    reasons and notes as written. Empty when there is nothing to add. `labels`: the page's (see PageLabels)."""
+    reasons and notes as written. Empty when there is nothing to add."""
     data = data or {}
     parts: list[str] = []
     if action in ("message.posted", "message.edited") and _is_value(MessageKind, data.get("kind")):
-        parts.append(_kind_label(MessageKind, data["kind"], labels))
+        parts.append(choice_label(MessageKind, data["kind"]))
     elif action.startswith("deadline."):
         kinds: Any = ProposalKind if action == "deadline.proposed" else DeadlineKind
         if _is_value(kinds, data.get("kind")):
-            parts.append(_kind_label(kinds, data["kind"], labels))
+            parts.append(choice_label(kinds, data["kind"]))
         if data.get("due_at"):
             parts.append(f"{DUE} {_when(data['due_at'], zone)}")
         if action == "deadline.changed":

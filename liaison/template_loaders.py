@@ -17,12 +17,13 @@ tag is left as it is), and as long as the address needs no escaping.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.template import Context, Template
-from django.template.base import FilterExpression
+from django.template.base import FilterExpression, Node
 from django.template.defaulttags import URLNode
 from django.template.loaders import cached
 from django.templatetags.i18n import TranslateNode
@@ -43,14 +44,14 @@ class Loader(cached.Loader):
         compiled = self.cache_key(template_name, skip) in self.get_template_cache
         template: Template = super().get_template(template_name, skip)
         if not compiled:  # compiled just now, for this language and site: its fixed words and addresses written in
-            write_fixed_translations(template)
-            write_fixed_urls(template)
+            _write_fixed(template, TranslateNode, FixedTranslation, _fixed_translation)
+            if _one_instance_each(get_urlconf() or settings.ROOT_URLCONF):
+                _write_fixed(template, URLNode, FixedURL, _fixed_url)
         return template
 
 
-class FixedTranslation(TranslateNode):
-    """A `{% translate "…" %}` of words written in the template, rendered when its template was compiled for the
-    active language (its `text`)."""
+class _Fixed:
+    """A tag rendered once, when its template was compiled (its `text`)."""
 
     text: str
 
@@ -58,50 +59,48 @@ class FixedTranslation(TranslateNode):
         return self.text
 
 
-def write_fixed_translations(template: Template) -> None:
-    """Each of the template's `{% translate %}` tags whose output is fixed for the active language (see above)
-    rendered once now, and kept as its text."""
-    for node in template.nodelist.get_nodes_by_type(TranslateNode):
-        if type(node) is TranslateNode and _fixed(node):
-            text = node.render(Context(autoescape=template.engine.autoescape))
-            node.__class__ = FixedTranslation
-            node.text = text  # type: ignore[attr-defined]  # now a FixedTranslation
+class FixedTranslation(_Fixed, TranslateNode):
+    """A `{% translate "…" %}` of words written in the template, for the active language."""
 
 
-def _fixed(node: TranslateNode) -> bool:
-    return not node.asvar and _literal(node.filter_expression) and (
-        node.message_context is None or _literal(node.message_context))
+class FixedURL(_Fixed, URLNode):
+    """A `{% url "name" %}` with no arguments, for the URLconf and the address prefix."""
+
+
+def _write_fixed(template: Template, kind: type[Node], fixed: type[_Fixed],
+                 text_of: Callable[[Any, Context], str | None]) -> None:
+    """Each of the template's tags of exactly `kind` whose output is fixed (`text_of` gives it, else None) rendered
+    once now, and kept as its text (a `fixed`)."""
+    context = Context(autoescape=template.engine.autoescape)
+    for node in template.nodelist.get_nodes_by_type(kind):
+        if type(node) is kind:
+            text = text_of(node, context)
+            if text is not None:
+                node.__class__ = fixed  # type: ignore[assignment]  # a `fixed` is also a `kind`
+                node.text = text  # type: ignore[attr-defined]  # now a `fixed`
+
+
+def _fixed_translation(node: TranslateNode, context: Context) -> str | None:
+    if node.asvar or not _literal(node.filter_expression) or (
+            node.message_context is not None and not _literal(node.message_context)):
+        return None
+    return node.render(context)
+
+
+def _fixed_url(node: URLNode, context: Context) -> str | None:
+    if node.args or node.kwargs or node.asvar or not _literal(node.view_name):
+        return None
+    try:
+        text = node.render(context)
+    except NoReverseMatch:
+        return None  # as before: the page that renders it says so
+    return text if str(conditional_escape(text)) == text else None
 
 
 def _literal(expression: FilterExpression) -> bool:
     """Written in the template, with no filter: a string constant (its value, or a Variable of a quoted literal)."""
     return not expression.filters and (isinstance(expression.var, str)
                                        or isinstance(getattr(expression.var, "literal", None), str))
-
-
-class FixedURL(URLNode):
-    """A `{% url "name" %}` with no arguments, reversed when its template was compiled for the URLconf and the
-    address prefix (its `text`)."""
-
-    text: str
-
-    def render(self, context: Context) -> str:
-        return self.text
-
-
-def write_fixed_urls(template: Template) -> None:
-    """Each of the template's `{% url %}` tags whose address is fixed (see above) reversed once now, and kept."""
-    if not _one_instance_each(get_urlconf() or settings.ROOT_URLCONF):
-        return
-    for node in template.nodelist.get_nodes_by_type(URLNode):
-        if type(node) is URLNode and not node.args and not node.kwargs and not node.asvar and _literal(node.view_name):
-            try:
-                text = node.render(Context(autoescape=template.engine.autoescape))
-            except NoReverseMatch:
-                continue  # as before: the page that renders it says so
-            if str(conditional_escape(text)) == text:
-                node.__class__ = FixedURL
-                node.text = text  # type: ignore[attr-defined]  # now a FixedURL
 
 
 @lru_cache(maxsize=8)

@@ -20,11 +20,15 @@ SOURCE = """{% load i18n %}<p title="{% translate 'Search' %}">{% translate "Cas
 {% if show %}<b>{% translate "Overview" %}</b>{% else %}{% translate "Organisation" %}{% endif %}
 {% for n in numbers %}{% translate "Next" %}{% blocktranslate count counter=n %}{{ counter }} case{% plural %}{{ counter }} cases{% endblocktranslate %}{% endfor %}
 {% autoescape off %}{% translate "Reset" %}{% endautoescape %}"""
+URLS = """{% url 'home' %} {% url "cases:list" %} {% url 'cases:detail' 'ID-2026-000001' %} {% url 'home' as h %}[{{ h }}]
+{% url name %}"""
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> DjangoTemplates:
+    """An engine with the project's loaders over two templates: `page.html` (SOURCE) and `links.html` (URLS)."""
     (tmp_path / "page.html").write_text(SOURCE)
+    (tmp_path / "links.html").write_text(URLS)
     project = engines["django"].engine
     return DjangoTemplates({"NAME": "fixed", "DIRS": [tmp_path], "APP_DIRS": False, "OPTIONS": {
         "loaders": project.loaders, "context_processors": []}})
@@ -57,19 +61,7 @@ def test_only_tags_with_written_words_are_fixed(engine: DjangoTemplates) -> None
         ["Search", "Cases", "d", "Cases", "Overview", "Organisation", "Next", "Reset"])
 
 
-URLS = """{% url 'home' %} {% url "cases:list" %} {% url 'cases:detail' 'ID-2026-000001' %} {% url 'home' as h %}[{{ h }}]
-{% url name %}"""
-
-
-@pytest.fixture
-def url_engine(tmp_path: Path) -> DjangoTemplates:
-    (tmp_path / "links.html").write_text(URLS)
-    project = engines["django"].engine
-    return DjangoTemplates({"NAME": "links", "DIRS": [tmp_path], "APP_DIRS": False, "OPTIONS": {
-        "loaders": project.loaders, "context_processors": []}})
-
-
-def test_addresses_follow_the_sites_prefix(url_engine: DjangoTemplates) -> None:
+def test_addresses_follow_the_sites_prefix(engine: DjangoTemplates) -> None:
     """A site served under a prefix (SCRIPT_NAME) gets its own copy: each address is what Django reverses there."""
     from django.urls import get_script_prefix, set_script_prefix
 
@@ -78,10 +70,10 @@ def test_addresses_follow_the_sites_prefix(url_engine: DjangoTemplates) -> None:
     try:
         for prefix in ["/", "/liaison/", "/", "/liaison/"]:
             set_script_prefix(prefix)
-            rendered = url_engine.get_template("links.html").render(context)
-            assert rendered == url_engine.from_string(URLS).render(context)
+            rendered = engine.get_template("links.html").render(context)
+            assert rendered == engine.from_string(URLS).render(context)
             assert f'{prefix}cases/ID-2026-000001/' in rendered and rendered.startswith(f"{prefix} {prefix}cases/")
-        fixed = url_engine.get_template("links.html").template.nodelist.get_nodes_by_type(FixedURL)
+        fixed = engine.get_template("links.html").template.nodelist.get_nodes_by_type(FixedURL)
         assert sorted(node.text for node in fixed) == ["/liaison/", "/liaison/cases/"]  # not with arguments, `as` or a variable
     finally:
         set_script_prefix(before)

@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from ..choices import Outcome, Status, choice_label
-from ..event_text import PageLabels, event_details, event_label
+from ..event_text import event_details, event_label
 from ..instants import InstantWriter
 from ..queries.case_page import TimelineEvent
 
@@ -43,8 +43,8 @@ def _choice_label(choices: Any, value: object) -> str:
     return str(conditional_escape(str(localize(value))))
 
 
-def event_html(action: str, data: object, zone: tzinfo, labels: PageLabels | None = None) -> str:
-    """What one event says (the former cases/_event.html); `labels`: the page's (event_text.PageLabels)."""
+def event_html(action: str, data: object, zone: tzinfo) -> str:
+    """What one event says (the former cases/_event.html)."""
     d: Mapping[str, Any] = data if isinstance(data, dict) else {}
     esc = html.escape  # every value here is text (never marked safe)
     if action == "case.created":
@@ -71,8 +71,8 @@ def event_html(action: str, data: object, zone: tzinfo, labels: PageLabels | Non
         text = (f"<strong>{_choice_label(Status, d.get('from', ''))} → "
                 f"{_choice_label(Status, d.get('to', ''))}</strong>")
         return text + (f" — {_value(d, 'note')}" if d.get("note") else "")
-    text = str(esc(event_label(action, labels)))
-    details = event_details(action, d if isinstance(data, dict) else None, zone=zone, labels=labels)
+    text = str(esc(event_label(action)))
+    details = event_details(action, d if isinstance(data, dict) else None, zone=zone)
     return text + (f' <span class="lx-muted">— {esc(details)}</span>' if details else "")
 
 
@@ -81,7 +81,6 @@ def render_timeline(events: Sequence[TimelineEvent]) -> SafeString:
     instants = InstantWriter(timezone.get_current_timezone())
     zone = instants.zone
     esc = html.escape  # names as read from the database: text, never marked safe
-    labels: PageLabels = {}
     parts: list[str] = []
     for event in events:
         local = instants.local(event.occurred_at)
@@ -92,5 +91,5 @@ def render_timeline(events: Sequence[TimelineEvent]) -> SafeString:
             if event.actor_org_name is not None:
                 who += f" ({esc(event.actor_org_name)})"
         parts.append(f'<li><div class="small lx-muted"><time datetime="{local.isoformat()}">{words}</time>{who}'
-                     f"</div>\n          <div>{event_html(event.action, event.data, zone, labels)}</div></li>\n")
+                     f"</div>\n          <div>{event_html(event.action, event.data, zone)}</div></li>\n")
     return mark_safe("".join(parts))  # noqa: S308  every value above is escaped
